@@ -1,0 +1,255 @@
+"""The `bench-pipeline` command (SPEC §4).
+
+Bad arguments end with one line naming the argument and exit code 2, before
+anything is written. Engine libraries are never imported here: each query runs
+in a worker process that fixes its threads first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.engines import ENGINE_NAMES
+from bench_pipeline.queries import QUERY_NAMES
+
+PROG = "bench-pipeline"
+MiB = 2**20
+
+
+class UsageError(Exception):
+    """A bad argument: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value:g}")
+    return value
+
+
+def _choice_list(choices: tuple[str, ...], what: str):
+    def conv(text: str) -> tuple[str, ...]:
+        items = tuple(t.strip() for t in text.split(",") if t.strip())
+        bad = [i for i in items if i not in choices]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {', '.join(map(repr, bad)) or repr(text)}; choose from {', '.join(choices)}"
+            )
+        return items
+
+    return conv
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    items = tuple(_positive_int(t.strip()) for t in text.split(",") if t.strip())
+    if not items:
+        raise argparse.ArgumentTypeError("needs at least one value")
+    return items
+
+
+def _engine(text: str) -> str:
+    return _choice_list(ENGINE_NAMES, "engine")(text)[0] if "," not in text else _fail_one("engine", text)
+
+
+def _query(text: str) -> str:
+    return _choice_list(QUERY_NAMES, "query")(text)[0] if "," not in text else _fail_one("query", text)
+
+
+def _fail_one(what: str, text: str):
+    raise argparse.ArgumentTypeError(f"takes one {what}, got {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Benchmark data engines on a synthetic social-media dataset.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    g = sub.add_parser("generate", help="write DIR/posts.parquet and DIR/users.parquet")
+    g.add_argument("--rows", type=_positive_int, required=True)
+    g.add_argument("--seed", type=_non_negative_int, default=42)
+    g.add_argument("--out", type=Path, required=True)
+
+    q = sub.add_parser("query", help="run one query on one engine and print its time")
+    q.add_argument("--engine", type=_engine, required=True)
+    q.add_argument("--query", type=_query, required=True)
+    q.add_argument("--data", type=Path, required=True)
+    q.add_argument("--threads", type=_positive_int, default=1)
+    q.add_argument("--repeats", type=_non_negative_int, default=0, help="warm runs after the cold one")
+    q.add_argument("--timeout", type=_positive_float, default=600.0, help="seconds per run")
+    q.add_argument("--budget-mib", type=_positive_int, default=None)
+    q.add_argument("--out", type=Path, default=None, help="write the validated answer as Parquet")
+
+    c = sub.add_parser("cell", help="run one cell (an engine at a thread count) into the results store")
+    c.add_argument("--engine", type=_engine, required=True)
+    c.add_argument("--threads", type=_positive_int, default=1)
+    c.add_argument("--data", type=Path, required=True)
+    c.add_argument("--queries", type=_choice_list(QUERY_NAMES, "query"), default=QUERY_NAMES)
+    c.add_argument("--repeats", type=_non_negative_int, default=3)
+    c.add_argument("--timeout", type=_positive_float, default=600.0)
+    c.add_argument("--budget-mib", type=_positive_int, default=None)
+    c.add_argument("--store", type=Path, default=None, help="results store (default $BENCH_HOME/results.duckdb)")
+
+    b = sub.add_parser("bench-datagen", help="measure the generator against the lab's generate_data()")
+    b.add_argument("--rows", type=_int_list, default=(1_000_000, 20_000_000))
+    b.add_argument("--lab-rows", type=_non_negative_int, default=1_000_000,
+                   help="rows for the lab generator (0 skips it)")
+    return p
+
+
+def _open_data(path: Path):
+    try:
+        return open_dataset(path)
+    except DatasetError as exc:
+        raise UsageError(f"argument --data: {exc}") from None
+
+
+def _check_out_file(path: Path | None) -> None:
+    if path is not None and not path.parent.resolve().is_dir():
+        raise UsageError(f"argument --out: folder {path.parent} does not exist")
+
+
+def cmd_generate(args) -> int:
+    from bench_pipeline.datagen import generate
+
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"argument --out: {args.out} exists and is not a folder")
+    ds = generate(args.rows, args.out, seed=args.seed)
+    print(f"wrote {ds.posts} ({args.rows:,} rows) and {ds.users}; fingerprint {ds.fingerprint()}")
+    return 0
+
+
+def _describe_run(r: dict) -> str:
+    t = f"{r['seconds']:.4f} s" if r.get("seconds") is not None else "-"
+    mem = f"peak {r['peak_rss_bytes'] / MiB:,.0f} MiB" if r.get("peak_rss_bytes") else ""
+    return f"{r['run_kind']:>4} {t:>12}  {mem}"
+
+
+def cmd_query(args) -> int:
+    from bench_pipeline.harness.runner import QuerySpec, run_query
+
+    data = _open_data(args.data)
+    _check_out_file(args.out)
+    rows = run_query(QuerySpec(args.engine, args.query, data, args.threads, args.repeats, args.timeout,
+                               None if args.budget_mib is None else args.budget_mib * MiB,
+                               answer_out=args.out))
+    first = rows[0]
+    status = next((r["status"] for r in rows if r["status"] != "ok"), "ok")
+    print(f"{args.engine} {args.query}: threads asked {args.threads}, verified {first.get('threads_verified')}; "
+          f"start-up {first.get('startup_seconds') or 0:.3f} s; "
+          f"baseline {(first.get('baseline_rss_bytes') or 0) / MiB:,.0f} MiB")
+    for r in rows:
+        print("  " + _describe_run(r))
+    message = next((r["message"] for r in rows if r.get("message")), None)
+    print(f"status: {status}" + (f" ({message})" if message else "")
+          + (f"; {first.get('answer_rows')} answer rows" if status == "ok" else ""))
+    if args.out is not None and status == "ok":
+        print(f"answer written to {args.out}")
+    return 0 if status == "ok" else 1
+
+
+def print_summary(summary: list[dict], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("engine", "threads", "query", "status", "cold s", "median s", "cv", "peak MiB", "start-up s"):
+        table.add_column(col, justify="right" if col not in ("engine", "query", "status") else "left")
+    for s in summary:
+        def f(v, fmt):
+            return "-" if v is None else format(v, fmt)
+
+        threads = f"{s['threads_asked']}" + ("*" if s.get("oversubscribed") else "")
+        table.add_row(s["engine"], threads, s["query"], s["status"], f(s["cold_seconds"], ".4f"),
+                      f(s["median_seconds"], ".4f"), f(s["cv"], ".2f"),
+                      f((s["peak_rss_bytes"] or 0) / MiB if s["peak_rss_bytes"] else None, ",.0f"),
+                      f(s["startup_seconds"], ".2f"))
+    Console().print(table)
+
+
+def cmd_cell(args) -> int:
+    from bench_pipeline.harness.runner import CellSpec, run_cell
+    from bench_pipeline.settings import Settings
+    from bench_pipeline.store import ResultsStore
+
+    data = _open_data(args.data)
+    store = ResultsStore(args.store or Settings.from_env().store_path)
+    spec = CellSpec(args.engine, args.threads, data, args.queries, args.repeats, args.timeout,
+                    None if args.budget_mib is None else args.budget_mib * MiB)
+    result = run_cell(spec, store, on_run=lambda r: print(f"  {r['query']} {_describe_run(r)}", flush=True))
+    print_summary(store.summary(result.cell_run_id), f"cell {args.engine}|{args.threads} -> {store.path}")
+    return 0 if all(s == "ok" for s in result.statuses().values()) else 1
+
+
+def cmd_bench_datagen(args) -> int:
+    from bench_pipeline.datagen_bench import measure
+
+    results = []
+    if args.lab_rows:
+        results.append(measure("lab", args.lab_rows))
+        print(f"lab generate_data()  {args.lab_rows:>11,} rows  {results[-1].seconds:8.2f} s  "
+              f"peak {results[-1].peak_rss_bytes / MiB:7,.0f} MiB", flush=True)
+    for rows in args.rows:
+        results.append(measure("bench_pipeline", rows))
+        m = results[-1]
+        print(f"bench_pipeline       {rows:>11,} rows  {m.seconds:8.2f} s  peak {m.peak_rss_bytes / MiB:7,.0f} MiB"
+              f"  ({m.process_seconds:.2f} s with interpreter start)", flush=True)
+    lab = next((m for m in results if m.generator == "lab"), None)
+    ours = next((m for m in results if m.generator == "bench_pipeline" and lab and m.rows == lab.rows), None)
+    if lab and ours:
+        print(f"speed-up at {lab.rows:,} rows: {lab.seconds / ours.seconds:.1f}x "
+              f"(time ratio 1/{lab.seconds / ours.seconds:.1f})")
+    return 0
+
+
+COMMANDS = {
+    "generate": cmd_generate,
+    "query": cmd_query,
+    "cell": cmd_cell,
+    "bench-datagen": cmd_bench_datagen,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""pandas: read the needed columns into DataFrames and use groupby / merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from bench_pipeline.dataset import Dataset
+from bench_pipeline.engines.base import Engine
+from bench_pipeline.queries import B_TOP_N, C_DEVICE, C_MAX_ERROR_RATE, C_MIN_FOLLOWERS
+
+
+class PandasEngine(Engine):
+    name = "pandas"
+    distribution = "pandas"
+
+    def start(self) -> None:
+        import pandas
+        import pyarrow
+
+        # pandas computes on one thread; its Parquet reader is pyarrow's, whose
+        # pool is the only thread setting that applies.
+        pyarrow.set_cpu_count(self.threads)
+        pyarrow.set_io_thread_count(max(self.threads, 1))
+        self.pd = pandas
+        self.pa = pyarrow
+
+    def reported_threads(self) -> int:
+        return self.pa.cpu_count()
+
+    def query_L(self, data: Dataset) -> Any:
+        df = self.pd.read_parquet(data.posts)
+        return self.pd.DataFrame({"rows": [len(df)]}, dtype="int64")
+
+    def query_A(self, data: Dataset) -> Any:
+        cols = ["category", "location", "likes", "views", "latency", "error_rate"]
+        df = self.pd.read_parquet(data.posts, columns=cols)
+        return (
+            df.groupby(["category", "location"], sort=True)
+            .agg(
+                posts=("likes", "size"),
+                avg_likes=("likes", "mean"),
+                total_views=("views", "sum"),
+                avg_latency=("latency", "mean"),
+                max_error_rate=("error_rate", "max"),
+            )
+            .reset_index()
+        )
+
+    def query_B(self, data: Dataset) -> Any:
+        df = self.pd.read_parquet(data.posts, columns=["user_id", "post_id", "likes", "views", "timestamp"])
+        df = df.sort_values(["user_id", "timestamp"], kind="stable")
+        df["running_views"] = df.groupby("user_id", sort=False)["views"].cumsum()
+        df = df.sort_values(["user_id", "likes", "timestamp"], ascending=[True, False, True], kind="stable")
+        df["like_rank"] = df.groupby("user_id", sort=False).cumcount() + 1
+        top = df[df["like_rank"] <= B_TOP_N]
+        return top[["user_id", "post_id", "likes", "like_rank", "running_views"]].reset_index(drop=True)
+
+    def query_C(self, data: Dataset) -> Any:
+        pd = self.pd
+        posts = pd.read_parquet(
+            data.posts,
+            columns=["user_id", "category", "likes", "latency", "device", "error_rate"],
+            filters=[("device", "==", C_DEVICE), ("error_rate", "<", C_MAX_ERROR_RATE)],
+        )
+        users = pd.read_parquet(data.users, columns=["user_id", "tier", "followers"])
+        users = users[users["followers"] >= C_MIN_FOLLOWERS]
+        joined = posts.merge(users, on="user_id", how="inner")
+        return (
+            joined.groupby(["tier", "category"], sort=True)
+            .agg(posts=("likes", "size"), total_likes=("likes", "sum"), avg_latency=("latency", "mean"))
+            .reset_index()
+        )
+
+    def to_arrow(self, result: Any) -> pa.Table:
+        return pa.Table.from_pandas(result, preserve_index=False)

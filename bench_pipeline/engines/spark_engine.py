@@ -1,0 +1,125 @@
+"""PySpark: the DataFrame API on a local[n] session started in this process.
+
+`getOrCreate()` would reuse a live session, so the thread count (local[n]) can
+only be chosen in a fresh process: the harness gives each query one.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pyarrow as pa
+
+from bench_pipeline.dataset import Dataset
+from bench_pipeline.engines.base import Engine, java_missing_reason
+from bench_pipeline.queries import B_TOP_N, C_DEVICE, C_MAX_ERROR_RATE, C_MIN_FOLLOWERS
+
+DEFAULT_DRIVER_MEMORY = "4g"
+
+
+class SparkEngine(Engine):
+    name = "pyspark"
+    distribution = "pyspark"
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return java_missing_reason()
+
+    def configure(self, threads: int) -> None:
+        super().configure(threads)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
+
+    def start(self) -> None:
+        from pyspark.sql import SparkSession, Window, functions
+
+        self.F = functions
+        self.Window = Window
+        self.spark = (
+            SparkSession.builder.appName("bench_pipeline")
+            .master(f"local[{int(self.threads)}]")
+            .config("spark.driver.memory", os.environ.get("BENCH_SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY))
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+        self.spark.sparkContext.setLogLevel("ERROR")
+        self._cached = None
+
+    def reported_threads(self) -> int:
+        return int(self.spark.sparkContext.defaultParallelism)
+
+    def close(self) -> None:
+        self.spark.stop()
+
+    def query_L(self, data: Dataset) -> Any:
+        df = self.spark.read.parquet(str(data.posts)).cache()
+        self._cached = df
+        return df.count()
+
+    def after_run(self, result: Any) -> None:
+        if self._cached is not None:
+            self._cached.unpersist(blocking=True)
+            self._cached = None
+
+    def query_A(self, data: Dataset) -> Any:
+        F = self.F
+        return (
+            self.spark.read.parquet(str(data.posts))
+            .groupBy("category", "location")
+            .agg(
+                F.count("*").alias("posts"),
+                F.avg("likes").alias("avg_likes"),
+                F.sum("views").alias("total_views"),
+                F.avg("latency").alias("avg_latency"),
+                F.max("error_rate").alias("max_error_rate"),
+            )
+            .orderBy("category", "location")
+            .toArrow()
+        )
+
+    def query_B(self, data: Dataset) -> Any:
+        F, W = self.F, self.Window
+        by_likes = W.partitionBy("user_id").orderBy(F.desc("likes"), F.asc("timestamp"))
+        running = (
+            W.partitionBy("user_id").orderBy("timestamp").rowsBetween(W.unboundedPreceding, W.currentRow)
+        )
+        return (
+            self.spark.read.parquet(str(data.posts))
+            .select(
+                "user_id",
+                "post_id",
+                "likes",
+                F.row_number().over(by_likes).cast("long").alias("like_rank"),
+                F.sum("views").over(running).alias("running_views"),
+            )
+            .where(F.col("like_rank") <= B_TOP_N)
+            .orderBy("user_id", "like_rank")
+            .toArrow()
+        )
+
+    def query_C(self, data: Dataset) -> Any:
+        F = self.F
+        posts = self.spark.read.parquet(str(data.posts)).where(
+            (F.col("device") == C_DEVICE) & (F.col("error_rate") < C_MAX_ERROR_RATE)
+        )
+        users = self.spark.read.parquet(str(data.users)).where(F.col("followers") >= C_MIN_FOLLOWERS)
+        return (
+            posts.join(users, "user_id")
+            .groupBy("tier", "category")
+            .agg(
+                F.count("*").alias("posts"),
+                F.sum("likes").alias("total_likes"),
+                F.avg("latency").alias("avg_latency"),
+            )
+            .orderBy("tier", "category")
+            .toArrow()
+        )
+
+    def to_arrow(self, result: Any) -> pa.Table:
+        if isinstance(result, int):  # query L: the cached table's count
+            return pa.table({"rows": pa.array([result], pa.int64())})
+        return result

@@ -1,0 +1,261 @@
+"""The measuring instrument (SPEC §3): one query in a fresh process, and a cell of them.
+
+For each query the runner starts `bench_pipeline.harness.worker` with the thread
+settings in its environment, samples the RSS of the worker's whole process tree
+from this process (the JVM included), holds it to a timeout and a memory budget,
+validates the last answer against the reference, and turns it all into rows for
+the results store. A failing query becomes rows with its status; the cell goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from bench_pipeline.dataset import Dataset
+from bench_pipeline.engines import engine_class
+from bench_pipeline.harness import provenance
+from bench_pipeline.harness.sampler import TreeSampler, kill_tree
+from bench_pipeline.harness.validate import AnswerMismatch, validate
+from bench_pipeline.queries import QUERY_NAMES
+from bench_pipeline.store import ResultsStore
+
+DEFAULT_REPEATS = 3
+DEFAULT_TIMEOUT_S = 600.0
+STARTUP_TIMEOUT_S = 300.0
+# Thread pools a library may start behind the engine's back (BLAS, OpenMP, Arrow):
+# pinned in the worker's environment so "1 thread" means one from the first import.
+_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS")
+_STDERR_TAIL = 1500
+
+
+@dataclass
+class QuerySpec:
+    engine: str
+    query: str
+    data: Dataset
+    threads: int = 1
+    repeats: int = DEFAULT_REPEATS  # warm runs after the cold one
+    timeout_s: float = DEFAULT_TIMEOUT_S  # per run
+    budget_bytes: int | None = None  # process-tree RSS limit
+    answer_out: Path | None = None  # keep the validated answer here
+
+
+@dataclass
+class CellSpec:
+    engine: str
+    threads: int
+    data: Dataset
+    queries: Sequence[str] = QUERY_NAMES
+    repeats: int = DEFAULT_REPEATS
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    budget_bytes: int | None = None
+    dagster_run_id: str | None = None
+
+
+@dataclass
+class CellResult:
+    cell_run_id: str
+    engine: str
+    threads: int
+    rows: list[dict] = field(default_factory=list)
+
+    def statuses(self) -> dict[str, str]:
+        """Each query's overall status: the first non-ok run's, else ok."""
+        out: dict[str, str] = {}
+        for r in self.rows:
+            if out.get(r["query"], "ok") == "ok":
+                out[r["query"]] = r["status"]
+        return out
+
+
+def _worker_env(threads: int) -> dict:
+    env = dict(os.environ)
+    for var in _THREAD_ENV:
+        env[var] = str(threads)
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _read_events(stream, events: queue.Queue) -> None:
+    for line in stream:
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                events.put(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    events.put({"event": "eof"})
+
+
+def _tail(path: Path) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return text[-_STDERR_TAIL:].strip()
+
+
+def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> list[dict]:
+    """Run one query (cold + warm runs) in a fresh worker; return one row per run.
+
+    Rows carry the measurement columns that this level knows; `run_cell` adds
+    the cell's identity and provenance.
+    """
+    cls = engine_class(spec.engine)
+    base = {"engine": spec.engine, "engine_version": cls.version(), "query": spec.query,
+            "threads_asked": spec.threads, "timeout_seconds": spec.timeout_s,
+            "budget_bytes": spec.budget_bytes}
+    reason = cls.unavailable_reason()
+    if reason:
+        return [{**base, "run_index": 0, "run_kind": "cold", "status": "skipped", "message": reason}]
+
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
+        answer = Path(tmp) / "answer.parquet"
+        stderr_path = Path(tmp) / "stderr.log"
+        cmd = [sys.executable, "-m", "bench_pipeline.harness.worker", "--engine", spec.engine,
+               "--query", spec.query, "--data", str(spec.data.root), "--threads", str(spec.threads),
+               "--runs", str(1 + spec.repeats), "--answer-out", str(answer)]
+        with open(stderr_path, "wb") as stderr:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                    env=_worker_env(spec.threads), text=True, bufsize=1)
+        events: queue.Queue = queue.Queue()
+        threading.Thread(target=_read_events, args=(proc.stdout, events), daemon=True).start()
+        ready: dict = {}
+        failure: tuple[str, str] | None = None  # (status, message) of the run that failed
+        try:
+            with TreeSampler(proc.pid, budget_bytes=spec.budget_bytes) as sampler:
+
+                def next_event(timeout: float) -> dict:
+                    try:
+                        return events.get(timeout=timeout)
+                    except queue.Empty:
+                        return {"event": "timeout"}
+
+                def go() -> None:
+                    proc.stdin.write("go\n")
+                    proc.stdin.flush()
+
+                current: dict | None = None
+                deadline = STARTUP_TIMEOUT_S
+                while failure is None:
+                    ev = next_event(deadline)
+                    kind = ev["event"]
+                    if kind == "ready":
+                        ready = ev
+                        go()
+                    elif kind == "run_start":
+                        i = ev["i"]
+                        current = {**base, "run_index": i, "run_kind": "cold" if i == 0 else "warm",
+                                   "baseline_rss_bytes": sampler.start_window()}
+                        deadline = spec.timeout_s
+                        go()
+                    elif kind == "run_end":
+                        current.update(seconds=ev["seconds"], peak_rss_bytes=sampler.end_window(),
+                                       status="ok", message=None)
+                        rows.append(current)
+                        if on_run:
+                            on_run(current)
+                        current = None
+                        # Conversion and clean-up between runs are untimed but bounded.
+                        deadline = spec.timeout_s
+                    elif kind == "done":
+                        break
+                    elif kind == "error":
+                        failure = ("error", f"{ev['stage']}: {ev['message']}")
+                    elif kind == "timeout":
+                        kill_tree(proc.pid)
+                        what = "start-up" if not ready else "query run"
+                        failure = ("timeout", f"{what} exceeded {deadline:g} s")
+                    elif kind == "eof":
+                        proc.wait(timeout=30)
+                        if sampler.over_budget:
+                            failure = ("oom", f"process tree exceeded the memory budget of "
+                                              f"{spec.budget_bytes / 2**20:.0f} MiB")
+                        else:
+                            failure = ("error", f"worker exited with code {proc.returncode}: "
+                                                f"{_tail(stderr_path)}")
+                if failure and current is not None:
+                    current.update(status=failure[0], message=failure[1], seconds=None,
+                                   peak_rss_bytes=sampler.end_window())
+                    rows.append(current)
+                    if on_run:
+                        on_run(current)
+        finally:
+            if proc.poll() is None:
+                kill_tree(proc.pid)
+            proc.wait()
+
+        if failure and not rows:  # failed before any run began
+            rows.append({**base, "run_index": 0, "run_kind": "cold", "status": failure[0],
+                         "message": failure[1]})
+        for r in rows:
+            r["startup_seconds"] = ready.get("startup_s")
+            r["threads_verified"] = ready.get("threads_verified")
+            if ready.get("version"):
+                r["engine_version"] = ready["version"]
+        if failure is None:
+            _validate_into(rows, spec, answer)
+    return rows
+
+
+def _validate_into(rows: list[dict], spec: QuerySpec, answer: Path) -> None:
+    try:
+        table = pq.read_table(answer)
+        validate(spec.query, table, spec.data)
+        status, message = "ok", None
+    except AnswerMismatch as exc:
+        status, message, table = "wrong_answer", str(exc), None
+    except Exception as exc:  # an unreadable answer is the engine's failure, not the cell's
+        status, message, table = "error", f"answer could not be read: {exc}", None
+    for r in rows:
+        r["answer_rows"] = table.num_rows if table is not None else None
+        if r["status"] == "ok":
+            r["status"], r["message"] = status, message
+    if table is not None and spec.answer_out is not None:
+        from bench_pipeline.harness.validate import write_answer
+
+        write_answer(table, spec.answer_out)
+
+
+def run_cell(
+    spec: CellSpec,
+    store: ResultsStore | None = None,
+    on_run: Callable[[dict], None] | None = None,
+) -> CellResult:
+    """Run every query of a cell, each in its own worker, appending each query's rows to the store."""
+    result = CellResult(uuid.uuid4().hex, spec.engine, spec.threads)
+    identity = {
+        "cell_run_id": result.cell_run_id,
+        "oversubscribed": spec.threads > provenance.logical_cores(),
+        "dataset_fingerprint": spec.data.fingerprint(),
+        "dataset_rows": spec.data.posts_rows(),
+        "dagster_run_id": spec.dagster_run_id,
+        **provenance.machine(),
+    }
+    for query in spec.queries:
+        qspec = QuerySpec(spec.engine, query, spec.data, spec.threads, spec.repeats, spec.timeout_s,
+                          spec.budget_bytes)
+        rows = run_query(qspec, on_run=on_run)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        for r in rows:
+            r.update(identity)
+            r["measured_at"] = now
+        if store is not None:
+            store.append(rows)
+        result.rows.extend(rows)
+    return result

@@ -1,0 +1,108 @@
+"""Peak resident memory of a whole process tree, sampled from outside.
+
+The tree is a process and all its descendants (for Spark: the Python driver and
+its JVM). A background thread sums their RSS every `interval` seconds, keeps the
+overall peak and the peak of the current window (one query run), and can enforce
+a memory budget by killing the tree the moment the sum exceeds it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import psutil
+
+# Rescanning /proc for new children costs more than reading RSS, so the child
+# list is refreshed every few samples; a JVM lives for seconds, not milliseconds.
+_RESCAN_EVERY = 5
+
+
+def tree_rss(root: psutil.Process, members: list[psutil.Process] | None = None) -> int:
+    procs = members if members is not None else [root, *root.children(recursive=True)]
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            pass
+    return total
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a process and every descendant, children first so none is orphaned."""
+    try:
+        root = psutil.Process(pid)
+        procs = root.children(recursive=True) + [root]
+    except psutil.NoSuchProcess:
+        return
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+
+
+class TreeSampler:
+    def __init__(self, pid: int, interval: float = 0.02, budget_bytes: int | None = None):
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.budget_bytes = budget_bytes
+        self.peak = 0
+        self.window_peak = 0
+        self.last = 0
+        self.over_budget = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="tree-sampler", daemon=True)
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def start_window(self) -> int:
+        """Begin a new window (a query run); return the tree's RSS right now (its baseline)."""
+        now = self.sample()
+        with self._lock:
+            self.window_peak = now
+        return now
+
+    def end_window(self) -> int:
+        now = self.sample()
+        with self._lock:
+            return max(self.window_peak, now)
+
+    def sample(self, members: list[psutil.Process] | None = None) -> int:
+        try:
+            if members is None:
+                members = [self.root, *self.root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return self.last
+        rss = tree_rss(self.root, members)
+        with self._lock:
+            self.last = rss
+            self.peak = max(self.peak, rss)
+            self.window_peak = max(self.window_peak, rss)
+        if self.budget_bytes is not None and rss > self.budget_bytes and not self.over_budget:
+            self.over_budget = True
+            kill_tree(self.root.pid)
+        return rss
+
+    def _loop(self) -> None:
+        members: list[psutil.Process] = []
+        n = 0
+        while not self._stop.is_set():
+            try:
+                if n % _RESCAN_EVERY == 0:
+                    members = [self.root, *self.root.children(recursive=True)]
+                if not self.root.is_running():
+                    break
+            except psutil.NoSuchProcess:
+                break
+            self.sample(members)
+            n += 1
+            self._stop.wait(self.interval)

@@ -1,0 +1,128 @@
+"""Answers checked against the reference (SPEC §3, Validation).
+
+The reference answer of a query is the DuckDB result of the catalogue's SQL on
+the same files. It is computed once per dataset fingerprint and cached beside the
+data, so a cell of eight runs does not pay for it eight times.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from bench_pipeline.dataset import Dataset
+from bench_pipeline.queries import get_query
+
+REL_TOL = 1e-6
+REFERENCE_DIR = ".reference"
+
+
+class AnswerMismatch(ValueError):
+    pass
+
+
+def _kind(t: pa.DataType) -> str:
+    if pa.types.is_integer(t) or (pa.types.is_decimal(t) and t.scale == 0):
+        return "integer"
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "float"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "string"
+    if pa.types.is_dictionary(t):
+        return _kind(t.value_type)
+    return str(t)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Cast an answer to the contract's types, or raise AnswerMismatch naming what differs.
+
+    Width and layout may differ (int32 counts, HUGEINT sums, large strings); the
+    kind (integer, float, string) may not.
+    """
+    if table.column_names != schema.names:
+        raise AnswerMismatch(f"columns {table.column_names} differ from the expected {schema.names}")
+    columns = []
+    for field, column in zip(schema, table.columns, strict=True):
+        if _kind(column.type) != _kind(field.type):
+            raise AnswerMismatch(f"column {field.name!r} is {column.type}, expected {field.type}")
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        columns.append(column.cast(field.type))
+    return pa.table(columns, schema=schema)
+
+
+def compare(answer: pa.Table, reference: pa.Table) -> None:
+    """Raise AnswerMismatch unless `answer` equals `reference` (floats within REL_TOL)."""
+    if answer.num_rows != reference.num_rows:
+        raise AnswerMismatch(f"{answer.num_rows} rows, expected {reference.num_rows}")
+    for name in reference.column_names:
+        got, want = answer[name].combine_chunks(), reference[name].combine_chunks()
+        if pa.types.is_floating(want.type):
+            g = got.to_numpy(zero_copy_only=False)
+            w = want.to_numpy(zero_copy_only=False)
+            close = np.isclose(g, w, rtol=REL_TOL, atol=0.0, equal_nan=True)
+            bad = np.flatnonzero(~close)
+        else:
+            same = pc.fill_null(pc.equal(got, want), False)
+            both_null = pc.and_(pc.is_null(got), pc.is_null(want))
+            bad = np.flatnonzero(~pc.or_(same, both_null).to_numpy(zero_copy_only=False))
+        if len(bad):
+            i = int(bad[0])
+            raise AnswerMismatch(
+                f"column {name!r} differs in {len(bad)} rows, first at row {i}: "
+                f"{got[i].as_py()!r} != expected {want[i].as_py()!r}"
+            )
+
+
+def compute_reference(query: str, data: Dataset) -> pa.Table:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"CREATE VIEW posts AS SELECT * FROM read_parquet('{data.posts}')")
+        con.execute(f"CREATE VIEW users AS SELECT * FROM read_parquet('{data.users}')")
+        q = get_query(query)
+        return conform(con.sql(q.sql).to_arrow_table(), q.schema)
+    finally:
+        con.close()
+
+
+def reference_answer(query: str, data: Dataset) -> pa.Table:
+    """The reference answer, from the cache beside the data when it is there."""
+    cache = data.root / REFERENCE_DIR / data.fingerprint() / f"{query}.parquet"
+    if cache.is_file():
+        return pq.read_table(cache)
+    table = compute_reference(query, data)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        # Written under a temporary name and renamed: a reader never sees half a file.
+        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
+        os.close(fd)
+        pq.write_table(table, tmp)
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only data folder: the answer is still right, only not cached
+    return table
+
+
+def validate(query: str, answer: pa.Table, data: Dataset) -> None:
+    """Raise AnswerMismatch unless `answer` is the reference answer of `query` on `data`."""
+    compare(conform(answer, get_query(query).schema), reference_answer(query, data))
+
+
+def write_answer(table: pa.Table, path: str | os.PathLike) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,95 @@
+"""The process that runs one query of one cell: `python -m bench_pipeline.harness.worker`.
+
+It talks to the runner through JSON lines on a private copy of stdout; the real
+stdout is pointed at stderr first so that nothing an engine or its JVM prints can
+corrupt the protocol. The runner answers on stdin, which lets it sample the
+process tree's baseline before each run starts.
+
+    worker -> {"event": "ready", startup_s, threads_verified, version}
+    runner -> go
+    worker -> {"event": "run_start", i}      runner -> go
+    worker -> {"event": "run_end", i, seconds, rows}
+    ...
+    worker -> {"event": "done"}   or at any point {"event": "error", stage, message}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+
+def _protocol_stream():
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return proto
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="bench_pipeline.harness.worker")
+    ap.add_argument("--engine", required=True)
+    ap.add_argument("--query", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--runs", type=int, required=True, help="cold run plus warm runs")
+    ap.add_argument("--answer-out", required=True)
+    args = ap.parse_args(argv)
+    proto = _protocol_stream()
+
+    def say(event: str, **fields) -> None:
+        proto.write(json.dumps({"event": event, **fields}) + "\n")
+
+    def wait_go() -> None:
+        if sys.stdin.readline().strip() != "go":
+            raise SystemExit(3)  # the runner went away
+
+    stage = "configure"
+    try:
+        # Import only the engine's module here: the engine library itself is
+        # imported by start(), after configure() has fixed the thread count.
+        from bench_pipeline.dataset import Dataset
+        from bench_pipeline.engines import engine_class
+
+        engine = engine_class(args.engine)()
+        engine.configure(args.threads)
+        data = Dataset(Path(args.data).resolve())
+        stage = "start"
+        t0 = time.perf_counter()
+        engine.start()
+        startup = time.perf_counter() - t0
+        say("ready", startup_s=startup, threads_verified=engine.reported_threads(), version=engine.version())
+        wait_go()
+        for i in range(args.runs):
+            stage = f"run {i}"
+            say("run_start", i=i)
+            wait_go()
+            t0 = time.perf_counter()
+            result = engine.run(args.query, data)
+            seconds = time.perf_counter() - t0
+            stage = f"convert {i}"
+            say("run_end", i=i, seconds=seconds)
+            if i == args.runs - 1:
+                from bench_pipeline.harness.validate import write_answer
+
+                write_answer(engine.to_arrow(result), args.answer_out)
+            engine.after_run(result)
+            del result
+        stage = "close"
+        engine.close()
+        say("done")
+        return 0
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the runner as a status
+        traceback.print_exc()
+        message = f"{type(exc).__name__}: {exc}".strip()
+        say("error", stage=stage, message=message[:2000])
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

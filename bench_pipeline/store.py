@@ -1,0 +1,164 @@
+"""The DuckDB results store: one file, one row per query run, append only.
+
+Table `measurements` (one row per run of a query in a cell):
+
+| column | meaning |
+|---|---|
+| cell_run_id | one id per invocation of a cell (all its queries and runs) |
+| engine, engine_version | the engine name and its library's version |
+| query | L, A, B or C |
+| threads_asked, threads_verified | the thread setting asked and what the engine reported |
+| oversubscribed | threads_asked > the machine's logical cores |
+| run_index, run_kind | 0 = `cold`, then `warm` runs |
+| seconds | the run's time; NULL when the run did not finish |
+| status, message | ok, wrong_answer, timeout, oom, error, skipped; why, when not ok |
+| startup_seconds | engine start-up in this query's process (Spark's JVM), timed apart |
+| baseline_rss_bytes | process-tree RSS after start-up, before the query |
+| peak_rss_bytes | peak process-tree RSS during this run |
+| answer_rows | rows of the validated answer |
+| timeout_seconds, budget_bytes | the limits the run was held to |
+| dataset_fingerprint, dataset_rows | which data |
+| python_version, cpu_model, logical_cores, total_memory_bytes, hostname | the machine |
+| dagster_run_id | the Dagster run that asked for the cell, if any |
+| measured_at | when the run ended (UTC) |
+
+View `query_summary`: one row per cell_run_id and query: its status (the first
+non-ok run's, else ok), cold time, median/min/max/coefficient of variation of
+the warm runs, peak and baseline memory.
+
+Each query's rows are inserted in one transaction, so a crash leaves either all
+of them or none. DuckDB lets one process write a file at a time; a writer that
+finds the file locked waits and tries again.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+COLUMNS: list[tuple[str, str]] = [
+    ("cell_run_id", "VARCHAR NOT NULL"),
+    ("engine", "VARCHAR NOT NULL"),
+    ("engine_version", "VARCHAR"),
+    ("query", "VARCHAR NOT NULL"),
+    ("threads_asked", "INTEGER NOT NULL"),
+    ("threads_verified", "INTEGER"),
+    ("oversubscribed", "BOOLEAN NOT NULL"),
+    ("run_index", "INTEGER NOT NULL"),
+    ("run_kind", "VARCHAR NOT NULL"),
+    ("seconds", "DOUBLE"),
+    ("status", "VARCHAR NOT NULL"),
+    ("message", "VARCHAR"),
+    ("startup_seconds", "DOUBLE"),
+    ("baseline_rss_bytes", "BIGINT"),
+    ("peak_rss_bytes", "BIGINT"),
+    ("answer_rows", "BIGINT"),
+    ("timeout_seconds", "DOUBLE"),
+    ("budget_bytes", "BIGINT"),
+    ("dataset_fingerprint", "VARCHAR"),
+    ("dataset_rows", "BIGINT"),
+    ("python_version", "VARCHAR"),
+    ("cpu_model", "VARCHAR"),
+    ("logical_cores", "INTEGER"),
+    ("total_memory_bytes", "BIGINT"),
+    ("hostname", "VARCHAR"),
+    ("dagster_run_id", "VARCHAR"),
+    ("measured_at", "TIMESTAMP NOT NULL"),
+]
+COLUMN_NAMES = [c for c, _ in COLUMNS]
+STATUSES = ("ok", "wrong_answer", "timeout", "oom", "error", "skipped")
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS measurements ({", ".join(f"{c} {t}" for c, t in COLUMNS)});
+CREATE OR REPLACE VIEW query_summary AS
+SELECT cell_run_id, engine, any_value(engine_version) AS engine_version, query,
+       threads_asked, any_value(threads_verified) AS threads_verified,
+       bool_or(oversubscribed) AS oversubscribed,
+       coalesce(arg_min(status, run_index) FILTER (WHERE status <> 'ok'), 'ok') AS status,
+       arg_min(message, run_index) FILTER (WHERE status <> 'ok') AS message,
+       count(*) FILTER (WHERE run_kind = 'warm' AND status = 'ok') AS warm_runs,
+       any_value(seconds) FILTER (WHERE run_kind = 'cold') AS cold_seconds,
+       median(seconds) FILTER (WHERE run_kind = 'warm') AS median_seconds,
+       min(seconds) FILTER (WHERE run_kind = 'warm') AS min_seconds,
+       max(seconds) FILTER (WHERE run_kind = 'warm') AS max_seconds,
+       stddev_samp(seconds) FILTER (WHERE run_kind = 'warm')
+         / avg(seconds) FILTER (WHERE run_kind = 'warm') AS cv,
+       any_value(startup_seconds) AS startup_seconds,
+       max(peak_rss_bytes) AS peak_rss_bytes,
+       min(baseline_rss_bytes) AS baseline_rss_bytes,
+       any_value(answer_rows) AS answer_rows,
+       any_value(dataset_fingerprint) AS dataset_fingerprint,
+       any_value(dataset_rows) AS dataset_rows,
+       any_value(dagster_run_id) AS dagster_run_id,
+       max(measured_at) AS measured_at
+FROM measurements
+GROUP BY cell_run_id, engine, query, threads_asked;
+"""
+
+_LOCK_WAIT_S = 120.0
+
+
+class ResultsStore:
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def _connect(self, read_only: bool = False):
+        import duckdb
+
+        deadline = time.monotonic() + _LOCK_WAIT_S
+        while True:
+            try:
+                if read_only and not self.path.exists():
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self.init()
+                if not read_only:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05 + random.random() * 0.2)
+
+    def init(self) -> None:
+        con = self._connect()
+        try:
+            con.execute(_SCHEMA)
+        finally:
+            con.close()
+
+    def append(self, rows: Iterable[Mapping]) -> int:
+        """Insert rows in one transaction; return how many."""
+        rows = [tuple(r.get(c) for c in COLUMN_NAMES) for r in rows]
+        if not rows:
+            return 0
+        con = self._connect()
+        try:
+            con.execute(_SCHEMA)
+            con.execute("BEGIN TRANSACTION")
+            con.executemany(
+                f"INSERT INTO measurements ({', '.join(COLUMN_NAMES)}) "
+                f"VALUES ({', '.join('?' for _ in COLUMN_NAMES)})",
+                rows,
+            )
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        return len(rows)
+
+    def query(self, sql: str, params: list | None = None) -> list[dict]:
+        """Run a read-only SQL query and return rows as dicts."""
+        con = self._connect(read_only=True)
+        try:
+            cur = con.execute(sql, params or [])
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        finally:
+            con.close()
+
+    def summary(self, cell_run_id: str) -> list[dict]:
+        return self.query(
+            "SELECT * FROM query_summary WHERE cell_run_id = ? ORDER BY query", [cell_run_id]
+        )
