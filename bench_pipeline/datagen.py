@@ -29,7 +29,7 @@ TIERS = ["free", "premium", "business"]
 TIER_P = [0.7, 0.2, 0.1]
 N_USERS = 99_999
 SENTENCE_POOL = 1_000
-CHUNK_ROWS = 500_000
+CHUNK_ROWS = 200_000
 START = dt.datetime(2023, 1, 1)
 
 POSTS_ARROW_SCHEMA = pa.schema(

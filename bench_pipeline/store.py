@@ -15,6 +15,7 @@ Table `measurements` (one row per run of a query in a cell):
 | startup_seconds | engine start-up in this query's process (Spark's JVM), timed apart |
 | baseline_rss_bytes | process-tree RSS after start-up, before the query |
 | peak_rss_bytes | peak process-tree RSS during this run |
+| processes | most processes in the tree during this run (2+ for Spark: Python and its JVM) |
 | answer_rows | rows of the validated answer |
 | timeout_seconds, budget_bytes | the limits the run was held to |
 | dataset_fingerprint, dataset_rows | which data |
@@ -55,6 +56,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("startup_seconds", "DOUBLE"),
     ("baseline_rss_bytes", "BIGINT"),
     ("peak_rss_bytes", "BIGINT"),
+    ("processes", "INTEGER"),
     ("answer_rows", "BIGINT"),
     ("timeout_seconds", "DOUBLE"),
     ("budget_bytes", "BIGINT"),
@@ -88,6 +90,7 @@ SELECT cell_run_id, engine, any_value(engine_version) AS engine_version, query,
          / avg(seconds) FILTER (WHERE run_kind = 'warm') AS cv,
        any_value(startup_seconds) AS startup_seconds,
        max(peak_rss_bytes) AS peak_rss_bytes,
+       max(processes) AS processes,
        min(baseline_rss_bytes) AS baseline_rss_bytes,
        any_value(answer_rows) AS answer_rows,
        any_value(dataset_fingerprint) AS dataset_fingerprint,

@@ -166,7 +166,7 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
                         go()
                     elif kind == "run_end":
                         current.update(seconds=ev["seconds"], peak_rss_bytes=sampler.end_window(),
-                                       status="ok", message=None)
+                                       processes=sampler.window_processes, status="ok", message=None)
                         rows.append(current)
                         if on_run:
                             on_run(current)
@@ -191,7 +191,7 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
                                                 f"{_tail(stderr_path)}")
                 if failure and current is not None:
                     current.update(status=failure[0], message=failure[1], seconds=None,
-                                   peak_rss_bytes=sampler.end_window())
+                                   peak_rss_bytes=sampler.end_window(), processes=sampler.window_processes)
                     rows.append(current)
                     if on_run:
                         on_run(current)
@@ -215,8 +215,7 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
 
 def _validate_into(rows: list[dict], spec: QuerySpec, answer: Path) -> None:
     try:
-        table = pq.read_table(answer)
-        validate(spec.query, table, spec.data)
+        table = validate(spec.query, pq.read_table(answer), spec.data)
         status, message = "ok", None
     except AnswerMismatch as exc:
         status, message, table = "wrong_answer", str(exc), None

@@ -51,6 +51,7 @@ class TreeSampler:
         self.peak = 0
         self.window_peak = 0
         self.last = 0
+        self.window_processes = 0  # most processes seen in the tree during the window
         self.over_budget = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -69,6 +70,7 @@ class TreeSampler:
         now = self.sample()
         with self._lock:
             self.window_peak = now
+            self.window_processes = 0
         return now
 
     def end_window(self) -> int:
@@ -87,6 +89,7 @@ class TreeSampler:
             self.last = rss
             self.peak = max(self.peak, rss)
             self.window_peak = max(self.window_peak, rss)
+            self.window_processes = max(self.window_processes, len(members))
         if self.budget_bytes is not None and rss > self.budget_bytes and not self.over_budget:
             self.over_budget = True
             kill_tree(self.root.pid)

@@ -111,9 +111,11 @@ def reference_answer(query: str, data: Dataset) -> pa.Table:
     return table
 
 
-def validate(query: str, answer: pa.Table, data: Dataset) -> None:
-    """Raise AnswerMismatch unless `answer` is the reference answer of `query` on `data`."""
-    compare(conform(answer, get_query(query).schema), reference_answer(query, data))
+def validate(query: str, answer: pa.Table, data: Dataset) -> pa.Table:
+    """Return `answer` in the contract's types; raise AnswerMismatch unless it is the reference answer."""
+    conformed = conform(answer, get_query(query).schema)
+    compare(conformed, reference_answer(query, data))
+    return conformed
 
 
 def write_answer(table: pa.Table, path: str | os.PathLike) -> None:

@@ -1,0 +1,48 @@
+"""Shared fixtures: small datasets made once per test session, real engines on them."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from bench_pipeline.datagen import generate
+from bench_pipeline.dataset import open_dataset
+from bench_pipeline.labgen import generate_lab_posts
+
+SMALL_ROWS = 20_000
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory):
+    """A generated dataset, small enough for every engine in a second or two."""
+    return generate(SMALL_ROWS, tmp_path_factory.mktemp("small"), seed=7, chunk_rows=7_000)
+
+
+@pytest.fixture(scope="session")
+def lab_data(tmp_path_factory, small_data):
+    """posts written the lab's way (pandas, large_string, lab column order) beside our users."""
+    root = tmp_path_factory.mktemp("lab")
+    generate_lab_posts(5_000, root / "posts.parquet", seed=3)
+    shutil.copy(small_data.users, root / "users.parquet")
+    return open_dataset(root)
+
+
+@pytest.fixture(scope="session")
+def started_engines():
+    """Engines started once in this process and shared (one Spark session for the whole run)."""
+    from bench_pipeline.engines import engine_class
+
+    cache = {}
+
+    def get(name: str):
+        if name not in cache:
+            engine = engine_class(name)()
+            engine.configure(2)
+            engine.start()
+            cache[name] = engine
+        return cache[name]
+
+    yield get
+    for engine in cache.values():
+        engine.close()

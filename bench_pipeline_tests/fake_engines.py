@@ -1,0 +1,56 @@
+"""Engines that misbehave on purpose, to provoke each failure status in the runner.
+
+They are real Engine subclasses loaded by the worker through "module:Class",
+the same path any engine outside the package takes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pyarrow as pa
+
+from bench_pipeline.engines.duckdb_engine import DuckDBEngine
+
+
+class SleepyEngine(DuckDBEngine):
+    """Query A never finishes in time."""
+
+    def query_A(self, data):
+        time.sleep(120)
+        return super().query_A(data)
+
+
+class GreedyEngine(DuckDBEngine):
+    """Query A holds 1.5 GiB of touched memory."""
+
+    def query_A(self, data):
+        hog = bytearray(1536 * 2**20)
+        for i in range(0, len(hog), 4096):
+            hog[i] = 1
+        time.sleep(1)
+        return super().query_A(data)
+
+
+class BrokenEngine(DuckDBEngine):
+    """Query A raises."""
+
+    def query_A(self, data):
+        raise RuntimeError("the engine broke on purpose")
+
+
+class WrongEngine(DuckDBEngine):
+    """Query A answers with every post count off by one."""
+
+    def to_arrow(self, result: pa.Table) -> pa.Table:
+        if "posts" in result.column_names:
+            i = result.column_names.index("posts")
+            result = result.set_column(i, "posts", pa.compute.add(result["posts"], 1))
+        return result
+
+
+class CrashingStartEngine(DuckDBEngine):
+    """Dies before it is ready."""
+
+    def start(self) -> None:
+        raise OSError("no such engine runtime")

@@ -1,0 +1,88 @@
+"""The bench-pipeline command as a user runs it: real processes, real exit codes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from bench_pipeline.harness.validate import compare, reference_answer
+from bench_pipeline.queries import get_query
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "bench_pipeline.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def _one_line_error(proc, *words):
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bench-pipeline: error:"), proc.stderr
+    for w in words:
+        assert w in lines[0]
+
+
+def test_generate_then_query_writes_the_validated_answer(tmp_path):
+    gen = cli("generate", "--rows", 3000, "--seed", 1, "--out", tmp_path / "d")
+    assert gen.returncode == 0 and "3,000 rows" in gen.stdout
+    out = tmp_path / "a.parquet"
+    q = cli("query", "--engine", "polars", "--query", "C", "--data", tmp_path / "d", "--threads", 2,
+            "--out", out)
+    assert q.returncode == 0, q.stderr
+    assert "status: ok" in q.stdout and "verified 2" in q.stdout
+    from bench_pipeline.dataset import open_dataset
+
+    written = pq.read_table(out)
+    assert written.schema == get_query("C").schema  # the contract's types, not the engine's
+    compare(written, reference_answer("C", open_dataset(tmp_path / "d")))
+
+
+@pytest.mark.parametrize("rows", ["0", "-1", "ten"])
+def test_generate_rejects_bad_rows_and_writes_nothing(tmp_path, rows):
+    _one_line_error(cli("generate", "--rows", rows, "--out", tmp_path / "d"), "--rows")
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--engine", "sqlite", "--query", "A"], ["--engine", "sqlite"]),
+        (["--engine", "duckdb", "--query", "Z"], ["--query", "'Z'"]),
+        (["--engine", "duckdb", "--query", "A", "--threads", "0"], ["--threads"]),
+    ],
+)
+def test_query_rejects_bad_arguments(small_data, tmp_path, args, words):
+    out = tmp_path / "answer.parquet"
+    _one_line_error(cli("query", *args, "--data", small_data.root, "--out", out), *words)
+    assert not out.exists()
+
+
+def test_query_rejects_missing_data_folder(tmp_path):
+    out = tmp_path / "answer.parquet"
+    _one_line_error(cli("query", "--engine", "duckdb", "--query", "A", "--data", tmp_path / "none",
+                        "--out", out), "--data", "does not exist")
+    assert not out.exists()
+
+
+def test_query_rejects_corrupt_parquet(small_data, tmp_path):
+    shutil.copy(small_data.users, tmp_path / "users.parquet")
+    (tmp_path / "posts.parquet").write_bytes(b"\x00" * 100)
+    out = tmp_path / "answer.parquet"
+    _one_line_error(cli("query", "--engine", "pandas", "--query", "L", "--data", tmp_path, "--out", out),
+                    "--data", "posts.parquet", "not a readable Parquet file")
+    assert not out.exists()
+
+
+def test_cell_command_fills_the_store(small_data, tmp_path):
+    store = tmp_path / "r.duckdb"
+    proc = cli("cell", "--engine", "duckdb", "--threads", 2, "--data", small_data.root, "--queries", "A,C",
+               "--repeats", 1, "--store", store)
+    assert proc.returncode == 0, proc.stderr
+    from bench_pipeline.store import ResultsStore
+
+    rows = ResultsStore(store).query("SELECT query, status FROM query_summary ORDER BY query")
+    assert rows == [{"query": "A", "status": "ok"}, {"query": "C", "status": "ok"}]

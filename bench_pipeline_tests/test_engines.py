@@ -1,0 +1,39 @@
+"""Every engine answers every query as the reference does, on generated and lab-written data."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench_pipeline.engines import ENGINE_NAMES, UnknownEngine, engine_class
+from bench_pipeline.harness.validate import validate
+from bench_pipeline.queries import QUERY_NAMES
+
+
+def _params():
+    for engine in ENGINE_NAMES:
+        marks = [pytest.mark.spark] if engine == "pyspark" else []
+        for query in QUERY_NAMES:
+            yield pytest.param(engine, query, id=f"{engine}-{query}", marks=marks)
+
+
+@pytest.mark.parametrize("engine,query", list(_params()))
+@pytest.mark.parametrize("dataset", ["small_data", "lab_data"])
+def test_answer_matches_reference(started_engines, request, engine, query, dataset):
+    data = request.getfixturevalue(dataset)
+    eng = started_engines(engine)
+    result = eng.run(query, data)
+    answer = eng.to_arrow(result)
+    eng.after_run(result)
+    validate(query, answer, data)
+    assert answer.num_rows > 0
+
+
+def test_unknown_engine_is_named():
+    with pytest.raises(UnknownEngine, match="'sqlite'"):
+        engine_class("sqlite")
+    with pytest.raises(UnknownEngine, match="cannot be loaded"):
+        engine_class("no.such.module:Engine")
+
+
+def test_registry_names_its_engines():
+    assert {engine_class(n).name for n in ENGINE_NAMES} == set(ENGINE_NAMES)

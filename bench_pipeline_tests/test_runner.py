@@ -1,0 +1,137 @@
+"""The measuring instrument with real engines in real worker processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bench_pipeline.harness.runner import CellSpec, QuerySpec, run_cell, run_query
+from bench_pipeline.store import ResultsStore
+
+FAKE = "bench_pipeline_tests.fake_engines"
+MiB = 2**20
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "polars", "pandas"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_thread_setting_is_verified(small_data, engine, threads):
+    rows = run_query(QuerySpec(engine, "A", small_data, threads=threads, repeats=1))
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert all(r["threads_verified"] == threads for r in rows)
+
+
+def test_cell_lands_measured_rows_in_the_store(small_data, tmp_path):
+    store = ResultsStore(tmp_path / "results.duckdb")
+    result = run_cell(CellSpec("duckdb", 3, small_data, repeats=3, dagster_run_id="run-1"), store)
+    assert result.statuses() == {"L": "ok", "A": "ok", "B": "ok", "C": "ok"}
+    rows = store.query("SELECT * FROM measurements WHERE cell_run_id = ?", [result.cell_run_id])
+    assert len(rows) == 16  # 4 queries x (1 cold + 3 warm)
+    for r in rows:
+        assert r["oversubscribed"] is True  # 3 threads on this 2-core machine
+        assert r["seconds"] > 0 and r["peak_rss_bytes"] >= r["baseline_rss_bytes"] > 0
+        assert r["engine_version"] and r["cpu_model"] and r["logical_cores"] >= 1
+        assert r["dataset_fingerprint"] == small_data.fingerprint() and r["dataset_rows"] == 20_000
+        assert r["dagster_run_id"] == "run-1" and r["threads_verified"] == 3
+    summary = {s["query"]: s for s in store.summary(result.cell_run_id)}
+    a = [r["seconds"] for r in rows if r["query"] == "A" and r["run_kind"] == "warm"]
+    assert summary["A"]["warm_runs"] == 3
+    assert summary["A"]["median_seconds"] == pytest.approx(sorted(a)[1])
+    assert summary["A"]["min_seconds"] == min(a) and summary["A"]["max_seconds"] == max(a)
+    assert summary["A"]["cv"] >= 0 and summary["B"]["answer_rows"] > 0
+
+
+def _statuses(small_data, engine, **kw):
+    return run_cell(CellSpec(f"{FAKE}:{engine}", 1, small_data, queries=["L", "A", "C"], repeats=1, **kw))
+
+
+def test_timeout_ends_the_query_and_the_cell_goes_on(small_data):
+    result = _statuses(small_data, "SleepyEngine", timeout_s=3)
+    assert result.statuses() == {"L": "ok", "A": "timeout", "C": "ok"}
+    a = [r for r in result.rows if r["query"] == "A"]
+    assert len(a) == 1 and a[0]["seconds"] is None and "3 s" in a[0]["message"]
+
+
+def test_memory_budget_ends_the_query_as_oom(small_data):
+    result = _statuses(small_data, "GreedyEngine", budget_bytes=700 * MiB)
+    assert result.statuses() == {"L": "ok", "A": "oom", "C": "ok"}
+    a = next(r for r in result.rows if r["query"] == "A")
+    assert a["seconds"] is None and a["peak_rss_bytes"] > 700 * MiB and "700 MiB" in a["message"]
+
+
+def test_engine_error_is_recorded_with_its_message(small_data):
+    result = _statuses(small_data, "BrokenEngine")
+    assert result.statuses() == {"L": "ok", "A": "error", "C": "ok"}
+    assert "broke on purpose" in next(r for r in result.rows if r["query"] == "A")["message"]
+
+
+def test_wrong_answer_keeps_its_time(small_data):
+    result = _statuses(small_data, "WrongEngine")
+    assert result.statuses() == {"L": "ok", "A": "wrong_answer", "C": "wrong_answer"}
+    a = [r for r in result.rows if r["query"] == "A"]
+    assert all(r["seconds"] > 0 and "posts" in r["message"] for r in a)
+
+
+def test_failure_before_start_is_one_error_row(small_data):
+    rows = run_query(QuerySpec(f"{FAKE}:CrashingStartEngine", "A", small_data, repeats=2))
+    assert len(rows) == 1 and rows[0]["status"] == "error" and "no such engine runtime" in rows[0]["message"]
+
+
+def test_spark_is_skipped_without_java(small_data, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    rows = run_query(QuerySpec("pyspark", "A", small_data))
+    assert [r["status"] for r in rows] == ["skipped"] and "Java not found" in rows[0]["message"]
+
+
+@pytest.mark.spark
+def test_spark_memory_counts_the_jvm(small_data):
+    rows = run_query(QuerySpec("pyspark", "A", small_data, threads=2, repeats=1))
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    for r in rows:
+        assert r["threads_verified"] == 2 and r["startup_seconds"] > 1
+        assert r["processes"] >= 2  # the Python driver and its JVM
+        assert r["peak_rss_bytes"] > 400 * MiB  # far beyond a Python process alone
+
+
+def test_killed_cell_leaves_the_store_intact(small_data, tmp_path):
+    path = tmp_path / "results.duckdb"
+    script = (
+        "from bench_pipeline.harness.runner import CellSpec, run_cell\n"
+        "from bench_pipeline.dataset import open_dataset\n"
+        "from bench_pipeline.store import ResultsStore\n"
+        f"run_cell(CellSpec('{FAKE}:SleepyEngine', 1, open_dataset({str(small_data.root)!r}), "
+        f"queries=['L', 'A'], repeats=1), ResultsStore({str(path)!r}))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    store = ResultsStore(path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if path.exists() and store.query("SELECT count(*) AS n FROM measurements")[0]["n"]:
+            break
+    time.sleep(1)  # A is now sleeping inside its worker
+    proc.kill()
+    proc.wait()
+    rows = store.query("SELECT query, status FROM measurements")
+    assert rows == [{"query": "L", "status": "ok"}] * 2
+
+
+def test_concurrent_writers_lose_no_rows(tmp_path):
+    path = tmp_path / "results.duckdb"
+    script = (
+        "import datetime, sys\n"
+        "from bench_pipeline.store import ResultsStore\n"
+        f"s = ResultsStore({str(path)!r})\n"
+        "for i in range(20):\n"
+        "    s.append([dict(cell_run_id=sys.argv[1], engine='x', query='A', threads_asked=1,"
+        " oversubscribed=False, run_index=i, run_kind='warm', status='ok',"
+        " measured_at=datetime.datetime.now())])\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, f"w{k}"]) for k in range(3)]
+    assert [p.wait() for p in procs] == [0, 0, 0]
+    assert ResultsStore(path).query("SELECT count(*) AS n FROM measurements")[0]["n"] == 60
+    assert os.path.getsize(path) > 0
