@@ -14,6 +14,7 @@ from pathlib import Path
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.engines import ENGINE_NAMES
 from bench_pipeline.queries import QUERY_NAMES
+from bench_pipeline.settings import DEFAULT_THREADS, Settings
 
 PROG = "bench-pipeline"
 MiB = 2**20
@@ -119,6 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--budget-mib", type=_positive_int, default=None)
     c.add_argument("--store", type=Path, default=None, help="results store (default $BENCH_HOME/results.duckdb)")
 
+    r = sub.add_parser("run", help="the whole benchmark through Dagster, recomputing only stale or missing cells")
+    r.add_argument("--rows", type=_positive_int, default=None)
+    r.add_argument("--seed", type=_non_negative_int, default=None)
+    r.add_argument("--engines", type=_choice_list(ENGINE_NAMES, "engine"), default=None)
+    r.add_argument("--threads", type=_choice_list(tuple(str(t) for t in DEFAULT_THREADS), "thread count"),
+                   default=None)
+    r.add_argument("--repeats", type=_non_negative_int, default=None)
+    r.add_argument("--timeout", type=_positive_float, default=None, help="seconds per run")
+    r.add_argument("--budget-mib", type=_positive_int, default=None)
+    r.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    u = sub.add_parser("ui", help="the Dagster UI and daemon on 127.0.0.1, against the same state as run")
+    u.add_argument("--port", type=_positive_int, default=3000)
+
     b = sub.add_parser("bench-datagen", help="measure the generator against the lab's generate_data()")
     b.add_argument("--rows", type=_int_list, default=(1_000_000, 20_000_000))
     b.add_argument("--lab-rows", type=_non_negative_int, default=1_000_000,
@@ -198,7 +213,6 @@ def print_summary(summary: list[dict], title: str) -> None:
 
 def cmd_cell(args) -> int:
     from bench_pipeline.harness.runner import CellSpec, run_cell
-    from bench_pipeline.settings import Settings
     from bench_pipeline.store import ResultsStore
 
     data = _open_data(args.data)
@@ -231,7 +245,92 @@ def cmd_bench_datagen(args) -> int:
     return 0
 
 
+def _run_settings(args) -> Settings:
+    return Settings.from_env(
+        rows=args.rows, seed=args.seed, engines=args.engines, repeats=args.repeats, timeout_s=args.timeout,
+        budget_mib=args.budget_mib, threads=tuple(int(t) for t in args.threads) if args.threads else None,
+    )
+
+
+def cmd_run(args) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from bench_pipeline.assets.pipeline import run_pipeline
+    from bench_pipeline.harness.runner import listening
+    from bench_pipeline.metrics import build_metrics
+    from bench_pipeline.store import ResultsStore
+
+    settings = _run_settings(args)
+    err = Console(stderr=True)
+    runs_per_cell = len(QUERY_NAMES) * (1 + settings.repeats)
+    tasks: dict[str, int] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=False) as progress:
+
+        def on_cell_start(key: str, reason: str) -> None:
+            tasks[key] = progress.add_task(f"cell {key:<10} ({reason[:40]})", total=runs_per_cell)
+
+        def on_run(row: dict) -> None:
+            task = tasks.get(f"{row['engine']}|{row['threads_asked']}")
+            if task is not None:
+                # A failed run ends its query: its remaining runs are done too.
+                skipped = settings.repeats - row["run_index"] if row.get("status") != "ok" else 0
+                progress.advance(task, 1 + skipped)
+
+        err.print(f"bench_pipeline: {settings.rows:,} rows, engines {','.join(settings.engines)}, "
+                  f"threads {','.join(map(str, settings.threads))}, state in {settings.home.resolve()}")
+        with listening(on_run):
+            try:
+                result = run_pipeline(settings, on_cell_start=on_cell_start)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+    store = ResultsStore(settings.store_path)
+    from bench_pipeline.dataset import open_dataset
+
+    latest = build_metrics(store, open_dataset(settings.data_dir).fingerprint())["metrics_latest"]
+    asked = {(e, t) for e in settings.engines for t in settings.threads}
+    latest = [r for r in latest if (r["engine"], r["threads_asked"]) in asked]
+    summary = {
+        "cells_run": result.cells_run, "cells_fresh": result.cells_fresh, "cells_failed": result.cells_failed,
+        "stale_reasons": result.stale_reasons, "plots": result.plots, "report": result.report,
+        "outputs_error": result.outputs_error, "store": str(settings.store_path.resolve()),
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print_summary(latest, "latest measurement per cell and query")
+        print(f"cells run: {len(result.cells_run)}, fresh: {len(result.cells_fresh)}, "
+              f"failed: {len(result.cells_failed)} {' '.join(result.cells_failed)}")
+        for p in result.plots:
+            print(f"plot:   {p}")
+        print(f"report: {result.report or 'not written: ' + str(result.outputs_error)}")
+    return 0 if not result.cells_failed and result.report else 1
+
+
+def cmd_ui(args) -> int:
+    import os
+    import signal
+
+    from bench_pipeline.assets.pipeline import ui_command
+
+    settings = Settings.from_env()
+    os.environ["BENCH_HOME"] = str(settings.home.resolve())
+    cmd = ui_command(settings, "127.0.0.1", args.port)
+    print(f"Dagster UI on http://127.0.0.1:{args.port} (state in {settings.home.resolve()}); Ctrl-C stops it",
+          file=sys.stderr, flush=True)
+    # A process started in the background inherits SIGINT ignored; dagster dev
+    # then cannot be stopped. Reset both signals before handing over.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.execvp(cmd[0], cmd)
+
+
 COMMANDS = {
+    "run": cmd_run,
+    "ui": cmd_ui,
     "generate": cmd_generate,
     "query": cmd_query,
     "cell": cmd_cell,

@@ -1,5 +1,22 @@
 """The one Dagster Definitions object of the bench_pipeline code location."""
 
+import warnings
+
 import dagster as dg
 
-defs = dg.Definitions(assets=[])
+# observable_source_asset and the multi-to-single-dimension mapping are marked beta.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+from bench_pipeline.assets.automation import cells_job, nightly_observe, nightly_stale_cells, observe_job  # noqa: E402
+from bench_pipeline.assets.benchmark import benchmark_cells, dataset, engine_versions  # noqa: E402
+from bench_pipeline.assets.outputs import benchmark_report, metrics, speedup_plots  # noqa: E402
+from bench_pipeline.assets.resources import BenchSettings  # noqa: E402
+
+defs = dg.Definitions(
+    assets=[engine_versions, dataset, benchmark_cells, metrics, speedup_plots, benchmark_report],
+    jobs=[cells_job, observe_job],
+    schedules=[nightly_stale_cells, nightly_observe],
+    sensors=[dg.AutomationConditionSensorDefinition("refresh_outputs", target=dg.AssetSelection.groups("analysis"),
+                                                     default_status=dg.DefaultSensorStatus.RUNNING)],
+    resources={"bench": BenchSettings()},
+)

@@ -60,5 +60,18 @@ class Settings:
         return self.home / "results.duckdb"
 
     @property
+    def plots_dir(self) -> Path:
+        return self.home / "plots"
+
+    @property
+    def report_path(self) -> Path:
+        return self.home / "report.html"
+
+    @property
+    def dagster_home(self) -> Path:
+        """DAGSTER_HOME when set, else $BENCH_HOME/dagster: the UI and `run` share it."""
+        return Path(os.environ["DAGSTER_HOME"]) if os.environ.get("DAGSTER_HOME") else self.home / "dagster"
+
+    @property
     def budget_bytes(self) -> int | None:
         return None if self.budget_mib is None else self.budget_mib * 2**20

@@ -40,6 +40,8 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from bench_pipeline.queries import QUERY_NAMES
+
 COLUMNS: list[tuple[str, str]] = [
     ("cell_run_id", "VARCHAR NOT NULL"),
     ("engine", "VARCHAR NOT NULL"),
@@ -151,6 +153,23 @@ class ResultsStore:
             con.close()
         return len(rows)
 
+    def execute(self, statements: list[str], params: dict | None = None) -> None:
+        """Run statements that write derived tables, in one transaction.
+
+        Each statement gets only the named parameters it uses (DuckDB binds
+        parameters per statement). `measurements` is only ever appended to.
+        """
+        con = self._connect()
+        try:
+            con.execute(_SCHEMA)
+            con.execute("BEGIN TRANSACTION")
+            for sql in statements:
+                used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+                con.execute(sql, used)
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
     def query(self, sql: str, params: list | None = None) -> list[dict]:
         """Run a read-only SQL query and return rows as dicts."""
         con = self._connect(read_only=True)
@@ -163,5 +182,6 @@ class ResultsStore:
 
     def summary(self, cell_run_id: str) -> list[dict]:
         return self.query(
-            "SELECT * FROM query_summary WHERE cell_run_id = ? ORDER BY query", [cell_run_id]
+            "SELECT * FROM query_summary WHERE cell_run_id = ? ORDER BY list_position(?, query)",
+            [cell_run_id, list(QUERY_NAMES)],
         )

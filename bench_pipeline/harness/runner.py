@@ -9,6 +9,7 @@ the results store. A failing query becomes rows with its status; the cell goes o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -39,6 +40,25 @@ STARTUP_TIMEOUT_S = 300.0
 # pinned in the worker's environment so "1 thread" means one from the first import.
 _THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS")
 _STDERR_TAIL = 1500
+
+
+# Callbacks told about every finished run, for a caller that cannot pass `on_run`
+# down (the CLI's progress bars around an in-process Dagster materialization).
+_listeners: list[Callable[[dict], None]] = []
+
+
+@contextlib.contextmanager
+def listening(callback: Callable[[dict], None]):
+    _listeners.append(callback)
+    try:
+        yield
+    finally:
+        _listeners.remove(callback)
+
+
+def _notify(row: dict, on_run: Callable[[dict], None] | None) -> None:
+    for callback in [*_listeners, *([on_run] if on_run else [])]:
+        callback(row)
 
 
 @dataclass
@@ -168,8 +188,7 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
                         current.update(seconds=ev["seconds"], peak_rss_bytes=sampler.end_window(),
                                        processes=sampler.window_processes, status="ok", message=None)
                         rows.append(current)
-                        if on_run:
-                            on_run(current)
+                        _notify(current, on_run)
                         current = None
                         # Conversion and clean-up between runs are untimed but bounded.
                         deadline = spec.timeout_s
@@ -193,8 +212,7 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
                     current.update(status=failure[0], message=failure[1], seconds=None,
                                    peak_rss_bytes=sampler.end_window(), processes=sampler.window_processes)
                     rows.append(current)
-                    if on_run:
-                        on_run(current)
+                    _notify(current, on_run)
         finally:
             if proc.poll() is None:
                 kill_tree(proc.pid)

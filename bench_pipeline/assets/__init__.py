@@ -1,0 +1,1 @@
+"""The Dagster layer: thin assets, checks and automation over the benchmark core."""

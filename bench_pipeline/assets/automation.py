@@ -1,0 +1,66 @@
+"""Nightly reruns of exactly the stale cells (02:00 local time, on whenever the daemon runs).
+
+The schedule asks `cell_staleness` (which reads the instance) for the cells of
+the configured grid and requests one run per stale cell. The cells' pool keeps
+them one at a time; metrics, plots and report follow by their automation
+conditions once cells land, and engine versions are observed at the same hour.
+"""
+
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from bench_pipeline.assets.benchmark import benchmark_cells, engine_versions
+from bench_pipeline.assets.partitions import CELLS, cell_key
+from bench_pipeline.assets.staleness import cell_staleness
+from bench_pipeline.settings import Settings
+
+NIGHTLY_CRON = "0 2 * * *"
+
+cells_job = dg.define_asset_job("benchmark_cells_job", selection=[benchmark_cells], partitions_def=CELLS)
+observe_job = dg.define_asset_job("observe_engine_versions", selection=[engine_versions])
+
+
+def local_timezone() -> str:
+    """The machine's IANA zone name (TZ, then /etc/localtime), else UTC."""
+    if os.environ.get("TZ"):
+        return os.environ["TZ"].lstrip(":")
+    try:
+        target = str(Path("/etc/localtime").resolve())
+        if "zoneinfo/" in target:
+            return target.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    return "UTC"
+
+
+def grid_keys(settings: Settings) -> list[str]:
+    valid = set(CELLS.get_partition_keys())
+    return [k for k in (cell_key(e, t) for e in settings.engines for t in settings.threads) if k in valid]
+
+
+def stale_run_requests(instance: dg.DagsterInstance, settings: Settings, tick: str) -> list[dg.RunRequest]:
+    stale = cell_staleness(instance, grid_keys(settings))
+    return [
+        dg.RunRequest(run_key=f"{tick}:{key}", partition_key=key, tags={"bench/stale_reason": reason[:200]})
+        for key, reason in stale.items()
+        if reason is not None
+    ]
+
+
+@dg.schedule(cron_schedule=NIGHTLY_CRON, job=cells_job, execution_timezone=local_timezone(),
+             default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="Every night: measure again exactly the cells that are missing, failed or stale.")
+def nightly_stale_cells(context: dg.ScheduleEvaluationContext):
+    tick = context.scheduled_execution_time.strftime("%Y-%m-%d") if context.scheduled_execution_time else "now"
+    requests = stale_run_requests(context.instance, Settings.from_env(), tick)
+    return requests or dg.SkipReason("every cell is fresh")
+
+
+nightly_observe = dg.ScheduleDefinition(
+    name="nightly_engine_versions", cron_schedule=NIGHTLY_CRON, job=observe_job,
+    execution_timezone=local_timezone(), default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Observe engine versions and code hashes every night, so the UI shows what changed.",
+)

@@ -1,0 +1,111 @@
+"""The measured part of the graph: engine versions, the dataset, the engine x threads cells."""
+
+
+import dagster as dg
+
+from bench_pipeline.assets.partitions import CELLS, ENGINES, split_key
+from bench_pipeline.assets.resources import BenchSettings
+from bench_pipeline.datagen import generate
+from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.harness.runner import CellSpec, run_cell
+from bench_pipeline.versions import engine_signature, harness_code_hash
+
+MiB = 2**20
+# Statuses that make a cell a failed cell (red in the grid, measured again next time).
+FAILED_STATUSES = ("error", "timeout", "oom", "skipped")
+
+
+@dg.observable_source_asset(partitions_def=ENGINES, group_name="benchmark",
+                            description="Engine library version + hash of the engine's code, per engine.")
+def engine_versions() -> dg.DataVersionsByPartition:
+    return dg.DataVersionsByPartition({e: dg.DataVersion(engine_signature(e)) for e in ENGINES.get_partition_keys()})
+
+
+@dg.asset(group_name="benchmark", description="posts.parquet + users.parquet generated from settings (rows, seed).")
+def dataset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
+    s = bench.settings()
+    try:
+        ds = open_dataset(s.data_dir)
+        context.log.info(f"dataset already at {ds.root}; not regenerated")
+    except DatasetError:
+        ds = generate(s.rows, s.data_dir, seed=s.seed)
+    # The fingerprint is the data version: the same rows and seed regenerate the
+    # same bytes, so a regenerated dataset does not make the cells stale.
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(ds.fingerprint()),
+        metadata={"path": str(ds.root), "rows": ds.posts_rows(), "seed": s.seed, "fingerprint": ds.fingerprint(),
+                  "posts_mib": round(ds.posts.stat().st_size / MiB, 1)},
+    )
+
+
+@dg.asset(
+    partitions_def=CELLS,
+    group_name="benchmark",
+    pool="bench_cells",  # one cell at a time per machine, across runs and processes
+    code_version=harness_code_hash(),
+    deps=[
+        dataset,
+        dg.AssetDep(engine_versions, partition_mapping=dg.MultiToSingleDimensionPartitionMapping("engine")),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("answers_valid", asset="benchmark_cells", blocking=True,
+                          description="Every query's answer equals the reference answer."),
+        dg.AssetCheckSpec("threads_verified", asset="benchmark_cells",
+                          description="The engine reports the thread count that was asked."),
+    ],
+    description="One engine at one thread count: L, A, B, C each in a fresh process, cold + warm runs.",
+)
+def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
+    s = bench.settings()
+    engine, threads = split_key(context.partition_key)
+    try:
+        data = open_dataset(s.data_dir)
+    except DatasetError as exc:
+        raise dg.Failure(f"the dataset is not there ({exc}); materialize `dataset` first") from None
+    store = bench.store()
+    result = run_cell(CellSpec(engine, threads, data, repeats=s.repeats, timeout_s=s.timeout_s,
+                               budget_bytes=s.budget_bytes, dagster_run_id=context.run_id), store)
+    summary = store.summary(result.cell_run_id)
+    statuses = result.statuses()
+    verified = {r["threads_verified"] for r in summary}
+    metadata = {
+        "cell_run_id": result.cell_run_id,
+        "statuses": ", ".join(f"{q}={st}" for q, st in statuses.items()),
+        "all_ok": all(st == "ok" for st in statuses.values()),
+        "engine_signature": engine_signature(engine),
+        "engine_version": summary[0]["engine_version"] if summary else None,
+        "dataset_version": data.fingerprint(),
+        "harness_version": harness_code_hash(),
+        "threads_asked": threads,
+        "threads_verified": ", ".join(str(v) for v in sorted(verified, key=str)),
+        "summary": dg.MetadataValue.md(_summary_markdown(summary)),
+    }
+    failed = {q: st for q, st in statuses.items() if st in FAILED_STATUSES}
+    if failed:
+        messages = "; ".join(f"{r['query']}: {r['status']} ({r['message']})" for r in summary if r["message"])
+        raise dg.Failure(f"cell {context.partition_key} failed: {messages}", metadata=metadata)
+    wrong = [q for q, st in statuses.items() if st == "wrong_answer"]
+    return dg.MaterializeResult(
+        metadata=metadata,
+        check_results=[
+            dg.AssetCheckResult(check_name="answers_valid", passed=not wrong,
+                                metadata={"wrong_answers": ", ".join(wrong) or "none"}),
+            dg.AssetCheckResult(check_name="threads_verified", passed=verified == {threads},
+                                metadata={"asked": threads, "reported": metadata["threads_verified"]}),
+        ],
+    )
+
+
+def _summary_markdown(summary: list[dict]) -> str:
+    lines = ["| query | status | median s | cold s | cv | peak MiB | start-up s |", "|---|---|---|---|---|---|---|"]
+
+    def f(v, fmt):
+        return "-" if v is None else format(v, fmt)
+
+    for r in summary:
+        lines.append(
+            f"| {r['query']} | {r['status']} | {f(r['median_seconds'], '.4f')} | {f(r['cold_seconds'], '.4f')} "
+            f"| {f(r['cv'], '.3f')} | {f(r['peak_rss_bytes'] and r['peak_rss_bytes'] / MiB, ',.0f')} "
+            f"| {f(r['startup_seconds'], '.2f')} |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,84 @@
+"""What people read: metrics tables, speedup plots, the HTML report.
+
+They depend on `benchmark_cells` through `deps`, not IO-manager inputs, and
+read the results store: so they draw from whatever cells exist, and a missing
+partition is marked, not fatal.
+"""
+
+
+import base64
+
+import dagster as dg
+
+from bench_pipeline.assets.benchmark import benchmark_cells, dataset
+from bench_pipeline.assets.resources import BenchSettings
+from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.harness import provenance
+from bench_pipeline.metrics import build_metrics
+from bench_pipeline.plots import draw_all
+from bench_pipeline.report import write_report
+
+# Refresh when cells land, without waiting for every partition to exist.
+_AFTER_UPSTREAM = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+
+
+def _metrics_for(bench: BenchSettings) -> tuple[dict, dict]:
+    s = bench.settings()
+    try:
+        ds = open_dataset(s.data_dir)
+    except DatasetError as exc:
+        raise dg.Failure(f"no dataset to report on ({exc}); run `bench-pipeline run` first") from None
+    metrics = build_metrics(bench.store(), ds.fingerprint())
+    if not metrics["metrics_latest"]:
+        raise dg.Failure(f"no benchmark cells measured yet for {ds.root}; materialize benchmark_cells first")
+    return metrics, {"path": str(ds.root), "rows": ds.posts_rows(), "fingerprint": ds.fingerprint()}
+
+
+def _md_table(rows: list[dict], cols: list[str]) -> str:
+    def fmt(v):
+        return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
+
+    head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols)
+    return head + "".join("\n| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows)
+
+
+@dg.asset(group_name="analysis", deps=[benchmark_cells, dataset], automation_condition=_AFTER_UPSTREAM,
+          description="Latest measurement per cell, speedup and efficiency, load vs query time (results store).")
+def metrics(bench: BenchSettings) -> dg.MaterializeResult:
+    m, ds = _metrics_for(bench)
+    return dg.MaterializeResult(metadata={
+        "speedup": dg.MetadataValue.md(_md_table(
+            m["metrics_speedup"], ["engine", "query", "threads", "status", "median_seconds", "speedup",
+                                   "efficiency"])),
+        "load_vs_query": dg.MetadataValue.md(_md_table(
+            m["metrics_load_vs_query"], ["engine", "threads", "load_seconds", "queries_seconds"])),
+        "cells": len({(r["engine"], r["threads_asked"]) for r in m["metrics_latest"]}),
+        "dataset": ds["path"],
+    })
+
+
+@dg.asset(group_name="analysis", deps=[metrics], automation_condition=_AFTER_UPSTREAM,
+          description="Speedup vs threads per query (ideal line, oversubscribed region), time and memory bars.")
+def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
+    s = bench.settings()
+    m, _ = _metrics_for(bench)
+    paths = draw_all(m, s.plots_dir, s.engines, s.threads, provenance.logical_cores())
+    shown = [p for p in paths if p.name.startswith("speedup_")]
+    md = "\n\n".join(f"![{p.stem}](data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()})"
+                     for p in shown)
+    return dg.MaterializeResult(metadata={
+        "plots": dg.MetadataValue.md(md),
+        "files": dg.MetadataValue.json([str(p) for p in paths]),
+        "folder": dg.MetadataValue.path(str(s.plots_dir)),
+    })
+
+
+@dg.asset(group_name="analysis", deps=[speedup_plots], automation_condition=_AFTER_UPSTREAM,
+          description="One self-contained HTML report (plots inline, tables, machine, versions, statuses).")
+def benchmark_report(bench: BenchSettings) -> dg.MaterializeResult:
+    s = bench.settings()
+    m, ds = _metrics_for(bench)
+    plots = sorted(s.plots_dir.glob("*.png"))
+    path = write_report(s.report_path, metrics=m, plots=plots, machine=provenance.machine(), dataset=ds,
+                        cores=provenance.logical_cores())
+    return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)), "plots": len(plots)})

@@ -1,0 +1,129 @@
+"""`bench-pipeline run`: the whole benchmark through Dagster on the persistent instance.
+
+Observe engine versions, materialize the dataset if it is missing, materialize
+each stale or missing cell among those asked (one run per cell, as a backfill
+would), then metrics, plots and report. Every run lands in the same instance
+the UI reads, so the UI shows them.
+"""
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from bench_pipeline.assets.partitions import CELLS, cell_key
+from bench_pipeline.assets.resources import BenchSettings
+from bench_pipeline.assets.staleness import cell_staleness, current_dataset_version
+from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.settings import Settings
+
+DAGSTER_YAML = """\
+# Written by bench_pipeline. One benchmark cell at a time per machine (pool
+# `bench_cells`, every pool limited to 1) and one run at a time from the queue.
+concurrency:
+  pools:
+    default_limit: 1
+  runs:
+    max_concurrent_runs: 1
+telemetry:
+  enabled: false
+"""
+# Only warnings and errors from Dagster's own console logger: the CLI draws progress.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class PipelineResult:
+    cells_run: list[str] = field(default_factory=list)
+    cells_fresh: list[str] = field(default_factory=list)
+    cells_failed: list[str] = field(default_factory=list)
+    stale_reasons: dict[str, str] = field(default_factory=dict)
+    plots: list[str] = field(default_factory=list)
+    report: str | None = None
+    outputs_error: str | None = None
+
+
+def prepare_instance(settings: Settings) -> dg.DagsterInstance:
+    """The persistent instance under settings.dagster_home, with the pool limits in place."""
+    home = settings.dagster_home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
+
+def _resources(settings: Settings) -> dict:
+    return {"bench": BenchSettings(home=str(settings.home.resolve()), rows=settings.rows, seed=settings.seed,
+                                   repeats=settings.repeats, timeout_s=settings.timeout_s,
+                                   budget_mib=settings.budget_mib)}
+
+
+def _materialize(instance, selection, settings: Settings, partition_key: str | None = None):
+    from bench_pipeline.definitions import defs
+
+    assets = list(defs.assets)
+    return dg.materialize(assets, selection=selection, partition_key=partition_key, instance=instance,
+                          resources=_resources(settings), run_config=QUIET, raise_on_error=False,
+                          tags={"bench/source": "cli"})
+
+
+def _observe_engines(instance) -> None:
+    from bench_pipeline.definitions import defs
+
+    defs.resolve_job_def("observe_engine_versions").execute_in_process(instance=instance, run_config=QUIET)
+
+
+def _dataset_is_current(instance, settings: Settings) -> bool:
+    try:
+        ds = open_dataset(settings.data_dir)
+    except DatasetError:
+        return False
+    return current_dataset_version(instance) == ds.fingerprint()
+
+
+def run_pipeline(settings: Settings, on_cell_start=None) -> PipelineResult:
+    instance = prepare_instance(settings)
+    result = PipelineResult()
+    _observe_engines(instance)
+    if not _dataset_is_current(instance, settings):
+        r = _materialize(instance, ["dataset"], settings)
+        if not r.success:
+            raise RuntimeError(f"the dataset could not be built: {_failure_message(r)}")
+    valid = set(CELLS.get_partition_keys())
+    keys = [cell_key(e, t) for e in settings.engines for t in settings.threads]
+    unknown = [k for k in keys if k not in valid]
+    if unknown:
+        raise ValueError(f"cells {', '.join(unknown)} are not in the grid {sorted(valid)}")
+    for key, reason in cell_staleness(instance, keys).items():
+        if reason is None:
+            result.cells_fresh.append(key)
+            continue
+        result.stale_reasons[key] = reason
+        if on_cell_start:
+            on_cell_start(key, reason)
+        r = _materialize(instance, ["benchmark_cells"], settings, partition_key=key)
+        (result.cells_run if r.success else result.cells_failed).append(key)
+    r = _materialize(instance, ["metrics", "speedup_plots", "benchmark_report"], settings)
+    if r.success:
+        result.plots = [str(p) for p in sorted(settings.plots_dir.resolve().glob("*.png"))]
+        result.report = str(settings.report_path.resolve())
+    else:
+        result.outputs_error = _failure_message(r)
+    return result
+
+
+def _failure_message(r) -> str:
+    for event in r.all_events:
+        if event.is_step_failure:
+            err = event.step_failure_data.error
+            return err.message.strip() if err else "step failed"
+    return "run failed"
+
+
+def ui_command(settings: Settings, host: str, port: int) -> list[str]:
+    prepare_instance(settings)
+    return [sys.executable, "-m", "dagster", "dev", "-m", "bench_pipeline.definitions", "-h", host, "-p", str(port)]
+

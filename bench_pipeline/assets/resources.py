@@ -1,0 +1,29 @@
+"""The one configurable resource: benchmark settings, defaulting to the environment."""
+
+
+import dagster as dg
+
+from bench_pipeline.settings import Settings
+from bench_pipeline.store import ResultsStore
+
+
+class BenchSettings(dg.ConfigurableResource):
+    """Overrides of Settings.from_env(); a field left unset keeps its BENCH_* default."""
+
+    home: str | None = None
+    rows: int | None = None
+    seed: int | None = None
+    repeats: int | None = None
+    timeout_s: float | None = None
+    budget_mib: int | None = None
+
+    def settings(self) -> Settings:
+        from pathlib import Path
+
+        return Settings.from_env(
+            home=Path(self.home) if self.home else None, rows=self.rows, seed=self.seed,
+            repeats=self.repeats, timeout_s=self.timeout_s, budget_mib=self.budget_mib,
+        )
+
+    def store(self) -> ResultsStore:
+        return ResultsStore(self.settings().store_path)

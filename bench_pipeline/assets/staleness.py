@@ -1,0 +1,71 @@
+"""Which cells need measuring again, read from the Dagster instance.
+
+Each materialization of `benchmark_cells` records, as metadata, what it was
+measured with: the engine signature (library version + engine code hash), the
+dataset's data version (its fingerprint) and the harness code hash, and whether
+every query came back ok. A cell is stale when it was never materialized, when
+its latest run failed or any answer was not ok, or when any of those inputs now
+differ. The CLI and the nightly schedule both ask this one function.
+"""
+
+
+from collections.abc import Iterable
+
+import dagster as dg
+
+from bench_pipeline.assets.partitions import split_key
+from bench_pipeline.versions import engine_signature, harness_code_hash
+
+CELLS_KEY = dg.AssetKey("benchmark_cells")
+DATASET_KEY = dg.AssetKey("dataset")
+_FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+
+
+def current_dataset_version(instance: dg.DagsterInstance) -> str | None:
+    event = instance.get_latest_materialization_event(DATASET_KEY)
+    if event is None or event.asset_materialization is None:
+        return None
+    return event.asset_materialization.tags.get("dagster/data_version")
+
+
+def _latest_run_failed(instance: dg.DagsterInstance, key: str, after: float) -> bool:
+    records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": key}), limit=1)
+    if not records:
+        return False
+    rec = records[0]
+    return rec.dagster_run.status in _FAILED and (rec.create_timestamp.timestamp() >= after)
+
+
+def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str],
+                   dataset_version: str | None = None) -> dict[str, str | None]:
+    """partition key -> why it is stale, or None when it is fresh."""
+    dataset_version = dataset_version or current_dataset_version(instance)
+    harness = harness_code_hash()
+    signatures: dict[str, str] = {}
+    out: dict[str, str | None] = {}
+    for key in keys:
+        engine, _ = split_key(key)
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=CELLS_KEY, asset_partitions=[key]), limit=1
+        ).records
+        if not records:
+            # A run may have failed before any materialization: still just missing.
+            out[key] = "missing"
+            continue
+        rec = records[0]
+        md = {k: getattr(v, "value", v) for k, v in rec.asset_materialization.metadata.items()}
+        if engine not in signatures:
+            signatures[engine] = engine_signature(engine)
+        if _latest_run_failed(instance, key, after=rec.timestamp):
+            out[key] = "failed"
+        elif not md.get("all_ok", False):
+            out[key] = f"failed: {md.get('statuses', 'a query was not ok')}"
+        elif md.get("engine_signature") != signatures[engine]:
+            out[key] = f"engine changed: {md.get('engine_signature')} -> {signatures[engine]}"
+        elif md.get("dataset_version") != dataset_version:
+            out[key] = "dataset changed"
+        elif md.get("harness_version") != harness:
+            out[key] = "harness code changed"
+        else:
+            out[key] = None
+    return out

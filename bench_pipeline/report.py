@@ -1,0 +1,92 @@
+"""The self-contained HTML report: plots inline, tables, machine, versions, dataset, statuses."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+MiB = 2**20
+
+
+def _table(rows: list[dict], columns: Sequence[tuple[str, str, str]]) -> str:
+    """columns: (key, header, format spec) triples; None shows as '-'."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in columns)
+    body = []
+    for r in rows:
+        cells = []
+        for key, _, fmt in columns:
+            v = r.get(key)
+            text = "-" if v is None else (format(v, fmt) if fmt else str(v))
+            cls = ' class="bad"' if key == "status" and v not in ("ok", None) else ""
+            cells.append(f"<td{cls}>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
+
+
+def render(metrics: dict[str, list[dict]], plots: Sequence[Path], machine: dict, dataset: dict,
+           cores: int) -> str:
+    latest = metrics["metrics_latest"]
+    for r in latest:
+        r["peak_mib"] = r["peak_rss_bytes"] / MiB if r.get("peak_rss_bytes") else None
+        r["threads_label"] = f"{r['threads_asked']}" + (" (oversubscribed)" if r["threads_asked"] > cores else "")
+    statuses = Counter(r["status"] for r in latest)
+    versions = sorted({(r["engine"], r["engine_version"]) for r in latest})
+    summary_cols = [
+        ("engine", "engine", ""), ("threads_label", "threads", ""), ("threads_verified", "verified", ""),
+        ("query", "query", ""), ("status", "status", ""), ("cold_seconds", "cold s", ".4f"),
+        ("median_seconds", "median s", ".4f"), ("min_seconds", "min s", ".4f"), ("max_seconds", "max s", ".4f"),
+        ("cv", "cv", ".3f"), ("peak_mib", "peak MiB", ",.0f"), ("startup_seconds", "start-up s", ".2f"),
+        ("message", "message", ""),
+    ]
+    speedup_cols = [
+        ("engine", "engine", ""), ("query", "query", ""), ("threads", "threads", ""), ("status", "status", ""),
+        ("median_seconds", "median s", ".4f"), ("speedup", "speedup", ".2f"), ("efficiency", "efficiency", ".2f"),
+    ]
+    load_cols = [
+        ("engine", "engine", ""), ("threads", "threads", ""), ("load_seconds", "load (L) s", ".4f"),
+        ("queries_seconds", "A+B+C s", ".4f"), ("valid_queries", "valid of A,B,C", ""),
+    ]
+    machine_rows = [{"k": k, "v": v} for k, v in machine.items()]
+    dataset_rows = [{"k": k, "v": v} for k, v in dataset.items()]
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>bench_pipeline report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 1200px; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }}
+td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: right; }}
+th {{ background: #f0f0f0; }}
+td.bad {{ color: #b00; font-weight: bold; }}
+figure {{ display: inline-block; margin: 0.5em; }}
+img {{ max-width: 560px; }}
+</style></head><body>
+<h1>bench_pipeline report</h1>
+<p>Generated {now}. Status counts over the latest cell of each engine, thread count and query:
+{html.escape(", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())) or "no cells yet")}.
+Failed and missing cells are shown as such, never as zero.</p>
+<h2>Machine</h2>{_table(machine_rows, [("k", "", ""), ("v", "", "")])}
+<h2>Dataset</h2>{_table(dataset_rows, [("k", "", ""), ("v", "", "")])}
+<h2>Engine versions</h2>{_table([{"e": e, "v": v} for e, v in versions], [("e", "engine", ""), ("v", "version", "")])}
+<h2>Plots</h2>{"".join(_img(p) for p in plots)}
+<h2>Speedup and parallel efficiency</h2>{_table(metrics["metrics_speedup"], speedup_cols)}
+<h2>Load versus query time</h2>{_table(metrics["metrics_load_vs_query"], load_cols)}
+<h2>Every cell (latest measurement)</h2>{_table(latest, summary_cols)}
+</body></html>
+"""
+
+
+def write_report(path: Path, **kwargs) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(render(**kwargs))
+    tmp.replace(path)
+    return path

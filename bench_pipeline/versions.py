@@ -1,0 +1,41 @@
+"""What a measurement depends on, as short hashes: engine library + engine code, harness code.
+
+A cell is stale when any of these differ from what it was measured with. The
+engine hash covers its own module and the shared base; the harness hash covers
+the code that measures and validates every cell (and the query catalogue).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+
+from bench_pipeline.engines import REGISTRY, engine_class
+
+_PKG = Path(__file__).resolve().parent
+_HARNESS_FILES = [_PKG / "queries.py", _PKG / "dataset.py", _PKG / "store.py",
+                  *sorted((_PKG / "harness").glob("*.py"))]
+
+
+def _hash_files(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def engine_code_hash(engine: str) -> str:
+    module = REGISTRY.get(engine, engine).partition(":")[0]
+    spec = importlib.util.find_spec(module)
+    return _hash_files([_PKG / "engines" / "base.py", Path(spec.origin)])
+
+
+def engine_signature(engine: str) -> str:
+    """'<library version>+<code hash>', e.g. 'polars 2.1.0+3f2a...'."""
+    return f"{engine_class(engine).distribution} {engine_class(engine).version()}+{engine_code_hash(engine)}"
+
+
+def harness_code_hash() -> str:
+    return _hash_files(_HARNESS_FILES)
