@@ -49,7 +49,9 @@ FROM metrics_speedup GROUP BY engine, threads ORDER BY engine, threads""",
 def build_metrics(store: ResultsStore, dataset_fingerprint: str) -> dict[str, list[dict]]:
     """Rebuild the metrics tables for one dataset and return their rows."""
     store.execute(_METRICS_SQL, {"fp": dataset_fingerprint})
-    return {
-        name: store.query(f"SELECT * FROM {name}")
-        for name in ("metrics_latest", "metrics_speedup", "metrics_load_vs_query")
+    order = {
+        "metrics_latest": "engine, threads_asked, list_position(['L', 'A', 'B', 'C'], query)",
+        "metrics_speedup": "engine, list_position(['L', 'A', 'B', 'C'], query), threads",
+        "metrics_load_vs_query": "engine, threads",
     }
+    return {name: store.query(f"SELECT * FROM {name} ORDER BY {o}") for name, o in order.items()}

@@ -35,16 +35,20 @@ def speedup_figure(speedup: list[dict], latest: list[dict], query: str, engines:
     if top > cores:
         ax.axvspan(cores, top * 1.05, color="orange", alpha=0.12, label=f"oversubscribed (> {cores} cores)")
     labels = _cell_labels(latest, engines, threads, query)
+    not_valid = []
     for engine in engines:
         pts = sorted((r["threads"], r["speedup"]) for r in speedup
                      if r["engine"] == engine and r["query"] == query and r["speedup"] is not None)
-        if pts:
-            ax.plot(*zip(*pts, strict=True), marker="o", label=engine)
-        for t in threads:
-            if labels[(engine, t)] != "ok":
-                ax.annotate(f"{engine}: {labels[(engine, t)]}", (t, 0.15), color="red", fontsize=7,
-                            rotation=90, ha="center", va="bottom")
-                ax.plot([t], [0.1], marker="x", color="red")
+        line = ax.plot(*zip(*pts, strict=True), marker="o", label=engine) if pts else ax.plot([], [], label=engine)
+        bad = [(t, labels[(engine, t)]) for t in threads if labels[(engine, t)] != "ok"]
+        if bad:
+            ax.plot([t for t, _ in bad], [0] * len(bad), marker="x", linestyle="none", color=line[0].get_color(),
+                    markersize=9, clip_on=False)
+            not_valid.append(f"{engine}: " + ", ".join(f"{t} thr {label}" for t, label in bad))
+    if not_valid:
+        ax.text(0.99, 0.02, "no valid result (x at 0 is a marker, not a time):\n" + "\n".join(not_valid),
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="red",
+                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "red"})
     ax.set_xscale("log", base=2)
     ax.set_xticks(list(threads), [str(t) for t in threads])
     ax.set_ylim(bottom=0)

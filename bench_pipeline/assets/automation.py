@@ -19,7 +19,7 @@ from bench_pipeline.settings import Settings
 
 NIGHTLY_CRON = "0 2 * * *"
 
-cells_job = dg.define_asset_job("benchmark_cells_job", selection=[benchmark_cells], partitions_def=CELLS)
+cells_job = dg.define_asset_job("benchmark_cells_job", selection=[benchmark_cells])
 observe_job = dg.define_asset_job("observe_engine_versions", selection=[engine_versions])
 
 
@@ -54,7 +54,7 @@ def stale_run_requests(instance: dg.DagsterInstance, settings: Settings, tick: s
              default_status=dg.DefaultScheduleStatus.RUNNING,
              description="Every night: measure again exactly the cells that are missing, failed or stale.")
 def nightly_stale_cells(context: dg.ScheduleEvaluationContext):
-    tick = context.scheduled_execution_time.strftime("%Y-%m-%d") if context.scheduled_execution_time else "now"
+    tick = context.scheduled_execution_time.strftime("%Y-%m-%d")
     requests = stale_run_requests(context.instance, Settings.from_env(), tick)
     return requests or dg.SkipReason("every cell is fresh")
 

@@ -64,7 +64,7 @@ def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> 
         raise dg.Failure(f"the dataset is not there ({exc}); materialize `dataset` first") from None
     store = bench.store()
     result = run_cell(CellSpec(engine, threads, data, repeats=s.repeats, timeout_s=s.timeout_s,
-                               budget_bytes=s.budget_bytes, dagster_run_id=context.run_id), store)
+                               budget_bytes=s.budget_bytes, dagster_run_id=context.run.run_id), store)
     summary = store.summary(result.cell_run_id)
     statuses = result.statuses()
     verified = {r["threads_verified"] for r in summary}

@@ -14,7 +14,7 @@ import dagster as dg
 
 from bench_pipeline.assets.partitions import CELLS, cell_key
 from bench_pipeline.assets.resources import BenchSettings
-from bench_pipeline.assets.staleness import cell_staleness, current_dataset_version
+from bench_pipeline.assets.staleness import CELLS_KEY, cell_staleness, current_dataset_version
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.settings import Settings
 
@@ -58,7 +58,8 @@ def prepare_instance(settings: Settings) -> dg.DagsterInstance:
 def _resources(settings: Settings) -> dict:
     return {"bench": BenchSettings(home=str(settings.home.resolve()), rows=settings.rows, seed=settings.seed,
                                    repeats=settings.repeats, timeout_s=settings.timeout_s,
-                                   budget_mib=settings.budget_mib)}
+                                   budget_mib=settings.budget_mib, engines=list(settings.engines),
+                                   threads=list(settings.threads))}
 
 
 def _materialize(instance, selection, settings: Settings, partition_key: str | None = None):
@@ -106,13 +107,24 @@ def run_pipeline(settings: Settings, on_cell_start=None) -> PipelineResult:
             on_cell_start(key, reason)
         r = _materialize(instance, ["benchmark_cells"], settings, partition_key=key)
         (result.cells_run if r.success else result.cells_failed).append(key)
-    r = _materialize(instance, ["metrics", "speedup_plots", "benchmark_report"], settings)
-    if r.success:
+    if _outputs_are_current(instance, settings):
+        r = None
+    else:
+        r = _materialize(instance, ["metrics", "speedup_plots", "benchmark_report"], settings)
+    if r is None or r.success:
         result.plots = [str(p) for p in sorted(settings.plots_dir.resolve().glob("*.png"))]
         result.report = str(settings.report_path.resolve())
     else:
         result.outputs_error = _failure_message(r)
     return result
+
+
+def _outputs_are_current(instance, settings: Settings) -> bool:
+    """The report exists and was materialized after the latest cell."""
+    report = instance.get_latest_materialization_event(dg.AssetKey("benchmark_report"))
+    cell = instance.get_latest_materialization_event(CELLS_KEY)
+    return (settings.report_path.exists() and report is not None
+            and (cell is None or report.timestamp > cell.timestamp))
 
 
 def _failure_message(r) -> str:

@@ -16,6 +16,8 @@ class BenchSettings(dg.ConfigurableResource):
     repeats: int | None = None
     timeout_s: float | None = None
     budget_mib: int | None = None
+    engines: list[str] | None = None
+    threads: list[int] | None = None
 
     def settings(self) -> Settings:
         from pathlib import Path
@@ -23,6 +25,8 @@ class BenchSettings(dg.ConfigurableResource):
         return Settings.from_env(
             home=Path(self.home) if self.home else None, rows=self.rows, seed=self.seed,
             repeats=self.repeats, timeout_s=self.timeout_s, budget_mib=self.budget_mib,
+            engines=tuple(self.engines) if self.engines else None,
+            threads=tuple(self.threads) if self.threads else None,
         )
 
     def store(self) -> ResultsStore:

@@ -1,0 +1,148 @@
+"""The Dagster layer on a persistent instance: stale-only reruns, nightly requests, pools, CLI entry points."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+
+import dagster as dg
+import pytest
+
+from bench_pipeline.assets.automation import nightly_stale_cells
+from bench_pipeline.assets.pipeline import _materialize, prepare_instance, run_pipeline
+from bench_pipeline.assets.staleness import cell_staleness
+from bench_pipeline.engines.polars_engine import PolarsEngine
+from bench_pipeline.settings import Settings
+from bench_pipeline.store import ResultsStore
+
+GRID = ["duckdb|1", "duckdb|2", "polars|1", "polars|2"]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """A BENCH_HOME where the pipeline has run once on a small grid."""
+    root = tmp_path_factory.mktemp("bench_home")
+    env = {"BENCH_HOME": str(root), "BENCH_ROWS": "5000", "BENCH_ENGINES": "duckdb,polars",
+           "BENCH_THREADS": "1,2", "BENCH_REPEATS": "1", "DAGSTER_HOME": ""}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    first = run_pipeline(Settings.from_env())
+    yield root, first
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def _instance():
+    return prepare_instance(Settings.from_env())
+
+
+def test_first_run_measures_every_cell_and_draws(home):
+    root, first = home
+    assert sorted(first.cells_run) == sorted(GRID) and not first.cells_failed and not first.cells_fresh
+    assert len(first.plots) == 12 and all(os.path.getsize(p) > 0 for p in first.plots)
+    report = (root / "report.html").read_text()
+    assert "<img" in report and "duckdb" in report and "polars" in report
+    assert (root / "dagster" / "dagster.yaml").is_file()
+    rows = ResultsStore(root / "results.duckdb").query("SELECT count(DISTINCT cell_run_id) AS n FROM measurements")
+    assert rows[0]["n"] == 4
+
+
+def test_second_run_recomputes_nothing(home):
+    again = run_pipeline(Settings.from_env())
+    assert again.cells_run == [] and sorted(again.cells_fresh) == sorted(GRID)
+
+
+def test_new_engine_version_makes_exactly_its_cells_stale(home, monkeypatch):
+    instance = _instance()
+    assert all(v is None for v in cell_staleness(instance, GRID).values())
+    monkeypatch.setattr(PolarsEngine, "version", classmethod(lambda cls: "99.0.0"))
+    stale = cell_staleness(instance, GRID)
+    assert {k for k, v in stale.items() if v} == {"polars|1", "polars|2"}
+    assert "polars 99.0.0" in stale["polars|1"]
+    # The nightly schedule asks for exactly those.
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=dt.datetime(2026, 11, 22, 2)) as context:
+        requests = nightly_stale_cells(context)
+    assert sorted(r.partition_key for r in requests) == ["polars|1", "polars|2"]
+
+
+def test_failed_cell_is_requested_again(home):
+    instance = _instance()
+    settings = Settings.from_env(budget_mib=20)  # far below any engine's footprint: every query ends oom
+    result = _materialize(instance, ["benchmark_cells"], settings, partition_key="duckdb|2")
+    assert not result.success
+    assert cell_staleness(instance, GRID)["duckdb|2"] == "failed"
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=dt.datetime(2026, 11, 22, 2)) as context:
+        requests = nightly_stale_cells(context)
+    assert [r.partition_key for r in requests] == ["duckdb|2"]
+    oom = ResultsStore(Settings.from_env().store_path).query(
+        "SELECT DISTINCT status FROM measurements WHERE engine = 'duckdb' AND budget_bytes IS NOT NULL")
+    assert oom == [{"status": "oom"}]
+    again = run_pipeline(Settings.from_env())
+    assert again.cells_run == ["duckdb|2"]
+
+
+def test_two_materializations_at_once_run_one_cell_at_a_time(home):
+    root, _ = home
+    script = (
+        "import sys\n"
+        "from bench_pipeline.settings import Settings\n"
+        "from bench_pipeline.assets.pipeline import prepare_instance, _materialize\n"
+        "s = Settings.from_env()\n"
+        "r = _materialize(prepare_instance(s), ['benchmark_cells'], s, partition_key=sys.argv[1])\n"
+        "print(r.run_id)\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, key], stdout=subprocess.PIPE, text=True)
+             for key in ("polars|1", "polars|2")]
+    run_ids = [p.communicate()[0].strip().splitlines()[-1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    instance = _instance()
+    spans = []
+    for run_id in run_ids:
+        start = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)[0].timestamp
+        end = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)[0].timestamp
+        spans.append((start, end))
+    (a0, a1), (b0, b1) = sorted(spans)
+    assert a1 <= b0, f"cell steps overlapped: {spans}"
+    counts = ResultsStore(root / "results.duckdb").query(
+        "SELECT dagster_run_id, count(*) AS n FROM measurements WHERE dagster_run_id IN (?, ?) GROUP BY ALL",
+        run_ids)
+    assert sorted(c["n"] for c in counts) == [8, 8]  # 4 queries x 2 runs each, none lost
+
+
+def test_dagster_cli_redraws_plots(home):
+    root, _ = home
+    for png in (root / "plots").glob("*.png"):
+        png.unlink()
+    env = {**os.environ, "DAGSTER_HOME": str(root / "dagster")}
+    proc = subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "-m", "bench_pipeline",
+                           "--select", "speedup_plots"], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(list((root / "plots").glob("speedup_*.png"))) == 4
+
+
+def test_plots_fail_clearly_when_there_is_nothing(tmp_path):
+    env = {**os.environ, "BENCH_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "dagster")}
+    (tmp_path / "dagster").mkdir()
+    proc = subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "-m", "bench_pipeline",
+                           "--select", "speedup_plots"], env=env, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "no dataset to report on" in proc.stdout + proc.stderr
+
+
+def test_run_command_json_and_bad_threads(home):
+    root, _ = home
+    proc = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", "run", "--json"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    assert summary["cells_run"] == [] and sorted(summary["cells_fresh"]) == sorted(GRID)
+    assert summary["cells_failed"] == [] and summary["report"].endswith("report.html")
+    bad = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", "run", "--threads", "3"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--threads" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
