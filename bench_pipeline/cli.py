@@ -8,13 +8,14 @@ in a worker process that fixes its threads first.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.engines import ENGINE_NAMES
 from bench_pipeline.queries import QUERY_NAMES
-from bench_pipeline.settings import DEFAULT_THREADS, Settings
+from bench_pipeline.settings import DEFAULT_THREADS, Settings, SettingsError
 
 PROG = "bench-pipeline"
 MiB = 2**20
@@ -149,8 +150,14 @@ def _open_data(path: Path):
 
 
 def _check_out_file(path: Path | None) -> None:
-    if path is not None and not path.parent.resolve().is_dir():
+    if path is None:
+        return
+    if not path.parent.resolve().is_dir():
         raise UsageError(f"argument --out: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise UsageError(f"argument --out: {path} is a folder; give a file name")
+    if not os.access(path.parent.resolve(), os.W_OK):
+        raise UsageError(f"argument --out: folder {path.parent} is not writable")
 
 
 def cmd_generate(args) -> int:
@@ -158,6 +165,9 @@ def cmd_generate(args) -> int:
 
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"argument --out: {args.out} exists and is not a folder")
+    parent = next((p for p in [args.out, *args.out.resolve().parents] if p.exists()), None)
+    if parent is not None and not os.access(parent, os.W_OK):
+        raise UsageError(f"argument --out: {parent} is not writable")
     ds = generate(args.rows, args.out, seed=args.seed)
     print(f"wrote {ds.posts} ({args.rows:,} rows) and {ds.users}; fingerprint {ds.fingerprint()}")
     return 0
@@ -208,7 +218,7 @@ def print_summary(summary: list[dict], title: str) -> None:
                       f(s["median_seconds"], ".4f"), f(s["cv"], ".2f"),
                       f((s["peak_rss_bytes"] or 0) / MiB if s["peak_rss_bytes"] else None, ",.0f"),
                       f(s["startup_seconds"], ".2f"))
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
 def cmd_cell(args) -> int:
@@ -217,6 +227,8 @@ def cmd_cell(args) -> int:
 
     data = _open_data(args.data)
     store = ResultsStore(args.store or Settings.from_env().store_path)
+    if store.path.is_dir():
+        raise UsageError(f"argument --store: {store.path} is a folder, not a DuckDB file")
     spec = CellSpec(args.engine, args.threads, data, args.queries, args.repeats, args.timeout,
                     None if args.budget_mib is None else args.budget_mib * MiB)
     result = run_cell(spec, store, on_run=lambda r: print(f"  {r['query']} {_describe_run(r)}", flush=True))
@@ -258,12 +270,18 @@ def cmd_run(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from bench_pipeline.assets.partitions import grid_keys
     from bench_pipeline.assets.pipeline import run_pipeline
     from bench_pipeline.harness.runner import listening
-    from bench_pipeline.metrics import build_metrics
+    from bench_pipeline.metrics import read_metrics
     from bench_pipeline.store import ResultsStore
 
     settings = _run_settings(args)
+    try:
+        grid_keys(settings.engines, settings.threads)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    settings.save()  # the UI and the nightly schedule follow this run's choices
     err = Console(stderr=True)
     runs_per_cell = len(QUERY_NAMES) * (1 + settings.repeats)
     tasks: dict[str, int] = {}
@@ -283,14 +301,8 @@ def cmd_run(args) -> int:
         err.print(f"bench_pipeline: {settings.rows:,} rows, engines {','.join(settings.engines)}, "
                   f"threads {','.join(map(str, settings.threads))}, state in {settings.home.resolve()}")
         with listening(on_run):
-            try:
-                result = run_pipeline(settings, on_cell_start=on_cell_start)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
-    store = ResultsStore(settings.store_path)
-    from bench_pipeline.dataset import open_dataset
-
-    latest = build_metrics(store, open_dataset(settings.data_dir).fingerprint())["metrics_latest"]
+            result = run_pipeline(settings, on_cell_start=on_cell_start)
+    latest = read_metrics(ResultsStore(settings.store_path))["metrics_latest"] if result.report else []
     asked = {(e, t) for e in settings.engines for t in settings.threads}
     latest = [r for r in latest if (r["engine"], r["threads_asked"]) in asked]
     summary = {
@@ -342,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
+    except SettingsError as exc:
+        print(f"{PROG}: error: settings: {exc}", file=sys.stderr)
+        return 2
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

@@ -74,7 +74,8 @@ def bars_figure(latest: list[dict], query: str, engines: Sequence[str], threads:
             r = rows.get((engine, t))
             value = r.get(metric) if r else None
             if r is None or r["status"] != "ok" or value is None:
-                failed.append((x, r["status"] if r else "missing"))
+                label = "missing" if r is None else (r["status"] if r["status"] != "ok" else "no warm runs")
+                failed.append((x, label))
             else:
                 xs.append(x)
                 heights.append(value * scale)

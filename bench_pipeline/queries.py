@@ -109,6 +109,11 @@ C_MIN_FOLLOWERS = 1000
 B_TOP_N = 3
 
 
+def sql_string(value) -> str:
+    """A value (a file path) as a SQL string literal, quotes doubled."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def get_query(name: str) -> Query:
     try:
         return QUERIES[name]

@@ -37,7 +37,10 @@ def render(metrics: dict[str, list[dict]], plots: Sequence[Path], machine: dict,
     latest = metrics["metrics_latest"]
     for r in latest:
         r["peak_mib"] = r["peak_rss_bytes"] / MiB if r.get("peak_rss_bytes") else None
-        r["threads_label"] = f"{r['threads_asked']}" + (" (oversubscribed)" if r["threads_asked"] > cores else "")
+    for table, key in (("metrics_latest", "threads_asked"), ("metrics_speedup", "threads"),
+                       ("metrics_load_vs_query", "threads")):
+        for r in metrics[table]:
+            r["threads_label"] = f"{r[key]}" + (" (oversubscribed)" if r[key] > cores else "")
     statuses = Counter(r["status"] for r in latest)
     versions = sorted({(r["engine"], r["engine_version"]) for r in latest})
     summary_cols = [
@@ -48,11 +51,11 @@ def render(metrics: dict[str, list[dict]], plots: Sequence[Path], machine: dict,
         ("message", "message", ""),
     ]
     speedup_cols = [
-        ("engine", "engine", ""), ("query", "query", ""), ("threads", "threads", ""), ("status", "status", ""),
+        ("engine", "engine", ""), ("query", "query", ""), ("threads_label", "threads", ""), ("status", "status", ""),
         ("median_seconds", "median s", ".4f"), ("speedup", "speedup", ".2f"), ("efficiency", "efficiency", ".2f"),
     ]
     load_cols = [
-        ("engine", "engine", ""), ("threads", "threads", ""), ("load_seconds", "load (L) s", ".4f"),
+        ("engine", "engine", ""), ("threads_label", "threads", ""), ("load_seconds", "load (L) s", ".4f"),
         ("queries_seconds", "A+B+C s", ".4f"), ("valid_queries", "valid of A,B,C", ""),
     ]
     machine_rows = [{"k": k, "v": v} for k, v in machine.items()]

@@ -1,12 +1,15 @@
 """One typed settings object: what to run and where state lives.
 
-Every field has an embedded default and an environment variable, so the CLI,
-the Dagster layer and the tests agree on the same state without a config file.
+Precedence, lowest first: the embedded defaults; `$BENCH_HOME/settings.json`,
+which `bench-pipeline run` writes with the choices it was given, so the UI and
+the nightly schedule measure the same grid on the same data as the last run;
+`BENCH_*` environment variables; explicit arguments.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +19,32 @@ from bench_pipeline.engines import ENGINE_NAMES
 DEFAULT_THREADS = (1, 2, 4, 8)
 
 
+SAVED_FILE = "settings.json"
+
+
+def _load_saved(home: Path) -> dict:
+    try:
+        data = json.loads((home / SAVED_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+            if k in {f.name for f in dataclasses.fields(Settings)} and k != "home"}
+
+
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+class SettingsError(ValueError):
+    """A setting (from an argument, a BENCH_* variable or settings.json) is not usable."""
 
 
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=lambda: Path(".bench"))
-    rows: int = 1_000_000
+    # 500k rows keeps the default grid (16 cells, Spark's JVM started 64 times)
+    # within 15 minutes on 2 cores; --rows asks for more.
+    rows: int = 500_000
     seed: int = 42
     engines: tuple[str, ...] = ENGINE_NAMES
     threads: tuple[int, ...] = DEFAULT_THREADS
@@ -31,12 +52,31 @@ class Settings:
     timeout_s: float = 600.0
     budget_mib: int | None = None
 
+    def __post_init__(self) -> None:
+        problems = []
+        if not isinstance(self.rows, int) or self.rows <= 0:
+            problems.append(f"rows must be greater than 0, got {self.rows!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            problems.append(f"seed must be 0 or more, got {self.seed!r}")
+        unknown = [e for e in self.engines if e not in ENGINE_NAMES]
+        if unknown or not self.engines:
+            problems.append(f"unknown engines {unknown or '(none given)'}; choose from {', '.join(ENGINE_NAMES)}")
+        if not self.threads or any(not isinstance(t, int) or t <= 0 for t in self.threads):
+            problems.append(f"threads must be whole numbers greater than 0, got {self.threads!r}")
+        if not isinstance(self.repeats, int) or self.repeats < 0:
+            problems.append(f"repeats must be 0 or more, got {self.repeats!r}")
+        if self.timeout_s <= 0:
+            problems.append(f"timeout must be greater than 0, got {self.timeout_s!r}")
+        if self.budget_mib is not None and self.budget_mib <= 0:
+            problems.append(f"budget must be greater than 0 MiB, got {self.budget_mib!r}")
+        if problems:
+            raise SettingsError("; ".join(problems))
+
     @classmethod
     def from_env(cls, **overrides) -> Settings:
         env = os.environ
-        values: dict = {}
-        if "BENCH_HOME" in env:
-            values["home"] = Path(env["BENCH_HOME"])
+        home = overrides.get("home") or Path(env.get("BENCH_HOME") or cls().home)
+        values: dict = {"home": home, **_load_saved(home)}
         for name, var, conv in (
             ("rows", "BENCH_ROWS", int),
             ("seed", "BENCH_SEED", int),
@@ -47,9 +87,22 @@ class Settings:
             ("threads", "BENCH_THREADS", lambda v: tuple(int(t) for t in _csv(v))),
         ):
             if env.get(var):
-                values[name] = conv(env[var])
+                try:
+                    values[name] = conv(env[var])
+                except ValueError:
+                    raise SettingsError(f"{var}={env[var]!r} is not a valid {name} setting") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return dataclasses.replace(cls(), **values)
+
+    def save(self) -> Path:
+        """Record the run's choices in $BENCH_HOME/settings.json (see the module docstring)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        path = self.home / SAVED_FILE
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "home"}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        tmp.replace(path)
+        return path
 
     @property
     def data_dir(self) -> Path:

@@ -170,7 +170,7 @@ class ResultsStore:
         finally:
             con.close()
 
-    def query(self, sql: str, params: list | None = None) -> list[dict]:
+    def query(self, sql: str, params: list | dict | None = None) -> list[dict]:
         """Run a read-only SQL query and return rows as dicts."""
         con = self._connect(read_only=True)
         try:

@@ -33,8 +33,8 @@ def engine_code_hash(engine: str) -> str:
 
 
 def engine_signature(engine: str) -> str:
-    """'<library version>+<code hash>', e.g. 'polars 2.1.0+3f2a...'."""
-    return f"{engine_class(engine).distribution} {engine_class(engine).version()}+{engine_code_hash(engine)}"
+    """'<library versions>+<code hash>', e.g. 'polars 2.1.0+3f2a...'."""
+    return f"{engine_class(engine).versions()}+{engine_code_hash(engine)}"
 
 
 def harness_code_hash() -> str:

@@ -54,3 +54,10 @@ class CrashingStartEngine(DuckDBEngine):
 
     def start(self) -> None:
         raise OSError("no such engine runtime")
+
+
+class FailingConversionEngine(DuckDBEngine):
+    """Every run finishes in time, then turning the answer into Arrow fails."""
+
+    def to_arrow(self, result: pa.Table) -> pa.Table:
+        raise ValueError("cannot convert this answer")

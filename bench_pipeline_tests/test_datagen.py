@@ -23,7 +23,7 @@ def test_posts_follow_the_spec(small_data):
     assert len(set(ids)) == len(ids) and all(len(i) == 36 and i[14] == "4" for i in ids)
     ts = posts["timestamp"].to_pylist()
     assert ts[0] == dt.datetime(2023, 1, 1) and ts[-1] == dt.datetime(2023, 1, 1) + dt.timedelta(seconds=19_999)
-    assert all(b - a == dt.timedelta(seconds=1) for a, b in zip(ts, ts[1:]))
+    assert all(b - a == dt.timedelta(seconds=1) for a, b in zip(ts, ts[1:], strict=False))
     assert pc.min(posts["user_id"]).as_py() >= 1 and pc.max(posts["user_id"]).as_py() <= N_USERS
     assert 0 <= pc.min(posts["likes"]).as_py() and pc.max(posts["likes"]).as_py() <= 9_999
     assert pc.max(posts["views"]).as_py() <= 999_999

@@ -37,3 +37,16 @@ def test_unknown_engine_is_named():
 
 def test_registry_names_its_engines():
     assert {engine_class(n).name for n in ENGINE_NAMES} == set(ENGINE_NAMES)
+
+
+def test_engine_code_hash_follows_its_own_module(tmp_path, monkeypatch):
+    from bench_pipeline.versions import engine_code_hash
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = tmp_path / "my_engine_mod.py"
+    module.write_text("from bench_pipeline.engines.duckdb_engine import DuckDBEngine as MyEngine\n")
+    before = engine_code_hash("my_engine_mod:MyEngine")
+    assert before == engine_code_hash("my_engine_mod:MyEngine")
+    module.write_text(module.read_text() + "# a changed line\n")
+    assert engine_code_hash("my_engine_mod:MyEngine") != before
+    assert engine_code_hash("polars") != engine_code_hash("duckdb")

@@ -60,9 +60,9 @@ def test_second_run_recomputes_nothing(home):
 
 def test_new_engine_version_makes_exactly_its_cells_stale(home, monkeypatch):
     instance = _instance()
-    assert all(v is None for v in cell_staleness(instance, GRID).values())
+    assert all(v is None for v in cell_staleness(instance, GRID, 1).values())
     monkeypatch.setattr(PolarsEngine, "version", classmethod(lambda cls: "99.0.0"))
-    stale = cell_staleness(instance, GRID)
+    stale = cell_staleness(instance, GRID, 1)
     assert {k for k, v in stale.items() if v} == {"polars|1", "polars|2"}
     assert "polars 99.0.0" in stale["polars|1"]
     # The nightly schedule asks for exactly those.
@@ -76,7 +76,7 @@ def test_failed_cell_is_requested_again(home):
     settings = Settings.from_env(budget_mib=20)  # far below any engine's footprint: every query ends oom
     result = _materialize(instance, ["benchmark_cells"], settings, partition_key="duckdb|2")
     assert not result.success
-    assert cell_staleness(instance, GRID)["duckdb|2"] == "failed"
+    assert cell_staleness(instance, GRID, 1)["duckdb|2"] == "failed"
     with dg.build_schedule_context(instance=instance, scheduled_execution_time=dt.datetime(2026, 11, 22, 2)) as context:
         requests = nightly_stale_cells(context)
     assert [r.partition_key for r in requests] == ["duckdb|2"]
@@ -146,3 +146,59 @@ def test_run_command_json_and_bad_threads(home):
     bad = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", "run", "--threads", "3"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--threads" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def _graphql(port: int, query: str) -> dict:
+    import urllib.request
+
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())["data"]
+
+
+def test_ui_shows_the_graph_grid_and_plots_then_stops_on_sigterm(home):
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    import psutil
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "bench_pipeline.cli", "ui", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "the UI did not come up"
+                time.sleep(1)
+        nodes = _graphql(port, "{ assetNodes { assetKey { path } "
+                               "partitionKeysByDimension { name partitionKeys } } }")
+        by_key = {n["assetKey"]["path"][0]: n for n in nodes["assetNodes"]}
+        assert {"engine_versions", "dataset", "benchmark_cells", "metrics", "speedup_plots",
+                "benchmark_report"} <= set(by_key)
+        dims = {d["name"]: d["partitionKeys"] for d in by_key["benchmark_cells"]["partitionKeysByDimension"]}
+        assert dims == {"engine": ["pandas", "polars", "duckdb", "pyspark"], "threads": ["1", "2", "4", "8"]}
+        plots = _graphql(port, """{ assetOrError(assetKey: {path: ["speedup_plots"]}) { ... on Asset {
+            assetMaterializations(limit: 1) {
+              metadataEntries { label ... on MarkdownMetadataEntry { mdStr } } } } } }""")
+        entries = plots["assetOrError"]["assetMaterializations"][0]["metadataEntries"]
+        assert any(e["label"] == "plots" and "data:image/png;base64," in e.get("mdStr", "") for e in entries)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert children, "dagster dev runs its webserver and daemon as child processes"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, f"processes left after SIGTERM: {alive}"

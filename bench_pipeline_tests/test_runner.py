@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -75,6 +76,13 @@ def test_wrong_answer_keeps_its_time(small_data):
     assert all(r["seconds"] > 0 and "posts" in r["message"] for r in a)
 
 
+def test_failure_after_the_timed_part_leaves_no_run_ok(small_data):
+    rows = run_query(QuerySpec(f"{FAKE}:FailingConversionEngine", "A", small_data, repeats=2))
+    assert rows and rows[0]["seconds"] > 0  # the cold run was timed...
+    assert {r["status"] for r in rows} == {"error"}  # ...but never validated, so never ok
+    assert all("cannot convert this answer" in r["message"] for r in rows)
+
+
 def test_failure_before_start_is_one_error_row(small_data):
     rows = run_query(QuerySpec(f"{FAKE}:CrashingStartEngine", "A", small_data, repeats=2))
     assert len(rows) == 1 and rows[0]["status"] == "error" and "no such engine runtime" in rows[0]["message"]
@@ -106,7 +114,7 @@ def test_killed_cell_leaves_the_store_intact(small_data, tmp_path):
         f"run_cell(CellSpec('{FAKE}:SleepyEngine', 1, open_dataset({str(small_data.root)!r}), "
         f"queries=['L', 'A'], repeats=1), ResultsStore({str(path)!r}))\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", script])
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     store = ResultsStore(path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -114,7 +122,7 @@ def test_killed_cell_leaves_the_store_intact(small_data, tmp_path):
         if path.exists() and store.query("SELECT count(*) AS n FROM measurements")[0]["n"]:
             break
     time.sleep(1)  # A is now sleeping inside its worker
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)  # the runner and its worker, as a crash would take them
     proc.wait()
     rows = store.query("SELECT query, status FROM measurements")
     assert rows == [{"query": "L", "status": "ok"}] * 2

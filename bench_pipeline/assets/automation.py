@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from bench_pipeline.assets.benchmark import benchmark_cells, engine_versions
-from bench_pipeline.assets.partitions import CELLS, cell_key
+from bench_pipeline.assets.partitions import grid_keys
 from bench_pipeline.assets.staleness import cell_staleness
 from bench_pipeline.settings import Settings
 
@@ -36,13 +36,8 @@ def local_timezone() -> str:
     return "UTC"
 
 
-def grid_keys(settings: Settings) -> list[str]:
-    valid = set(CELLS.get_partition_keys())
-    return [k for k in (cell_key(e, t) for e in settings.engines for t in settings.threads) if k in valid]
-
-
 def stale_run_requests(instance: dg.DagsterInstance, settings: Settings, tick: str) -> list[dg.RunRequest]:
-    stale = cell_staleness(instance, grid_keys(settings))
+    stale = cell_staleness(instance, grid_keys(settings.engines, settings.threads), settings.repeats)
     return [
         dg.RunRequest(run_key=f"{tick}:{key}", partition_key=key, tags={"bench/stale_reason": reason[:200]})
         for key, reason in stale.items()

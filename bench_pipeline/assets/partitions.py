@@ -19,3 +19,14 @@ def cell_key(engine: str, threads: int) -> str:
 def split_key(key: str) -> tuple[str, int]:
     engine, threads = key.split("|")
     return engine, int(threads)
+
+
+def grid_keys(engines, threads) -> list[str]:
+    """The cell keys of an engines x threads selection; ValueError names any outside the grid."""
+    valid = set(CELLS.get_partition_keys())
+    keys = [cell_key(e, t) for e in engines for t in threads]
+    outside = [k for k in keys if k not in valid]
+    if outside:
+        engines, threads = (", ".join(d.get_partition_keys()) for d in (ENGINES, THREADS))
+        raise ValueError(f"cells {', '.join(outside)} are outside the grid: engines {engines} x threads {threads}")
+    return keys

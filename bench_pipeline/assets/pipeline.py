@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from bench_pipeline.assets.partitions import CELLS, cell_key
+from bench_pipeline.assets.partitions import grid_keys
 from bench_pipeline.assets.resources import BenchSettings
 from bench_pipeline.assets.staleness import CELLS_KEY, cell_staleness, current_dataset_version
 from bench_pipeline.dataset import DatasetError, open_dataset
@@ -31,6 +31,10 @@ telemetry:
 """
 # Only warnings and errors from Dagster's own console logger: the CLI draws progress.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+class DatasetBuildError(RuntimeError):
+    pass
 
 
 @dataclass
@@ -86,19 +90,15 @@ def _dataset_is_current(instance, settings: Settings) -> bool:
 
 
 def run_pipeline(settings: Settings, on_cell_start=None) -> PipelineResult:
+    keys = grid_keys(settings.engines, settings.threads)  # before anything is written
     instance = prepare_instance(settings)
     result = PipelineResult()
     _observe_engines(instance)
     if not _dataset_is_current(instance, settings):
         r = _materialize(instance, ["dataset"], settings)
         if not r.success:
-            raise RuntimeError(f"the dataset could not be built: {_failure_message(r)}")
-    valid = set(CELLS.get_partition_keys())
-    keys = [cell_key(e, t) for e in settings.engines for t in settings.threads]
-    unknown = [k for k in keys if k not in valid]
-    if unknown:
-        raise ValueError(f"cells {', '.join(unknown)} are not in the grid {sorted(valid)}")
-    for key, reason in cell_staleness(instance, keys).items():
+            raise DatasetBuildError(f"the dataset could not be built: {_failure_message(r)}")
+    for key, reason in cell_staleness(instance, keys, settings.repeats).items():
         if reason is None:
             result.cells_fresh.append(key)
             continue
@@ -107,7 +107,7 @@ def run_pipeline(settings: Settings, on_cell_start=None) -> PipelineResult:
             on_cell_start(key, reason)
         r = _materialize(instance, ["benchmark_cells"], settings, partition_key=key)
         (result.cells_run if r.success else result.cells_failed).append(key)
-    if _outputs_are_current(instance, settings):
+    if not (result.cells_run or result.cells_failed) and _outputs_are_current(instance, settings):
         r = None
     else:
         r = _materialize(instance, ["metrics", "speedup_plots", "benchmark_report"], settings)

@@ -5,7 +5,8 @@ measured with: the engine signature (library version + engine code hash), the
 dataset's data version (its fingerprint) and the harness code hash, and whether
 every query came back ok. A cell is stale when it was never materialized, when
 its latest run failed or any answer was not ok, or when any of those inputs now
-differ. The CLI and the nightly schedule both ask this one function.
+differ, or when it had fewer warm runs than now asked. The CLI and the nightly
+schedule both ask this one function.
 """
 
 
@@ -29,17 +30,19 @@ def current_dataset_version(instance: dg.DagsterInstance) -> str | None:
 
 
 def _latest_run_failed(instance: dg.DagsterInstance, key: str, after: float) -> bool:
-    records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": key}), limit=1)
-    if not records:
-        return False
-    rec = records[0]
-    return rec.dagster_run.status in _FAILED and (rec.create_timestamp.timestamp() >= after)
+    """Did a run for this cell fail after its latest materialization (by when the run ended)?"""
+    records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": key},
+                                                     statuses=list(_FAILED)), limit=1)
+    return bool(records) and (records[0].end_time or 0) >= after
 
 
-def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str],
-                   dataset_version: str | None = None) -> dict[str, str | None]:
-    """partition key -> why it is stale, or None when it is fresh."""
-    dataset_version = dataset_version or current_dataset_version(instance)
+def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: int) -> dict[str, str | None]:
+    """partition key -> why it is stale, or None when it is fresh.
+
+    `repeats` is the number of warm runs asked for now: a cell measured with
+    fewer is measured again.
+    """
+    dataset_version = current_dataset_version(instance)
     harness = harness_code_hash()
     signatures: dict[str, str] = {}
     out: dict[str, str | None] = {}
@@ -66,6 +69,8 @@ def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str],
             out[key] = "dataset changed"
         elif md.get("harness_version") != harness:
             out[key] = "harness code changed"
+        elif md.get("repeats", 0) < repeats:
+            out[key] = f"measured with {md.get('repeats', 0)} warm runs, {repeats} asked"
         else:
             out[key] = None
     return out

@@ -29,6 +29,7 @@ from bench_pipeline.dataset import Dataset
 class Engine(ABC):
     name: str = ""
     distribution: str = ""  # the package whose version is recorded
+    extra_distributions: tuple[str, ...] = ()  # packages whose version also makes a cell stale
 
     def __init__(self) -> None:
         self.threads = 1
@@ -53,10 +54,13 @@ class Engine(ABC):
 
     @classmethod
     def version(cls) -> str:
-        try:
-            return importlib.metadata.version(cls.distribution)
-        except importlib.metadata.PackageNotFoundError:
-            return "not installed"
+        return _dist_version(cls.distribution)
+
+    @classmethod
+    def versions(cls) -> str:
+        """Every version the engine's results depend on, e.g. 'pandas 3.1.1, pyarrow 26.0.1'."""
+        return ", ".join([f"{cls.distribution} {cls.version()}",
+                          *(f"{d} {_dist_version(d)}" for d in cls.extra_distributions)])
 
     # -- the timed part ----------------------------------------------------
     def run(self, query: str, data: Dataset) -> Any:
@@ -80,6 +84,13 @@ class Engine(ABC):
 
     @abstractmethod
     def query_C(self, data: Dataset) -> Any: ...
+
+
+def _dist_version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def java_missing_reason() -> str | None:

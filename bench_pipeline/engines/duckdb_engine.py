@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines.base import Engine
-from bench_pipeline.queries import get_query
+from bench_pipeline.queries import get_query, sql_string
 
 
 class DuckDBEngine(Engine):
@@ -25,8 +25,8 @@ class DuckDBEngine(Engine):
         return int(self.con.execute("SELECT current_setting('threads')").fetchall()[0][0])
 
     def _views(self, data: Dataset) -> None:
-        self.con.execute(f"CREATE OR REPLACE VIEW posts AS SELECT * FROM read_parquet('{data.posts}')")
-        self.con.execute(f"CREATE OR REPLACE VIEW users AS SELECT * FROM read_parquet('{data.users}')")
+        self.con.execute(f"CREATE OR REPLACE VIEW posts AS SELECT * FROM read_parquet({sql_string(data.posts)})")
+        self.con.execute(f"CREATE OR REPLACE VIEW users AS SELECT * FROM read_parquet({sql_string(data.users)})")
 
     def _sql(self, data: Dataset, query: str) -> pa.Table:
         self._views(data)
@@ -34,7 +34,7 @@ class DuckDBEngine(Engine):
 
     def query_L(self, data: Dataset) -> Any:
         # Materialise the whole table in DuckDB's memory, then count it.
-        self.con.execute(f"CREATE OR REPLACE TABLE posts_mem AS SELECT * FROM read_parquet('{data.posts}')")
+        self.con.execute(f"CREATE OR REPLACE TABLE posts_mem AS SELECT * FROM read_parquet({sql_string(data.posts)})")
         return self.con.sql("SELECT COUNT(*) AS rows FROM posts_mem").to_arrow_table()
 
     def query_A(self, data: Dataset) -> Any:

@@ -29,7 +29,7 @@ from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines import engine_class
 from bench_pipeline.harness import provenance
 from bench_pipeline.harness.sampler import TreeSampler, kill_tree
-from bench_pipeline.harness.validate import AnswerMismatch, validate
+from bench_pipeline.harness.validate import AnswerMismatch, ReferenceFailure, validate
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.store import ResultsStore
 
@@ -145,11 +145,11 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
 
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
-        answer = Path(tmp) / "answer.parquet"
+        answers = Path(tmp)
         stderr_path = Path(tmp) / "stderr.log"
         cmd = [sys.executable, "-m", "bench_pipeline.harness.worker", "--engine", spec.engine,
                "--query", spec.query, "--data", str(spec.data.root), "--threads", str(spec.threads),
-               "--runs", str(1 + spec.repeats), "--answer-out", str(answer)]
+               "--runs", str(1 + spec.repeats), "--answer-out", str(answers)]
         with open(stderr_path, "wb") as stderr:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                                     env=_worker_env(spec.threads), text=True, bufsize=1)
@@ -167,8 +167,11 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
                         return {"event": "timeout"}
 
                 def go() -> None:
-                    proc.stdin.write("go\n")
-                    proc.stdin.flush()
+                    try:
+                        proc.stdin.write("go\n")
+                        proc.stdin.flush()
+                    except OSError:
+                        pass  # the worker is gone (killed over budget, crashed): its eof says why
 
                 current: dict | None = None
                 deadline = STARTUP_TIMEOUT_S
@@ -221,24 +224,41 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
         if failure and not rows:  # failed before any run began
             rows.append({**base, "run_index": 0, "run_kind": "cold", "status": failure[0],
                          "message": failure[1]})
+        elif failure:
+            # Runs that finished before the failure were never validated: they
+            # carry the failure too, so no unchecked time is ever counted as ok.
+            for r in rows:
+                if r["status"] == "ok":
+                    r.update(status=failure[0], message=f"not validated, the query ended with: {failure[1]}")
         for r in rows:
             r["startup_seconds"] = ready.get("startup_s")
             r["threads_verified"] = ready.get("threads_verified")
             if ready.get("version"):
                 r["engine_version"] = ready["version"]
         if failure is None:
-            _validate_into(rows, spec, answer)
+            _validate_into(rows, spec, answers)
     return rows
 
 
-def _validate_into(rows: list[dict], spec: QuerySpec, answer: Path) -> None:
-    try:
-        table = validate(spec.query, pq.read_table(answer), spec.data)
-        status, message = "ok", None
-    except AnswerMismatch as exc:
-        status, message, table = "wrong_answer", str(exc), None
-    except Exception as exc:  # an unreadable answer is the engine's failure, not the cell's
-        status, message, table = "error", f"answer could not be read: {exc}", None
+def _validate_into(rows: list[dict], spec: QuerySpec, answers: Path) -> None:
+    """Check the cold and the last answer; every run of the query takes the verdict."""
+    table = None
+    status, message = "ok", None
+    for name in ("cold", "last"):
+        path = answers / f"{name}.parquet"
+        if name == "last" and not path.exists() and spec.repeats == 0:
+            break  # a single run: its answer is the cold one
+        try:
+            table = validate(spec.query, pq.read_table(path), spec.data)
+        except AnswerMismatch as exc:
+            status, message, table = "wrong_answer", f"{name} run: {exc}", None
+            break
+        except ReferenceFailure as exc:
+            status, message, table = "error", f"reference answer could not be computed: {exc}", None
+            break
+        except Exception as exc:  # an unreadable answer is the engine's failure, not the cell's
+            status, message, table = "error", f"{name} answer could not be read: {exc}", None
+            break
     for r in rows:
         r["answer_rows"] = table.num_rows if table is not None else None
         if r["status"] == "ok":

@@ -52,6 +52,7 @@ class TreeSampler:
         self.window_peak = 0
         self.last = 0
         self.window_processes = 0  # most processes seen in the tree during the window
+        self._generation = 0  # bumped per window, so a sample begun in the last one is not counted
         self.over_budget = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -69,6 +70,7 @@ class TreeSampler:
         """Begin a new window (a query run); return the tree's RSS right now (its baseline)."""
         now = self.sample()
         with self._lock:
+            self._generation += 1
             self.window_peak = now
             self.window_processes = 0
         return now
@@ -79,19 +81,24 @@ class TreeSampler:
             return max(self.window_peak, now)
 
     def sample(self, members: list[psutil.Process] | None = None) -> int:
+        with self._lock:
+            generation = self._generation
         try:
             if members is None:
                 members = [self.root, *self.root.children(recursive=True)]
         except psutil.NoSuchProcess:
             return self.last
         rss = tree_rss(self.root, members)
+        kill = False
         with self._lock:
             self.last = rss
             self.peak = max(self.peak, rss)
-            self.window_peak = max(self.window_peak, rss)
-            self.window_processes = max(self.window_processes, len(members))
-        if self.budget_bytes is not None and rss > self.budget_bytes and not self.over_budget:
-            self.over_budget = True
+            if generation == self._generation:
+                self.window_peak = max(self.window_peak, rss)
+                self.window_processes = max(self.window_processes, len(members))
+            if self.budget_bytes is not None and rss > self.budget_bytes and not self.over_budget:
+                self.over_budget = kill = True
+        if kill:
             kill_tree(self.root.pid)
         return rss
 

@@ -7,6 +7,7 @@ data, so a cell of eight runs does not pay for it eight times.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -17,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bench_pipeline.dataset import Dataset
-from bench_pipeline.queries import get_query
+from bench_pipeline.queries import get_query, sql_string
 
 REL_TOL = 1e-6
 REFERENCE_DIR = ".reference"
@@ -25,6 +26,10 @@ REFERENCE_DIR = ".reference"
 
 class AnswerMismatch(ValueError):
     pass
+
+
+class ReferenceFailure(RuntimeError):
+    """DuckDB could not compute the reference answer (a harness problem, not the engine's)."""
 
 
 def _kind(t: pa.DataType) -> str:
@@ -85,17 +90,26 @@ def compute_reference(query: str, data: Dataset) -> pa.Table:
 
     con = duckdb.connect()
     try:
-        con.execute(f"CREATE VIEW posts AS SELECT * FROM read_parquet('{data.posts}')")
-        con.execute(f"CREATE VIEW users AS SELECT * FROM read_parquet('{data.users}')")
+        con.execute(f"CREATE VIEW posts AS SELECT * FROM read_parquet({sql_string(data.posts)})")
+        con.execute(f"CREATE VIEW users AS SELECT * FROM read_parquet({sql_string(data.users)})")
         q = get_query(query)
         return conform(con.sql(q.sql).to_arrow_table(), q.schema)
+    except duckdb.Error as exc:
+        raise ReferenceFailure(str(exc)) from None
     finally:
         con.close()
 
 
+def _query_hash(query: str) -> str:
+    q = get_query(query)
+    return hashlib.sha256((q.sql + str(q.schema)).encode()).hexdigest()[:8]
+
+
 def reference_answer(query: str, data: Dataset) -> pa.Table:
     """The reference answer, from the cache beside the data when it is there."""
-    cache = data.root / REFERENCE_DIR / data.fingerprint() / f"{query}.parquet"
+    # Keyed by the data and by the query's text, so an edited query is not checked
+    # against the answer of its former self.
+    cache = data.root / REFERENCE_DIR / data.fingerprint() / f"{query}-{_query_hash(query)}.parquet"
     if cache.is_file():
         return pq.read_table(cache)
     table = compute_reference(query, data)

@@ -11,6 +11,9 @@ process tree's baseline before each run starts.
     worker -> {"event": "run_end", i, seconds, rows}
     ...
     worker -> {"event": "done"}   or at any point {"event": "error", stage, message}
+
+The answers of the cold run and of the last run go to ANSWER_OUT/cold.parquet
+and ANSWER_OUT/last.parquet, outside the timed part.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", required=True)
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--runs", type=int, required=True, help="cold run plus warm runs")
-    ap.add_argument("--answer-out", required=True)
+    ap.add_argument("--answer-out", required=True, help="folder for cold.parquet and last.parquet")
     args = ap.parse_args(argv)
     proto = _protocol_stream()
 
@@ -74,10 +77,12 @@ def main(argv: list[str] | None = None) -> int:
             seconds = time.perf_counter() - t0
             stage = f"convert {i}"
             say("run_end", i=i, seconds=seconds)
-            if i == args.runs - 1:
+            # The cold answer and the last warm one are both checked by the runner.
+            if i in (0, args.runs - 1):
                 from bench_pipeline.harness.validate import write_answer
 
-                write_answer(engine.to_arrow(result), args.answer_out)
+                write_answer(engine.to_arrow(result), Path(args.answer_out) / ("cold.parquet" if i == 0 else
+                                                                               "last.parquet"))
             engine.after_run(result)
             del result
         stage = "close"
