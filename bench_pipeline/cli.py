@@ -132,6 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--budget-mib", type=_positive_int, default=None)
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    k = sub.add_parser("cluster", help="Spark on a real standalone cluster: executor scaling, layouts, analysis")
+    k.add_argument("--rows", type=_positive_int, default=None)
+    k.add_argument("--seed", type=_non_negative_int, default=None)
+    k.add_argument("--executors", type=_int_list, default=None, help="executor counts (default 2,3,4)")
+    k.add_argument("--layouts", type=_choice_list(("flat", "partitioned"), "layout"), default=None)
+    k.add_argument("--repeats", type=_non_negative_int, default=None)
+    k.add_argument("--timeout", type=_positive_float, default=None, help="seconds per run")
+    k.add_argument("--master", default=None, help="an existing cluster: spark://host:7077, yarn, k8s://...")
+    k.add_argument("--data-uri", default=None, help="the data folder as the executors see it (hdfs://, gs://)")
+    k.add_argument("--json", action="store_true", help="print the summary as JSON")
+    k.set_defaults(engines=None, threads=None, budget_mib=None)
+
     u = sub.add_parser("ui", help="the Dagster UI and daemon on 127.0.0.1, against the same state as run")
     u.add_argument("--port", type=_positive_int, default=3000)
 
@@ -264,15 +276,56 @@ def _run_settings(args) -> Settings:
     )
 
 
-def cmd_run(args) -> int:
-    import json
-
+def _with_progress(settings: Settings, title: str, work):
+    """Run work(on_cell_start) with a progress bar per measured cell on stderr."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from bench_pipeline.harness.runner import listening
+
+    err = Console(stderr=True)
+    runs_per_cell = len(QUERY_NAMES) * (1 + settings.repeats)
+    current: list[int] = []  # the task of the cell being measured (cells run one at a time)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=False) as progress:
+
+        def on_cell_start(key: str, reason: str) -> None:
+            current[:] = [progress.add_task(f"cell {key:<14} ({reason[:40]})", total=runs_per_cell)]
+
+        def on_run(row: dict) -> None:
+            if current:
+                # A failed run ends its query: its remaining runs are done too.
+                skipped = settings.repeats - row["run_index"] if row.get("status") != "ok" else 0
+                progress.advance(current[0], 1 + skipped)
+
+        err.print(f"bench_pipeline: {title}, {settings.rows:,} rows, state in {settings.home.resolve()}")
+        with listening(on_run):
+            return work(on_cell_start)
+
+
+def _report_result(args, settings: Settings, result, table: list[dict], title: str) -> int:
+    import json
+
+    summary = {
+        "cells_run": result.cells_run, "cells_fresh": result.cells_fresh, "cells_failed": result.cells_failed,
+        "stale_reasons": result.stale_reasons, "plots": result.plots, "report": result.report,
+        "outputs_error": result.outputs_error, "store": str(settings.store_path.resolve()),
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print_summary(table, title)
+        print(f"cells run: {len(result.cells_run)}, fresh: {len(result.cells_fresh)}, "
+              f"failed: {len(result.cells_failed)} {' '.join(result.cells_failed)}")
+        for p in result.plots:
+            print(f"plot:   {p}")
+        print(f"report: {result.report or 'not written: ' + str(result.outputs_error)}")
+    return 0 if not result.cells_failed and result.report else 1
+
+
+def cmd_run(args) -> int:
     from bench_pipeline.assets.partitions import grid_keys
     from bench_pipeline.assets.pipeline import run_pipeline
-    from bench_pipeline.harness.runner import listening
     from bench_pipeline.metrics import read_metrics
     from bench_pipeline.store import ResultsStore
 
@@ -282,44 +335,42 @@ def cmd_run(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     settings.save()  # the UI and the nightly schedule follow this run's choices
-    err = Console(stderr=True)
-    runs_per_cell = len(QUERY_NAMES) * (1 + settings.repeats)
-    tasks: dict[str, int] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=False) as progress:
-
-        def on_cell_start(key: str, reason: str) -> None:
-            tasks[key] = progress.add_task(f"cell {key:<10} ({reason[:40]})", total=runs_per_cell)
-
-        def on_run(row: dict) -> None:
-            task = tasks.get(f"{row['engine']}|{row['threads_asked']}")
-            if task is not None:
-                # A failed run ends its query: its remaining runs are done too.
-                skipped = settings.repeats - row["run_index"] if row.get("status") != "ok" else 0
-                progress.advance(task, 1 + skipped)
-
-        err.print(f"bench_pipeline: {settings.rows:,} rows, engines {','.join(settings.engines)}, "
-                  f"threads {','.join(map(str, settings.threads))}, state in {settings.home.resolve()}")
-        with listening(on_run):
-            result = run_pipeline(settings, on_cell_start=on_cell_start)
+    title = f"engines {','.join(settings.engines)} x threads {','.join(map(str, settings.threads))}"
+    result = _with_progress(settings, title, lambda start: run_pipeline(settings, on_cell_start=start))
     latest = read_metrics(ResultsStore(settings.store_path))["metrics_latest"] if result.report else []
     asked = {(e, t) for e in settings.engines for t in settings.threads}
     latest = [r for r in latest if (r["engine"], r["threads_asked"]) in asked]
-    summary = {
-        "cells_run": result.cells_run, "cells_fresh": result.cells_fresh, "cells_failed": result.cells_failed,
-        "stale_reasons": result.stale_reasons, "plots": result.plots, "report": result.report,
-        "outputs_error": result.outputs_error, "store": str(settings.store_path.resolve()),
-    }
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print_summary(latest, "latest measurement per cell and query")
-        print(f"cells run: {len(result.cells_run)}, fresh: {len(result.cells_fresh)}, "
-              f"failed: {len(result.cells_failed)} {' '.join(result.cells_failed)}")
-        for p in result.plots:
-            print(f"plot:   {p}")
-        print(f"report: {result.report or 'not written: ' + str(result.outputs_error)}")
-    return 0 if not result.cells_failed and result.report else 1
+    return _report_result(args, settings, result, latest, "latest measurement per cell and query")
+
+
+def cmd_cluster(args) -> int:
+    from bench_pipeline.assets.cluster import CLUSTER_CELLS
+    from bench_pipeline.assets.pipeline import run_cluster
+    from bench_pipeline.cluster_analysis import findings, read_cluster_metrics
+    from bench_pipeline.harness import provenance
+    from bench_pipeline.store import ResultsStore
+
+    settings = _run_settings(args)
+    executors = list(args.executors or sorted({int(k.split("|")[0]) for k in CLUSTER_CELLS.get_partition_keys()}))
+    layouts = list(args.layouts or ("flat", "partitioned"))
+    valid = {k.split("|")[0] for k in CLUSTER_CELLS.get_partition_keys()}
+    if any(str(n) not in valid for n in executors):
+        raise UsageError(f"argument --executors: choose from {', '.join(sorted(valid, key=int))} "
+                         "(BENCH_CLUSTER_EXECUTORS sets the choice)")
+    if args.master and args.data_uri is None and not args.master.startswith("spark://127.0.0.1"):
+        raise UsageError("argument --data-uri: a remote cluster needs the data folder's URI (hdfs://, gs://)")
+    spark_cluster = {k: v for k, v in (("master_url", args.master), ("data_uri", args.data_uri)) if v}
+    title = f"Spark cluster, executors {','.join(map(str, executors))} x {','.join(layouts)}"
+    result = _with_progress(settings, title, lambda start: run_cluster(settings, executors, layouts, spark_cluster,
+                                                                       on_cell_start=start))
+    cluster = read_cluster_metrics(ResultsStore(settings.store_path)) if result.report else None
+    rows = [{**r, "engine": f"cluster {r['executors']}x {r['data_layout']}", "threads_asked": r["executors"]}
+            for r in (cluster or {}).get("metrics_cluster", [])]
+    code = _report_result(args, settings, result, rows, "latest cluster measurement per cell and query")
+    if cluster and not args.json:
+        for line in findings(cluster, provenance.logical_cores()):
+            print(f"- {line}")
+    return code
 
 
 def cmd_ui(args) -> int:
@@ -342,6 +393,7 @@ def cmd_ui(args) -> int:
 
 COMMANDS = {
     "run": cmd_run,
+    "cluster": cmd_cluster,
     "ui": cmd_ui,
     "generate": cmd_generate,
     "query": cmd_query,

@@ -9,14 +9,22 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from bench_pipeline.assets.automation import cells_job, nightly_observe, nightly_stale_cells, observe_job  # noqa: E402
 from bench_pipeline.assets.benchmark import benchmark_cells, dataset, engine_versions  # noqa: E402
+from bench_pipeline.assets.cluster import (  # noqa: E402
+    SparkCluster,
+    cluster_analysis,
+    posts_partitioned,
+    spark_cluster_cells,
+)
 from bench_pipeline.assets.outputs import benchmark_report, metrics, speedup_plots  # noqa: E402
 from bench_pipeline.assets.resources import BenchSettings  # noqa: E402
 
 defs = dg.Definitions(
-    assets=[engine_versions, dataset, benchmark_cells, metrics, speedup_plots, benchmark_report],
+    assets=[engine_versions, dataset, benchmark_cells, metrics, speedup_plots, benchmark_report,
+            posts_partitioned, spark_cluster_cells, cluster_analysis],
     jobs=[cells_job, observe_job],
     schedules=[nightly_stale_cells, nightly_observe],
-    sensors=[dg.AutomationConditionSensorDefinition("refresh_outputs", target=dg.AssetSelection.groups("analysis"),
+    sensors=[dg.AutomationConditionSensorDefinition("refresh_outputs", target=dg.AssetSelection.groups("analysis")
+                                                     | dg.AssetSelection.assets(cluster_analysis),
                                                      default_status=dg.DefaultSensorStatus.RUNNING)],
-    resources={"bench": BenchSettings()},
+    resources={"bench": BenchSettings(), "spark_cluster": SparkCluster()},
 )

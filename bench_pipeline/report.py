@@ -32,8 +32,36 @@ def _img(path: Path) -> str:
     return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
 
 
+def _cluster_section(cluster: dict | None, findings: Sequence[str], plots: Sequence[Path]) -> str:
+    if not cluster or not cluster["metrics_cluster"]:
+        return ""
+    for r in cluster["metrics_cluster"]:
+        r["peak_mib"] = r["peak_rss_bytes"] / MiB if r.get("peak_rss_bytes") else None
+    cols = [
+        ("executors", "executors", ""), ("data_layout", "layout", ""), ("query", "query", ""),
+        ("status", "status", ""), ("median_seconds", "median s", ".4f"), ("cold_seconds", "cold s", ".4f"),
+        ("speedup", "speedup", ".2f"), ("ideal_speedup", "ideal", ".2f"), ("peak_mib", "peak MiB (all JVMs)", ",.0f"),
+        ("processes", "processes", ""), ("startup_seconds", "session start s", ".1f"),
+        ("cluster_start_seconds", "cluster start s", ".1f"), ("master_url", "master", ""),
+        ("executor_memory", "executor memory", ""), ("message", "message", ""),
+    ]
+    compare_cols = [
+        ("query", "query", ""), ("cluster_seconds", "cluster best s", ".4f"), ("cluster_config", "cluster best at", ""),
+        ("spark_local_seconds", "Spark local s", ".4f"), ("best_single_seconds", "best single-node s", ".4f"),
+        ("best_single", "best single-node", ""),
+    ]
+    items = "".join(f"<li>{html.escape(f)}</li>" for f in findings)
+    return (f"<h2>Spark on a cluster</h2><p>Computed from the measurements below; rerun on another machine "
+            f"and these sentences follow its numbers.</p><ul>{items}</ul>"
+            f"{''.join(_img(p) for p in plots)}"
+            f"<h3>Cluster, Spark local and the best single-node engine</h3>"
+            f"{_table(cluster['metrics_cluster_compare'], compare_cols)}"
+            f"<h3>Every cluster cell (latest)</h3>{_table(cluster['metrics_cluster'], cols)}")
+
+
 def render(metrics: dict[str, list[dict]], plots: Sequence[Path], machine: dict, dataset: dict,
-           cores: int) -> str:
+           cores: int, cluster: dict | None = None, cluster_findings: Sequence[str] = (),
+           cluster_plots: Sequence[Path] = ()) -> str:
     latest = metrics["metrics_latest"]
     for r in latest:
         r["peak_mib"] = r["peak_rss_bytes"] / MiB if r.get("peak_rss_bytes") else None
@@ -83,6 +111,7 @@ Failed and missing cells are shown as such, never as zero.</p>
 <h2>Speedup and parallel efficiency</h2>{_table(metrics["metrics_speedup"], speedup_cols)}
 <h2>Load versus query time</h2>{_table(metrics["metrics_load_vs_query"], load_cols)}
 <h2>Every cell (latest measurement)</h2>{_table(latest, summary_cols)}
+{_cluster_section(cluster, cluster_findings, cluster_plots)}
 </body></html>
 """
 

@@ -22,6 +22,9 @@ Table `measurements` (one row per run of a query in a cell):
 | python_version, cpu_model, logical_cores, total_memory_bytes, hostname | the machine |
 | dagster_run_id | the Dagster run that asked for the cell, if any |
 | measured_at | when the run ended (UTC) |
+| master_url, executors, executor_cores, executor_memory | Spark on a cluster: where, with what (NULL: local) |
+| data_layout | for cluster cells: `flat` (one posts file) or `partitioned` (Hive-style by category) |
+| cluster_start_seconds | for a cluster started by the cell: master and workers up and registered |
 
 View `query_summary`: one row per cell_run_id and query: its status (the first
 non-ok run's, else ok), cold time, median/min/max/coefficient of variation of
@@ -71,12 +74,19 @@ COLUMNS: list[tuple[str, str]] = [
     ("hostname", "VARCHAR"),
     ("dagster_run_id", "VARCHAR"),
     ("measured_at", "TIMESTAMP NOT NULL"),
+    ("master_url", "VARCHAR"),
+    ("executors", "INTEGER"),
+    ("executor_cores", "INTEGER"),
+    ("executor_memory", "VARCHAR"),
+    ("data_layout", "VARCHAR"),
+    ("cluster_start_seconds", "DOUBLE"),
 ]
 COLUMN_NAMES = [c for c, _ in COLUMNS]
 STATUSES = ("ok", "wrong_answer", "timeout", "oom", "error", "skipped")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS measurements ({", ".join(f"{c} {t}" for c, t in COLUMNS)});
+{"".join(f"ALTER TABLE measurements ADD COLUMN IF NOT EXISTS {c} {t.replace(' NOT NULL', '')};" for c, t in COLUMNS)}
 CREATE OR REPLACE VIEW query_summary AS
 SELECT cell_run_id, engine, any_value(engine_version) AS engine_version, query,
        threads_asked, any_value(threads_verified) AS threads_verified,
@@ -98,6 +108,9 @@ SELECT cell_run_id, engine, any_value(engine_version) AS engine_version, query,
        any_value(dataset_fingerprint) AS dataset_fingerprint,
        any_value(dataset_rows) AS dataset_rows,
        any_value(dagster_run_id) AS dagster_run_id,
+       any_value(master_url) AS master_url, any_value(executors) AS executors,
+       any_value(executor_cores) AS executor_cores, any_value(executor_memory) AS executor_memory,
+       any_value(data_layout) AS data_layout, any_value(cluster_start_seconds) AS cluster_start_seconds,
        max(measured_at) AS measured_at
 FROM measurements
 GROUP BY cell_run_id, engine, query, threads_asked;

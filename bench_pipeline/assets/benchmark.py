@@ -40,6 +40,15 @@ def dataset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.Mater
     )
 
 
+def cell_checks(asset: str) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec("answers_valid", asset=asset, blocking=True,
+                          description="Every query's answer equals the reference answer."),
+        dg.AssetCheckSpec("threads_verified", asset=asset,
+                          description="The engine reports the thread count (cores) that was asked."),
+    ]
+
+
 @dg.asset(
     partitions_def=CELLS,
     group_name="benchmark",
@@ -49,12 +58,7 @@ def dataset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.Mater
         dataset,
         dg.AssetDep(engine_versions, partition_mapping=dg.MultiToSingleDimensionPartitionMapping("engine")),
     ],
-    check_specs=[
-        dg.AssetCheckSpec("answers_valid", asset="benchmark_cells", blocking=True,
-                          description="Every query's answer equals the reference answer."),
-        dg.AssetCheckSpec("threads_verified", asset="benchmark_cells",
-                          description="The engine reports the thread count that was asked."),
-    ],
+    check_specs=cell_checks("benchmark_cells"),
     description="One engine at one thread count: L, A, B, C each in a fresh process, cold + warm runs.",
 )
 def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
@@ -67,6 +71,16 @@ def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> 
     store = bench.store()
     result = run_cell(CellSpec(engine, threads, data, repeats=s.repeats, timeout_s=s.timeout_s,
                                budget_bytes=s.budget_bytes, dagster_run_id=context.run.run_id), store)
+    return cell_outcome(context.partition_key, result, store, engine, threads, data, s.repeats)
+
+
+def cell_outcome(key: str, result, store, engine: str, threads: int, data, repeats: int) -> dg.MaterializeResult:
+    """The materialization of a measured cell, or dg.Failure when a query failed.
+
+    The metadata records what the cell was measured with (engine signature,
+    dataset version, harness version, repeats): `staleness.py` compares it
+    with the present to decide whether the cell is measured again.
+    """
     summary = store.summary(result.cell_run_id)
     statuses = result.statuses()
     verified = {r["threads_verified"] for r in summary}
@@ -79,14 +93,14 @@ def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> 
         "dataset_version": data.fingerprint(),
         "harness_version": harness_code_hash(),
         "threads_asked": threads,
-        "repeats": s.repeats,
+        "repeats": repeats,
         "threads_verified": ", ".join(str(v) for v in sorted(verified, key=str)),
         "summary": dg.MetadataValue.md(_summary_markdown(summary)),
     }
     failed = {q: st for q, st in statuses.items() if st in FAILED_STATUSES}
     if failed:
         messages = "; ".join(f"{r['query']}: {r['status']} ({r['message']})" for r in summary if r["message"])
-        raise dg.Failure(f"cell {context.partition_key} failed: {messages}", metadata=metadata)
+        raise dg.Failure(f"cell {key} failed: {messages}", metadata=metadata)
     wrong = [q for q, st in statuses.items() if st == "wrong_answer"]
     return dg.MaterializeResult(
         metadata=metadata,

@@ -12,6 +12,7 @@ import dagster as dg
 
 from bench_pipeline.assets.benchmark import benchmark_cells, dataset
 from bench_pipeline.assets.resources import BenchSettings
+from bench_pipeline.cluster_analysis import build_cluster_metrics, findings
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import provenance
 from bench_pipeline.metrics import build_metrics
@@ -78,7 +79,10 @@ def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
 def benchmark_report(bench: BenchSettings) -> dg.MaterializeResult:
     s = bench.settings()
     m, ds = _metrics_for(bench)
-    plots = sorted(s.plots_dir.glob("*.png"))
+    cores = provenance.logical_cores()
+    plots = sorted(p for p in s.plots_dir.glob("*.png") if not p.name.startswith("cluster_"))
+    cluster = build_cluster_metrics(bench.store(), ds["fingerprint"], cores)
     path = write_report(s.report_path, metrics=m, plots=plots, machine=provenance.machine(), dataset=ds,
-                        cores=provenance.logical_cores())
+                        cores=cores, cluster=cluster, cluster_findings=findings(cluster, cores),
+                        cluster_plots=sorted(s.plots_dir.glob("cluster_*.png")) if cluster["metrics_cluster"] else [])
     return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)), "plots": len(plots)})

@@ -66,12 +66,13 @@ def _resources(settings: Settings) -> dict:
                                    threads=list(settings.threads))}
 
 
-def _materialize(instance, selection, settings: Settings, partition_key: str | None = None):
+def _materialize(instance, selection, settings: Settings, partition_key: str | None = None,
+                 resources: dict | None = None):
     from bench_pipeline.definitions import defs
 
     assets = list(defs.assets)
     return dg.materialize(assets, selection=selection, partition_key=partition_key, instance=instance,
-                          resources=_resources(settings), run_config=QUIET, raise_on_error=False,
+                          resources=resources or _resources(settings), run_config=QUIET, raise_on_error=False,
                           tags={"bench/source": "cli"})
 
 
@@ -89,42 +90,92 @@ def _dataset_is_current(instance, settings: Settings) -> bool:
     return current_dataset_version(instance) == ds.fingerprint()
 
 
-def run_pipeline(settings: Settings, on_cell_start=None) -> PipelineResult:
-    keys = grid_keys(settings.engines, settings.threads)  # before anything is written
+def _prepare(settings: Settings) -> dg.DagsterInstance:
+    """The instance, engine versions observed, and the dataset built if it is not current."""
     instance = prepare_instance(settings)
-    result = PipelineResult()
     _observe_engines(instance)
     if not _dataset_is_current(instance, settings):
         r = _materialize(instance, ["dataset"], settings)
         if not r.success:
             raise DatasetBuildError(f"the dataset could not be built: {_failure_message(r)}")
-    for key, reason in cell_staleness(instance, keys, settings.repeats).items():
+    return instance
+
+
+def _run_stale(instance, asset: str, stale: dict[str, str | None], settings: Settings, result: PipelineResult,
+               on_cell_start=None, resources: dict | None = None) -> None:
+    """Materialize each stale cell of `asset`, one run per cell, as a backfill would."""
+    for key, reason in stale.items():
         if reason is None:
             result.cells_fresh.append(key)
             continue
         result.stale_reasons[key] = reason
         if on_cell_start:
             on_cell_start(key, reason)
-        r = _materialize(instance, ["benchmark_cells"], settings, partition_key=key)
+        r = _materialize(instance, [asset], settings, partition_key=key, resources=resources)
         (result.cells_run if r.success else result.cells_failed).append(key)
+
+
+def _outputs(instance, settings: Settings, result: PipelineResult, selection: list[str]) -> None:
     if not (result.cells_run or result.cells_failed) and _outputs_are_current(instance, settings):
         r = None
     else:
-        r = _materialize(instance, ["metrics", "speedup_plots", "benchmark_report"], settings)
+        r = _materialize(instance, selection, settings)
     if r is None or r.success:
         result.plots = [str(p) for p in sorted(settings.plots_dir.resolve().glob("*.png"))]
         result.report = str(settings.report_path.resolve())
     else:
         result.outputs_error = _failure_message(r)
+
+
+def run_pipeline(settings: Settings, on_cell_start=None) -> PipelineResult:
+    keys = grid_keys(settings.engines, settings.threads)  # before anything is written
+    instance = _prepare(settings)
+    result = PipelineResult()
+    _run_stale(instance, "benchmark_cells", cell_staleness(instance, keys, settings.repeats), settings, result,
+               on_cell_start)
+    _outputs(instance, settings, result, ["metrics", "speedup_plots", "benchmark_report"])
+    return result
+
+
+def run_cluster(settings: Settings, executors: list[int], layouts: list[str], spark_cluster: dict,
+                on_cell_start=None) -> PipelineResult:
+    """The cluster cells asked for, plus the local cells they are compared with, then analysis and report.
+
+    The comparison needs Spark local[n] and the single-node engines at the
+    machine's cores on the same data: their stale cells are measured too.
+    """
+    from bench_pipeline.assets.cluster import CLUSTER_CELLS, CLUSTER_KEY, SparkCluster
+    from bench_pipeline.harness import provenance
+
+    keys = [f"{n}|{layout}" for n in executors for layout in layouts]
+    outside = [k for k in keys if k not in set(CLUSTER_CELLS.get_partition_keys())]
+    if outside:
+        raise ValueError(f"cluster cells {', '.join(outside)} are outside the grid "
+                         f"{', '.join(CLUSTER_CELLS.get_partition_keys())} (BENCH_CLUSTER_EXECUTORS sets it)")
+    cores = provenance.logical_cores()
+    local_keys = grid_keys(settings.engines, [t for t in (cores,) if str(t) in {"1", "2", "4", "8"}])
+    instance = _prepare(settings)
+    result = PipelineResult()
+    resources = {**_resources(settings), "spark_cluster": SparkCluster(**spark_cluster)}
+    if any(k.endswith("|partitioned") for k in keys):
+        r = _materialize(instance, ["posts_partitioned"], settings)
+        if not r.success:
+            raise DatasetBuildError(f"the partitioned copy could not be written: {_failure_message(r)}")
+    _run_stale(instance, "spark_cluster_cells",
+               cell_staleness(instance, keys, settings.repeats, CLUSTER_KEY, engine_of=lambda key: "pyspark"),
+               settings, result, on_cell_start, resources)
+    _run_stale(instance, "benchmark_cells", cell_staleness(instance, local_keys, settings.repeats), settings,
+               result, on_cell_start)
+    _outputs(instance, settings, result, ["cluster_analysis", "metrics", "speedup_plots", "benchmark_report"])
     return result
 
 
 def _outputs_are_current(instance, settings: Settings) -> bool:
-    """The report exists and was materialized after the latest cell."""
+    """The report exists and was materialized after the latest cell of either grid."""
     report = instance.get_latest_materialization_event(dg.AssetKey("benchmark_report"))
-    cell = instance.get_latest_materialization_event(CELLS_KEY)
+    cells = [instance.get_latest_materialization_event(k) for k in (CELLS_KEY, dg.AssetKey("spark_cluster_cells"))]
     return (settings.report_path.exists() and report is not None
-            and (cell is None or report.timestamp > cell.timestamp))
+            and all(c is None or report.timestamp > c.timestamp for c in cells))
 
 
 def _failure_message(r) -> str:

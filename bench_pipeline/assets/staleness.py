@@ -10,7 +10,7 @@ schedule both ask this one function.
 """
 
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import dagster as dg
 
@@ -29,27 +29,31 @@ def current_dataset_version(instance: dg.DagsterInstance) -> str | None:
     return event.asset_materialization.tags.get("dagster/data_version")
 
 
-def _latest_run_failed(instance: dg.DagsterInstance, key: str, after: float) -> bool:
+def _latest_run_failed(instance: dg.DagsterInstance, asset_key: dg.AssetKey, key: str, after: float) -> bool:
     """Did a run for this cell fail after its latest materialization (by when the run ended)?"""
-    records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": key},
-                                                     statuses=list(_FAILED)), limit=1)
+    records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": key}, statuses=list(_FAILED)),
+                                       limit=20)
+    records = [r for r in records if asset_key in (r.dagster_run.asset_selection or {asset_key})]
     return bool(records) and (records[0].end_time or 0) >= after
 
 
-def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: int) -> dict[str, str | None]:
+def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: int,
+                   asset_key: dg.AssetKey = CELLS_KEY,
+                   engine_of: Callable[[str], str] = lambda key: split_key(key)[0]) -> dict[str, str | None]:
     """partition key -> why it is stale, or None when it is fresh.
 
     `repeats` is the number of warm runs asked for now: a cell measured with
-    fewer is measured again.
+    fewer is measured again. `asset_key` and `engine_of` let the cluster cells
+    (keys like '2|flat', all PySpark) use the same rules.
     """
     dataset_version = current_dataset_version(instance)
     harness = harness_code_hash()
     signatures: dict[str, str] = {}
     out: dict[str, str | None] = {}
     for key in keys:
-        engine, _ = split_key(key)
+        engine = engine_of(key)
         records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=CELLS_KEY, asset_partitions=[key]), limit=1
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[key]), limit=1
         ).records
         if not records:
             # A run may have failed before any materialization: still just missing.
@@ -59,7 +63,7 @@ def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: i
         md = {k: getattr(v, "value", v) for k, v in rec.asset_materialization.metadata.items()}
         if engine not in signatures:
             signatures[engine] = engine_signature(engine)
-        if _latest_run_failed(instance, key, after=rec.timestamp):
+        if _latest_run_failed(instance, asset_key, key, after=rec.timestamp):
             out[key] = "failed"
         elif not md.get("all_ok", False):
             out[key] = f"failed: {md.get('statuses', 'a query was not ok')}"

@@ -1,7 +1,12 @@
-"""PySpark: the DataFrame API on a local[n] session started in this process.
+"""PySpark: the DataFrame API on a local[n] session started in this process, or on a cluster.
 
 `getOrCreate()` would reuse a live session, so the thread count (local[n]) can
 only be chosen in a fresh process: the harness gives each query one.
+
+Cluster mode is chosen by the environment the harness gives the worker:
+BENCH_SPARK_MASTER (spark://..., yarn, k8s://...), BENCH_SPARK_EXECUTORS,
+BENCH_SPARK_EXECUTOR_CORES, BENCH_SPARK_EXECUTOR_MEMORY, and BENCH_SPARK_POSTS /
+BENCH_SPARK_USERS, the URIs the executors read (file://, hdfs://, gs://).
 """
 
 from __future__ import annotations
@@ -36,18 +41,55 @@ class SparkEngine(Engine):
 
         self.F = functions
         self.Window = Window
-        self.spark = (
+        env = os.environ
+        master = env.get("BENCH_SPARK_MASTER")
+        builder = (
             SparkSession.builder.appName("bench_pipeline")
-            .master(f"local[{int(self.threads)}]")
-            .config("spark.driver.memory", os.environ.get("BENCH_SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY))
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.driver.memory", env.get("BENCH_SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY))
             .config("spark.ui.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC")
-            .getOrCreate()
         )
+        if master:
+            executors = int(env.get("BENCH_SPARK_EXECUTORS", "2"))
+            cores = int(env.get("BENCH_SPARK_EXECUTOR_CORES", "1"))
+            self.executors = executors
+            builder = (
+                builder.master(master)
+                .config("spark.executor.instances", str(executors))  # YARN, Kubernetes
+                .config("spark.executor.cores", str(cores))
+                .config("spark.cores.max", str(executors * cores))  # standalone
+                .config("spark.executor.memory", env.get("BENCH_SPARK_EXECUTOR_MEMORY", "1g"))
+            )
+            if master.startswith("spark://127.0.0.1"):
+                builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress",
+                                                                                   "127.0.0.1")
+        else:
+            self.executors = 0
+            builder = (builder.master(f"local[{int(self.threads)}]").config("spark.driver.host", "127.0.0.1")
+                       .config("spark.driver.bindAddress", "127.0.0.1"))
+        self.spark = builder.getOrCreate()
         self.spark.sparkContext.setLogLevel("ERROR")
         self._cached = None
+        if self.executors:
+            self._wait_for_executors()
+
+    def _wait_for_executors(self, timeout_s: float = 180) -> None:
+        """Start-up ends when every executor asked for has registered (part of start-up time)."""
+        import time
+
+        status = self.spark.sparkContext._jsc.sc().getExecutorMemoryStatus
+        deadline = time.monotonic() + timeout_s
+        while status().size() - 1 < self.executors:  # the driver is listed too
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {status().size() - 1} of {self.executors} executors registered "
+                                   f"within {timeout_s:.0f} s")
+            time.sleep(0.2)
+
+    def _posts(self, data: Dataset) -> str:
+        return os.environ.get("BENCH_SPARK_POSTS") or str(data.posts)
+
+    def _users(self, data: Dataset) -> str:
+        return os.environ.get("BENCH_SPARK_USERS") or str(data.users)
 
     def reported_threads(self) -> int:
         return int(self.spark.sparkContext.defaultParallelism)
@@ -56,7 +98,7 @@ class SparkEngine(Engine):
         self.spark.stop()
 
     def query_L(self, data: Dataset) -> Any:
-        df = self.spark.read.parquet(str(data.posts)).cache()
+        df = self.spark.read.parquet(self._posts(data)).cache()
         self._cached = df
         return df.count()
 
@@ -68,7 +110,7 @@ class SparkEngine(Engine):
     def query_A(self, data: Dataset) -> Any:
         F = self.F
         return (
-            self.spark.read.parquet(str(data.posts))
+            self.spark.read.parquet(self._posts(data))
             .groupBy("category", "location")
             .agg(
                 F.count("*").alias("posts"),
@@ -88,7 +130,7 @@ class SparkEngine(Engine):
             W.partitionBy("user_id").orderBy("timestamp").rowsBetween(W.unboundedPreceding, W.currentRow)
         )
         return (
-            self.spark.read.parquet(str(data.posts))
+            self.spark.read.parquet(self._posts(data))
             .select(
                 "user_id",
                 "post_id",
@@ -103,10 +145,10 @@ class SparkEngine(Engine):
 
     def query_C(self, data: Dataset) -> Any:
         F = self.F
-        posts = self.spark.read.parquet(str(data.posts)).where(
+        posts = self.spark.read.parquet(self._posts(data)).where(
             (F.col("device") == C_DEVICE) & (F.col("error_rate") < C_MAX_ERROR_RATE)
         )
-        users = self.spark.read.parquet(str(data.users)).where(F.col("followers") >= C_MIN_FOLLOWERS)
+        users = self.spark.read.parquet(self._users(data)).where(F.col("followers") >= C_MIN_FOLLOWERS)
         return (
             posts.join(users, "user_id")
             .groupBy("tier", "category")

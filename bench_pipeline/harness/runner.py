@@ -71,6 +71,10 @@ class QuerySpec:
     timeout_s: float = DEFAULT_TIMEOUT_S  # per run
     budget_bytes: int | None = None  # process-tree RSS limit
     answer_out: Path | None = None  # keep the validated answer here
+    env: dict[str, str] = field(default_factory=dict)  # engine options for the worker (e.g. a Spark master)
+    # Processes outside the worker whose memory is the query's too (a cluster's
+    # master and workers, their executors included), asked at every rescan.
+    extra_pids: Callable[[], list[int]] | None = None
 
 
 @dataclass
@@ -83,6 +87,9 @@ class CellSpec:
     timeout_s: float = DEFAULT_TIMEOUT_S
     budget_bytes: int | None = None
     dagster_run_id: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    extra_pids: Callable[[], list[int]] | None = None
+    context: dict = field(default_factory=dict)  # extra provenance columns (master_url, executors, ...)
 
 
 @dataclass
@@ -101,8 +108,8 @@ class CellResult:
         return out
 
 
-def _worker_env(threads: int) -> dict:
-    env = dict(os.environ)
+def _worker_env(threads: int, extra: dict[str, str]) -> dict:
+    env = {**os.environ, **extra}
     for var in _THREAD_ENV:
         env[var] = str(threads)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -152,13 +159,13 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
                "--runs", str(1 + spec.repeats), "--answer-out", str(answers)]
         with open(stderr_path, "wb") as stderr:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                                    env=_worker_env(spec.threads), text=True, bufsize=1)
+                                    env=_worker_env(spec.threads, spec.env), text=True, bufsize=1)
         events: queue.Queue = queue.Queue()
         threading.Thread(target=_read_events, args=(proc.stdout, events), daemon=True).start()
         ready: dict = {}
         failure: tuple[str, str] | None = None  # (status, message) of the run that failed
         try:
-            with TreeSampler(proc.pid, budget_bytes=spec.budget_bytes) as sampler:
+            with TreeSampler(proc.pid, budget_bytes=spec.budget_bytes, extra_pids=spec.extra_pids) as sampler:
 
                 def next_event(timeout: float) -> dict:
                     try:
@@ -283,10 +290,11 @@ def run_cell(
         "dataset_rows": spec.data.posts_rows(),
         "dagster_run_id": spec.dagster_run_id,
         **provenance.machine(),
+        **spec.context,
     }
     for query in spec.queries:
         qspec = QuerySpec(spec.engine, query, spec.data, spec.threads, spec.repeats, spec.timeout_s,
-                          spec.budget_bytes)
+                          spec.budget_bytes, env=spec.env, extra_pids=spec.extra_pids)
         rows = run_query(qspec, on_run=on_run)
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         for r in rows:

@@ -8,6 +8,7 @@ a memory budget by killing the tree the moment the sum exceeds it.
 
 from __future__ import annotations
 
+import signal
 import threading
 
 import psutil
@@ -28,8 +29,8 @@ def tree_rss(root: psutil.Process, members: list[psutil.Process] | None = None) 
     return total
 
 
-def kill_tree(pid: int) -> None:
-    """Kill a process and every descendant, children first so none is orphaned."""
+def kill_tree(pid: int, sig: int = signal.SIGKILL, timeout: float = 10) -> None:
+    """Signal a process and every descendant, children first so none is orphaned; wait for them."""
     try:
         root = psutil.Process(pid)
         procs = root.children(recursive=True) + [root]
@@ -37,15 +38,17 @@ def kill_tree(pid: int) -> None:
         return
     for p in procs:
         try:
-            p.kill()
+            p.send_signal(sig)
         except psutil.NoSuchProcess:
             pass
-    psutil.wait_procs(procs, timeout=10)
+    psutil.wait_procs(procs, timeout=timeout)
 
 
 class TreeSampler:
-    def __init__(self, pid: int, interval: float = 0.02, budget_bytes: int | None = None):
+    def __init__(self, pid: int, interval: float = 0.02, budget_bytes: int | None = None, extra_pids=None):
+        """extra_pids: a callable giving more tree roots to count (never killed over budget)."""
         self.root = psutil.Process(pid)
+        self.extra_pids = extra_pids
         self.interval = interval
         self.budget_bytes = budget_bytes
         self.peak = 0
@@ -85,7 +88,7 @@ class TreeSampler:
             generation = self._generation
         try:
             if members is None:
-                members = [self.root, *self.root.children(recursive=True)]
+                members = self.members()
         except psutil.NoSuchProcess:
             return self.last
         rss = tree_rss(self.root, members)
@@ -102,13 +105,23 @@ class TreeSampler:
             kill_tree(self.root.pid)
         return rss
 
+    def members(self) -> list[psutil.Process]:
+        procs = [self.root, *self.root.children(recursive=True)]
+        for pid in (self.extra_pids() if self.extra_pids else []):
+            try:
+                extra = psutil.Process(pid)
+                procs += [extra, *extra.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                pass
+        return procs
+
     def _loop(self) -> None:
         members: list[psutil.Process] = []
         n = 0
         while not self._stop.is_set():
             try:
                 if n % _RESCAN_EVERY == 0:
-                    members = [self.root, *self.root.children(recursive=True)]
+                    members = self.members()
                 if not self.root.is_running():
                     break
             except psutil.NoSuchProcess:

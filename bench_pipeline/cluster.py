@@ -1,0 +1,235 @@
+"""A real Spark standalone cluster on this machine: one master and N workers, bound to 127.0.0.1.
+
+The master and workers are the JVMs of the installed pyspark package, started
+with its `bin/spark-class` as child processes of this one. On Linux each child
+is told to die with its parent (PR_SET_PDEATHSIG), so even a SIGKILL of the
+process that owns the cluster leaves no JVM behind; `stop()` (and leaving the
+`with` block) stops them in order and waits. Executors are started by the
+workers as their own children and go with them.
+
+To use a cluster that already exists (standalone, YARN on Dataproc, Kubernetes),
+nothing is started: see `ClusterConfig.master_url`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
+from bench_pipeline.dataset import Dataset
+from bench_pipeline.harness.runner import CellResult, CellSpec, run_cell
+from bench_pipeline.harness.sampler import kill_tree
+from bench_pipeline.queries import QUERY_NAMES
+
+_PR_SET_PDEATHSIG = 1
+START_TIMEOUT_S = 120.0
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+def spark_home() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).resolve().parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: SIGKILL this child when the process that started it dies."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass  # not Linux: stop() and the finally blocks are the only guard
+
+
+@dataclass
+class ClusterConfig:
+    """How the cluster cells reach Spark.
+
+    master_url: None starts a local standalone cluster per cell; "spark://host:7077",
+    "yarn" (Dataproc) or "k8s://https://..." connects to an existing one, where
+    `workers` becomes the number of executors asked for (spark.executor.instances
+    and spark.cores.max).
+    """
+
+    master_url: str | None = None
+    data_uri: str | None = None  # where an existing cluster's executors find the data folder's files
+    cores_per_worker: int = 1
+    worker_memory: str = "2g"
+    executor_memory: str = "1536m"
+    driver_memory: str = "2g"
+    extra_conf: dict[str, str] = field(default_factory=dict)
+
+
+class StandaloneCluster:
+    def __init__(self, workers: int, config: ClusterConfig | None = None, state_dir: str | os.PathLike | None = None):
+        if workers <= 0:
+            raise ValueError(f"a cluster needs at least one worker, got {workers}")
+        self.workers = workers
+        self.config = config or ClusterConfig()
+        self.state_dir = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="bench-spark-"))
+        self._own_state_dir = state_dir is None
+        self.master: subprocess.Popen | None = None
+        self.worker_procs: list[subprocess.Popen] = []
+        self.master_url = ""
+        self.webui_url = ""
+        self.start_seconds: float | None = None
+
+    # -- lifecycle ------------------------------------------------------------
+    def __enter__(self) -> StandaloneCluster:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _env(self) -> dict:
+        env = dict(os.environ)
+        env.update(SPARK_HOME=str(spark_home()), SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable,
+                   SPARK_LOG_DIR=str(self.state_dir / "logs"), SPARK_WORKER_DIR=str(self.state_dir / "work"),
+                   SPARK_PID_DIR=str(self.state_dir / "pids"), SPARK_NO_DAEMONIZE="1")
+        return env
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.state_dir / "logs" / f"{name}.log", "wb")
+        cmd = [str(spark_home() / "bin" / "spark-class"), *args]
+        return subprocess.Popen(cmd, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+
+    def start(self) -> None:
+        t0 = time.perf_counter()
+        for sub in ("logs", "work", "pids"):
+            (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        port, webui = _free_port(), _free_port()
+        self.master_url = f"spark://127.0.0.1:{port}"
+        self.webui_url = f"http://127.0.0.1:{webui}"
+        try:
+            self.master = self._spawn("master", ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                                                 "--port", str(port), "--webui-port", str(webui)])
+            self._wait(lambda s: True, "the master to answer")
+            c = self.config
+            for k in range(self.workers):
+                self.worker_procs.append(self._spawn(f"worker-{k + 1}", [
+                    "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--webui-port", "0",
+                    "--cores", str(c.cores_per_worker), "--memory", c.worker_memory,
+                    "--work-dir", str(self.state_dir / "work"), self.master_url]))
+            self._wait(lambda s: s.get("aliveworkers", 0) >= self.workers, f"{self.workers} workers to register")
+        except BaseException:
+            self.stop()
+            raise
+        self.start_seconds = time.perf_counter() - t0
+
+    def status(self) -> dict:
+        with urllib.request.urlopen(f"{self.webui_url}/json/", timeout=2) as resp:
+            return json.loads(resp.read())
+
+    def _wait(self, ready, what: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            for p in [self.master, *self.worker_procs]:
+                if p is not None and p.poll() is not None:
+                    raise ClusterError(f"a cluster JVM exited with code {p.returncode} while waiting for {what}; "
+                                       f"logs in {self.state_dir / 'logs'}")
+            try:
+                if ready(self.status()):
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise ClusterError(f"timed out after {START_TIMEOUT_S:.0f} s waiting for {what}")
+            time.sleep(0.5)
+
+    def pids(self) -> list[int]:
+        """The master's and workers' PIDs (executors are their children)."""
+        return [p.pid for p in [self.master, *self.worker_procs] if p is not None and p.poll() is None]
+
+    def jvms(self) -> list[psutil.Process]:
+        """Every live process of the cluster: master, workers and their executors."""
+        out = []
+        for pid in self.pids():
+            try:
+                root = psutil.Process(pid)
+                out += [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                pass
+        return out
+
+    def stop(self) -> None:
+        """Workers first (their executors with them), then the master; wait until all are gone."""
+        for p in [*self.worker_procs, self.master]:
+            if p is not None and p.poll() is None:
+                kill_tree(p.pid, sig=signal.SIGTERM, timeout=15)
+        for p in [*self.worker_procs, self.master]:
+            if p is not None:
+                if p.poll() is None:
+                    kill_tree(p.pid)
+                p.wait()
+        self.worker_procs = []
+        self.master = None
+        if self._own_state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+LAYOUTS = ("flat", "partitioned")
+
+
+def run_cluster_cell(data: Dataset, executors: int, layout: str, config: ClusterConfig, store=None,
+                     repeats: int = 3, timeout_s: float = 600.0, dagster_run_id: str | None = None,
+                     on_run=None, queries: Sequence[str] = QUERY_NAMES) -> CellResult:
+    """L, A, B, C on a cluster of `executors` one-core executors, reading the `layout` copy of posts.
+
+    Starts a standalone cluster for the cell (and stops it, whatever happens)
+    unless config.master_url names an existing one. Memory is the driver's
+    process tree plus every JVM of a cluster this cell started.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
+    posts_name = PARTITIONED_DIR if layout == "partitioned" else data.posts.name
+    if layout == "partitioned" and not (data.root / PARTITIONED_DIR).is_dir():
+        partition_by_category(data)
+    base = config.data_uri.rstrip("/") if config.data_uri else data.root.as_uri()
+    env = {
+        "BENCH_SPARK_EXECUTORS": str(executors),
+        "BENCH_SPARK_EXECUTOR_CORES": str(config.cores_per_worker),
+        "BENCH_SPARK_EXECUTOR_MEMORY": config.executor_memory,
+        "BENCH_SPARK_DRIVER_MEMORY": config.driver_memory,
+        "BENCH_SPARK_POSTS": f"{base}/{posts_name}",
+        "BENCH_SPARK_USERS": f"{base}/{data.users.name}",
+    }
+    context = {"executors": executors, "executor_cores": config.cores_per_worker,
+               "executor_memory": config.executor_memory, "data_layout": layout}
+
+    def cell(master_url: str, extra_pids, start_seconds):
+        spec = CellSpec("pyspark", executors * config.cores_per_worker, data, queries, repeats=repeats,
+                        timeout_s=timeout_s,
+                        dagster_run_id=dagster_run_id, env={**env, "BENCH_SPARK_MASTER": master_url},
+                        extra_pids=extra_pids,
+                        context={**context, "master_url": master_url, "cluster_start_seconds": start_seconds})
+        return run_cell(spec, store, on_run=on_run)
+
+    if config.master_url:
+        return cell(config.master_url, None, None)
+    with StandaloneCluster(executors, config) as cluster:
+        return cell(cluster.master_url, cluster.pids, cluster.start_seconds)

@@ -1,0 +1,199 @@
+"""Spark on a cluster: metrics tables, figures and the report's answers, all computed from the store.
+
+Tables (rebuilt from `measurements`, like metrics.py):
+- `metrics_cluster`: latest cluster measurement per executors, layout and query,
+  with speedup against the fewest executors measured and the ideal for it.
+- `metrics_cluster_compare`: per query, the best valid cluster time, Spark
+  local[n] at the machine's cores, and the best single-node engine, on the same data.
+
+The text that answers the lab's questions is generated from those rows, so it
+follows the numbers of whatever machine ran them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench_pipeline.queries import QUERY_NAMES
+from bench_pipeline.store import ResultsStore
+
+_SQL = [
+    """CREATE OR REPLACE TABLE metrics_cluster AS
+WITH latest AS (
+  SELECT * EXCLUDE (rn) FROM (
+    SELECT s.*, row_number() OVER (PARTITION BY executors, data_layout, query ORDER BY measured_at DESC) AS rn
+    FROM query_summary s WHERE dataset_fingerprint = $fp AND master_url IS NOT NULL)
+  WHERE rn = 1),
+cell AS (
+  SELECT *, CASE WHEN status = 'ok' THEN median_seconds END AS valid_seconds,
+         min(executors) OVER (PARTITION BY data_layout, query) AS base_executors
+  FROM latest)
+SELECT c.executors, c.data_layout, c.query, c.status, c.message, c.master_url, c.executor_cores,
+       c.executor_memory, c.oversubscribed, c.valid_seconds AS median_seconds, c.cold_seconds, c.cv,
+       c.peak_rss_bytes, c.processes, c.startup_seconds, c.cluster_start_seconds, c.engine_version,
+       c.base_executors, b.valid_seconds / c.valid_seconds AS speedup,
+       c.executors / c.base_executors AS ideal_speedup
+FROM cell c LEFT JOIN cell b
+  ON b.data_layout = c.data_layout AND b.query = c.query AND b.executors = c.base_executors""",
+    """CREATE OR REPLACE TABLE metrics_cluster_compare AS
+WITH single AS (
+  SELECT * EXCLUDE (rn) FROM (
+    SELECT s.*, row_number() OVER (PARTITION BY engine, threads_asked, query ORDER BY measured_at DESC) AS rn
+    FROM query_summary s WHERE dataset_fingerprint = $fp AND master_url IS NULL)
+  WHERE rn = 1 AND status = 'ok' AND median_seconds IS NOT NULL),
+cluster AS (SELECT * FROM metrics_cluster WHERE status = 'ok' AND median_seconds IS NOT NULL)
+SELECT q.query,
+  (SELECT min(median_seconds) FROM cluster c WHERE c.query = q.query) AS cluster_seconds,
+  (SELECT arg_min(executors || ' executors, ' || data_layout, median_seconds) FROM cluster c
+    WHERE c.query = q.query) AS cluster_config,
+  (SELECT min(median_seconds) FROM single s WHERE s.query = q.query AND s.engine = 'pyspark'
+    AND s.threads_asked = $cores) AS spark_local_seconds,
+  (SELECT min(median_seconds) FROM single s WHERE s.query = q.query AND s.engine <> 'pyspark') AS best_single_seconds,
+  (SELECT arg_min(engine || ' at ' || threads_asked || ' threads', median_seconds) FROM single s
+    WHERE s.query = q.query AND s.engine <> 'pyspark') AS best_single
+FROM (SELECT unnest($queries) AS query) q""",
+]
+
+
+def build_cluster_metrics(store: ResultsStore, dataset_fingerprint: str, cores: int) -> dict[str, list[dict]]:
+    store.execute(_SQL, {"fp": dataset_fingerprint, "cores": cores, "queries": list(QUERY_NAMES)})
+    return read_cluster_metrics(store)
+
+
+def read_cluster_metrics(store: ResultsStore) -> dict[str, list[dict]]:
+    q = {"q": list(QUERY_NAMES)}
+    return {
+        "metrics_cluster": store.query(
+            "SELECT * FROM metrics_cluster ORDER BY data_layout, list_position($q, query), executors", q),
+        "metrics_cluster_compare": store.query(
+            "SELECT * FROM metrics_cluster_compare ORDER BY list_position($q, query)", q),
+    }
+
+
+def _ratio(a: float, b: float) -> str:
+    """'2.3x faster' / '1.8x slower': how a compares with b."""
+    return f"{b / a:.1f}x faster" if a < b else f"{a / b:.1f}x slower"
+
+
+def findings(m: dict[str, list[dict]], cores: int) -> list[str]:
+    """Answers to the lab's questions, as sentences built from the measured rows."""
+    out: list[str] = []
+    compare = {r["query"]: r for r in m["metrics_cluster_compare"]}
+    for q in QUERY_NAMES:
+        r = compare.get(q)
+        if not r or r["cluster_seconds"] is None:
+            out.append(f"Query {q}: no valid cluster measurement yet.")
+            continue
+        parts = [f"Query {q}: the cluster's best is {r['cluster_seconds']:.3f} s ({r['cluster_config']})"]
+        if r["spark_local_seconds"] is not None:
+            parts.append(f"{_ratio(r['cluster_seconds'], r['spark_local_seconds'])} than Spark local[{cores}] "
+                         f"({r['spark_local_seconds']:.3f} s)")
+        if r["best_single_seconds"] is not None:
+            parts.append(f"{_ratio(r['cluster_seconds'], r['best_single_seconds'])} than the best single-node "
+                         f"engine, {r['best_single']} ({r['best_single_seconds']:.3f} s)")
+        out.append("; ".join(parts) + ".")
+    rows = [r for r in m["metrics_cluster"] if r["speedup"] is not None]
+    for layout in sorted({r["data_layout"] for r in rows}):
+        for q in QUERY_NAMES:
+            pts = sorted((r["executors"], r["speedup"], r["ideal_speedup"]) for r in rows
+                         if r["data_layout"] == layout and r["query"] == q)
+            if len(pts) < 2:
+                continue
+            (n0, _, _), (n1, s1, i1) = pts[0], pts[-1]
+            verdict = "close to linear" if s1 >= 0.8 * i1 else ("sub-linear" if s1 > 1.05 else "no gain")
+            out.append(f"Scaling ({layout}, query {q}): from {n0} to {n1} executors the speedup is {s1:.2f}x "
+                       f"against an ideal {i1:.2f}x ({verdict}, efficiency {s1 / i1:.0%}).")
+    if rows:
+        most = max(r["executors"] * (r["executor_cores"] or 1) for r in m["metrics_cluster"])
+        why = []
+        if most > cores:
+            why.append(f"this machine has {cores} logical cores, so beyond {cores} one-core executors the "
+                       f"executors share cores and more of them cannot add compute")
+        starts = [r["startup_seconds"] for r in m["metrics_cluster"] if r["startup_seconds"]]
+        medians = [r["median_seconds"] for r in m["metrics_cluster"] if r["median_seconds"]]
+        if starts and medians:
+            why.append(f"each query pays a session and executor start-up of {min(starts):.1f}-{max(starts):.1f} s "
+                       f"(timed apart) and per-job scheduling and shuffle costs that do not shrink with executors; "
+                       f"warm query times here are {min(medians):.2f}-{max(medians):.2f} s")
+        if why:
+            out.append("Why not linear: " + "; ".join(why) + ".")
+    layouts = {(r["data_layout"], r["query"], r["executors"]): r["median_seconds"] for r in m["metrics_cluster"]}
+    for q in QUERY_NAMES:
+        pairs = [(layouts.get(("flat", q, n)), layouts.get(("partitioned", q, n)))
+                 for n in sorted({k[2] for k in layouts})]
+        pairs = [(f, p) for f, p in pairs if f and p]
+        if pairs:
+            f = sum(a for a, _ in pairs) / len(pairs)
+            p = sum(b for _, b in pairs) / len(pairs)
+            out.append(f"Partitioned by category vs one file, query {q}: {p:.3f} s vs {f:.3f} s on average "
+                       f"({_ratio(p, f)}).")
+    return out
+
+
+def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Path]:
+    """Time vs executors per query (with the ideal), and cluster vs local vs single-node bars."""
+    from bench_pipeline.plots import plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = m["metrics_cluster"]
+    paths = []
+    for q in QUERY_NAMES:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for layout in sorted({r["data_layout"] for r in rows}):
+            pts = sorted((r["executors"], r["median_seconds"], r["status"]) for r in rows
+                         if r["query"] == q and r["data_layout"] == layout)
+            ok = [(n, t) for n, t, st in pts if t is not None]
+            line = ax.plot(*zip(*ok, strict=True), marker="o", label=layout) if ok else ax.plot([], [], label=layout)
+            if ok:
+                n0, t0 = ok[0]
+                ideal = [(n, t0 * n0 / n) for n, _, _ in pts]
+                ax.plot(*zip(*ideal, strict=True), linestyle="--", color=line[0].get_color(), alpha=0.5,
+                        label=f"{layout} ideal")
+            for n, t, st in pts:
+                if t is None:
+                    ax.plot([n], [0], marker="x", color="red", clip_on=False)
+                    ax.annotate(st, (n, 0), color="red", fontsize=7, textcoords="offset points", xytext=(0, 8))
+        executors = sorted({r["executors"] for r in rows})
+        if executors and max(executors) > cores:
+            ax.axvspan(cores + 0.5, max(executors) + 0.5, color="orange", alpha=0.12,
+                       label=f"executors > {cores} cores")
+        ax.set_xticks(executors)
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("executors (1 core each)")
+        ax.set_ylabel("median warm time (s)")
+        ax.set_title(f"Query {q}: Spark cluster time vs executors")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = out_dir / f"cluster_{q}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    paths.append(_compare_figure(m["metrics_cluster_compare"], out_dir, cores))
+    return paths
+
+
+def _compare_figure(compare: Sequence[dict], out_dir: Path, cores: int) -> Path:
+    from bench_pipeline.plots import plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    series = [("cluster_seconds", "Spark cluster (best)"), ("spark_local_seconds", f"Spark local[{cores}]"),
+              ("best_single_seconds", "best single-node engine")]
+    width = 0.8 / len(series)
+    for j, (key, label) in enumerate(series):
+        for i, r in enumerate(compare):
+            x = i + (j - 1) * width
+            if r[key] is None:
+                ax.text(x, 0, "not measured", rotation=90, color="red", fontsize=7, ha="center", va="bottom")
+            else:
+                ax.bar(x, r[key], width, color=f"C{j}", label=label if i == 0 else None)
+    ax.set_xticks(range(len(compare)), [r["query"] for r in compare])
+    ax.set_yscale("log")
+    ax.set_ylabel("median warm time (s, log)")
+    ax.set_title("Cluster vs Spark local vs the best single-node engine, same data")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out_dir / "cluster_compare.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

@@ -1,0 +1,106 @@
+"""Spark on a real standalone cluster started by the project: answers, memory, and no JVM left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pyarrow.dataset as pads
+import pytest
+
+from bench_pipeline.cluster import ClusterConfig, StandaloneCluster, run_cluster_cell
+from bench_pipeline.cluster_analysis import findings
+from bench_pipeline.datagen import CATEGORIES, partition_by_category
+
+pytestmark = pytest.mark.spark
+SMALL = ClusterConfig(worker_memory="1g", executor_memory="512m", driver_memory="1g")
+
+
+def _gone(pids, timeout=30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_partitioned_copy_is_hive_style_and_complete(small_data):
+    out = partition_by_category(small_data)
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"category={c}" for c in CATEGORIES)
+    table = pads.dataset(out, format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == small_data.posts_rows()
+
+
+def test_cluster_cell_answers_counts_every_jvm_and_leaves_none(small_data):
+    seen: list[int] = []
+    result = run_cluster_cell(small_data, 2, "partitioned", SMALL, repeats=1, queries=["A", "C"],
+                              on_run=lambda r: seen.extend(p.pid for p in psutil.process_iter()
+                                                            if "java" in p.name()))
+    assert result.statuses() == {"A": "ok", "C": "ok"}, [r.get("message") for r in result.rows]
+    for r in result.rows:
+        assert r["master_url"].startswith("spark://127.0.0.1:") and r["executors"] == 2
+        assert r["data_layout"] == "partitioned" and r["threads_verified"] == 2
+        # driver (Python + JVM), master, 2 workers, 2 executors
+        assert r["processes"] >= 7, r["processes"]
+        assert r["cluster_start_seconds"] > 0 and r["startup_seconds"] > 0
+    assert seen and _gone(set(seen)), "a JVM of the cluster outlived its cell"
+
+
+def test_failed_cell_stops_its_cluster(small_data):
+    java_before = {p.pid for p in psutil.process_iter() if p.name() == "java"}
+    result = run_cluster_cell(small_data, 1, "flat", SMALL, repeats=0, queries=["B"], timeout_s=0.5)
+    assert result.statuses() == {"B": "timeout"}
+    java_after = {p.pid for p in psutil.process_iter() if p.name() == "java"}
+    assert _gone(java_after - java_before)
+
+
+def test_killed_owner_leaves_no_jvm(tmp_path):
+    script = (
+        "from bench_pipeline.cluster import ClusterConfig, StandaloneCluster\n"
+        "import time, sys\n"
+        "c = StandaloneCluster(1, ClusterConfig(worker_memory='512m'))\n"
+        "c.start()\n"
+        "print(' '.join(str(p.pid) for p in c.jvms()), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert len(pids) >= 2  # master and worker
+    os.kill(proc.pid, signal.SIGKILL)  # no finally, no atexit: only the kernel can clean up
+    proc.wait()
+    assert _gone(pids), f"JVMs {pids} outlived the process that started them"
+
+
+def test_cluster_status_and_stop():
+    with StandaloneCluster(2, SMALL) as cluster:
+        assert cluster.status()["aliveworkers"] == 2
+        pids = cluster.pids()
+        assert len(pids) == 3
+    assert _gone(pids)
+
+
+def _rows(t2, t4):
+    cell = dict(data_layout="flat", query="A", status="ok", executor_cores=1, startup_seconds=9.0,
+                oversubscribed=False)
+    return {
+        "metrics_cluster": [
+            {**cell, "executors": 2, "median_seconds": t2, "speedup": 1.0, "ideal_speedup": 1.0},
+            {**cell, "executors": 4, "median_seconds": t4, "speedup": t2 / t4, "ideal_speedup": 2.0},
+        ],
+        "metrics_cluster_compare": [dict(query="A", cluster_seconds=min(t2, t4), cluster_config="4 executors, flat",
+                                         spark_local_seconds=1.0, best_single_seconds=0.1,
+                                         best_single="duckdb at 2 threads")],
+    }
+
+
+def test_findings_follow_the_numbers():
+    linear = " ".join(findings(_rows(2.0, 1.0), cores=8))
+    flat = " ".join(findings(_rows(2.0, 2.0), cores=2))
+    assert "close to linear" in linear and "2.00x" in linear
+    assert "no gain" in flat and "share cores" in flat and "share cores" not in linear
+    assert "10.0x slower than the best single-node engine, duckdb at 2 threads" in linear
