@@ -59,11 +59,13 @@ def prepare_instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def _resources(settings: Settings) -> dict:
-    return {"bench": BenchSettings(home=str(settings.home.resolve()), rows=settings.rows, seed=settings.seed,
-                                   repeats=settings.repeats, timeout_s=settings.timeout_s,
-                                   budget_mib=settings.budget_mib, engines=list(settings.engines),
-                                   threads=list(settings.threads))}
+def _resources(settings: Settings, spark_cluster: dict | None = None) -> dict:
+    from bench_pipeline.assets.cluster import SparkCluster
+
+    bench = BenchSettings(home=str(settings.home.resolve()), rows=settings.rows, seed=settings.seed,
+                          repeats=settings.repeats, timeout_s=settings.timeout_s, budget_mib=settings.budget_mib,
+                          engines=list(settings.engines), threads=list(settings.threads))
+    return {"bench": bench, "spark_cluster": SparkCluster(**(spark_cluster or {}))}
 
 
 def _materialize(instance, selection, settings: Settings, partition_key: str | None = None,
@@ -144,7 +146,7 @@ def run_cluster(settings: Settings, executors: list[int], layouts: list[str], sp
     The comparison needs Spark local[n] and the single-node engines at the
     machine's cores on the same data: their stale cells are measured too.
     """
-    from bench_pipeline.assets.cluster import CLUSTER_CELLS, CLUSTER_KEY, SparkCluster
+    from bench_pipeline.assets.cluster import CLUSTER_CELLS, CLUSTER_KEY
     from bench_pipeline.harness import provenance
 
     keys = [f"{n}|{layout}" for n in executors for layout in layouts]
@@ -156,7 +158,7 @@ def run_cluster(settings: Settings, executors: list[int], layouts: list[str], sp
     local_keys = grid_keys(settings.engines, [t for t in (cores,) if str(t) in {"1", "2", "4", "8"}])
     instance = _prepare(settings)
     result = PipelineResult()
-    resources = {**_resources(settings), "spark_cluster": SparkCluster(**spark_cluster)}
+    resources = _resources(settings, spark_cluster)
     if any(k.endswith("|partitioned") for k in keys):
         r = _materialize(instance, ["posts_partitioned"], settings)
         if not r.success:
