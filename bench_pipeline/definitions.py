@@ -1,22 +1,17 @@
 """The one Dagster Definitions object of the bench_pipeline code location."""
 
-import warnings
-
 import dagster as dg
 
-# observable_source_asset and the multi-to-single-dimension mapping are marked beta.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-
-from bench_pipeline.assets.automation import cells_job, nightly_observe, nightly_stale_cells, observe_job  # noqa: E402
-from bench_pipeline.assets.benchmark import benchmark_cells, dataset, engine_versions  # noqa: E402
-from bench_pipeline.assets.cluster import (  # noqa: E402
+from bench_pipeline.assets.automation import cells_job, nightly_observe, nightly_stale_cells, observe_job
+from bench_pipeline.assets.benchmark import benchmark_cells, dataset, engine_versions
+from bench_pipeline.assets.cluster import (
     SparkCluster,
     cluster_analysis,
     posts_partitioned,
     spark_cluster_cells,
 )
-from bench_pipeline.assets.outputs import benchmark_report, metrics, speedup_plots  # noqa: E402
-from bench_pipeline.assets.resources import BenchSettings  # noqa: E402
+from bench_pipeline.assets.outputs import benchmark_report, metrics, speedup_plots
+from bench_pipeline.assets.resources import BenchSettings
 
 defs = dg.Definitions(
     assets=[engine_versions, dataset, benchmark_cells, metrics, speedup_plots, benchmark_report,
