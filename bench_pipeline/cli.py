@@ -48,6 +48,8 @@ def _number(kind: type, minimum: float, inclusive: bool):
 
 
 _positive_int = _number(int, 0, inclusive=False)
+# SPEC §3: a headline median needs at least 3 warm runs (`query` alone may ask for fewer).
+_warm_runs = _number(int, 3, inclusive=True)
 _non_negative_int = _number(int, 0, inclusive=True)
 _positive_float = _number(float, 0, inclusive=False)
 
@@ -108,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--threads", type=_positive_int, default=1)
     c.add_argument("--data", type=Path, required=True)
     c.add_argument("--queries", type=_choice_list(QUERY_NAMES, "query"), default=QUERY_NAMES)
-    c.add_argument("--repeats", type=_non_negative_int, default=3)
+    c.add_argument("--repeats", type=_warm_runs, default=3)
     c.add_argument("--timeout", type=_positive_float, default=600.0)
     c.add_argument("--budget-mib", type=_positive_int, default=None)
     c.add_argument("--store", type=Path, default=None, help="results store (default $BENCH_HOME/results.duckdb)")
@@ -119,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--engines", type=_choice_list(ENGINE_NAMES, "engine"), default=None)
     r.add_argument("--threads", type=_choice_list(tuple(str(t) for t in DEFAULT_THREADS), "thread count"),
                    default=None)
-    r.add_argument("--repeats", type=_non_negative_int, default=None)
+    r.add_argument("--repeats", type=_warm_runs, default=None)
     r.add_argument("--timeout", type=_positive_float, default=None, help="seconds per run")
     r.add_argument("--budget-mib", type=_positive_int, default=None)
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -129,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--seed", type=_non_negative_int, default=None)
     k.add_argument("--executors", type=_int_list, default=None, help="executor counts (default 2,3,4)")
     k.add_argument("--layouts", type=_choice_list(("flat", "partitioned"), "layout"), default=None)
-    k.add_argument("--repeats", type=_non_negative_int, default=None)
+    k.add_argument("--repeats", type=_warm_runs, default=None)
     k.add_argument("--timeout", type=_positive_float, default=None, help="seconds per run")
     k.add_argument("--master", default=None, help="an existing cluster: spark://host:7077, yarn, k8s://...")
     k.add_argument("--data-uri", default=None, help="the data folder as the executors see it (hdfs://, gs://)")

@@ -33,7 +33,7 @@ import psutil
 from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.harness.runner import CellResult, CellSpec, run_cell
-from bench_pipeline.harness.sampler import kill_tree
+from bench_pipeline.harness.sampler import kill_tree, trees
 from bench_pipeline.queries import QUERY_NAMES
 
 _PR_SET_PDEATHSIG = 1
@@ -167,14 +167,7 @@ class StandaloneCluster:
 
     def jvms(self) -> list[psutil.Process]:
         """Every live process of the cluster: master, workers and their executors."""
-        out = []
-        for pid in self.pids():
-            try:
-                root = psutil.Process(pid)
-                out += [root, *root.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                pass
-        return out
+        return trees(self.pids())
 
     def stop(self) -> None:
         """Workers first (their executors with them), then the master; wait until all are gone."""

@@ -33,7 +33,9 @@ def speedup_figure(speedup: list[dict], latest: list[dict], query: str, engines:
     top = max(threads)
     ax.plot([1, top], [1, top], color="grey", linestyle="--", linewidth=1, label="ideal")
     if top > cores:
-        ax.axvspan(cores, top * 1.05, color="orange", alpha=0.12, label=f"oversubscribed (> {cores} cores)")
+        # Starts halfway (on the log axis) between the cores and the next power of two, so a point at
+        # exactly `cores` threads is outside the region.
+        ax.axvspan(cores * 2**0.5, top * 1.05, color="orange", alpha=0.12, label=f"oversubscribed (> {cores} cores)")
     labels = _cell_labels(latest, engines, threads, query)
     not_valid = []
     for engine in engines:

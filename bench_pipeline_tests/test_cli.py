@@ -77,10 +77,16 @@ def test_query_rejects_corrupt_parquet(small_data, tmp_path):
     assert not out.exists()
 
 
+def test_cell_needs_three_warm_runs(small_data, tmp_path):
+    _one_line_error(cli("cell", "--engine", "duckdb", "--data", small_data.root, "--repeats", 2,
+                        "--store", tmp_path / "r.duckdb"), "--repeats", "3 or more")
+    assert not (tmp_path / "r.duckdb").exists()
+
+
 def test_cell_command_fills_the_store(small_data, tmp_path):
     store = tmp_path / "r.duckdb"
     proc = cli("cell", "--engine", "duckdb", "--threads", 2, "--data", small_data.root, "--queries", "A,C",
-               "--repeats", 1, "--store", store)
+               "--repeats", 3, "--store", store)
     assert proc.returncode == 0, proc.stderr
     from bench_pipeline.store import ResultsStore
 

@@ -59,6 +59,8 @@ class SparkEngine(Engine):
                 .config("spark.executor.cores", str(cores))
                 .config("spark.cores.max", str(executors * cores))  # standalone
                 .config("spark.executor.memory", env.get("BENCH_SPARK_EXECUTOR_MEMORY", "1g"))
+                # N executors means N: YARN (Dataproc) would otherwise scale them with the load.
+                .config("spark.dynamicAllocation.enabled", "false")
             )
             if master.startswith("spark://127.0.0.1"):
                 builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress",

@@ -148,7 +148,9 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
             "budget_bytes": spec.budget_bytes}
     reason = cls.unavailable_reason()
     if reason:
-        return [{**base, "run_index": 0, "run_kind": "cold", "status": "skipped", "message": reason}]
+        row = {**base, "run_index": 0, "run_kind": "cold", "status": "skipped", "message": reason}
+        _notify(row, on_run)
+        return [row]
 
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
@@ -231,6 +233,7 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
         if failure and not rows:  # failed before any run began
             rows.append({**base, "run_index": 0, "run_kind": "cold", "status": failure[0],
                          "message": failure[1]})
+            _notify(rows[0], on_run)
         elif failure:
             # Runs that finished before the failure were never validated: they
             # carry the failure too, so no unchecked time is ever counted as ok.

@@ -18,6 +18,18 @@ import psutil
 _RESCAN_EVERY = 5
 
 
+def trees(pids) -> list[psutil.Process]:
+    """The live processes of every tree rooted at `pids` (roots and all descendants)."""
+    procs = []
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            procs += [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
+    return procs
+
+
 def tree_rss(root: psutil.Process, members: list[psutil.Process] | None = None) -> int:
     procs = members if members is not None else [root, *root.children(recursive=True)]
     total = 0
@@ -106,14 +118,8 @@ class TreeSampler:
         return rss
 
     def members(self) -> list[psutil.Process]:
-        procs = [self.root, *self.root.children(recursive=True)]
-        for pid in (self.extra_pids() if self.extra_pids else []):
-            try:
-                extra = psutil.Process(pid)
-                procs += [extra, *extra.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                pass
-        return procs
+        return [self.root, *self.root.children(recursive=True),
+                *trees(self.extra_pids() if self.extra_pids else [])]
 
     def _loop(self) -> None:
         members: list[psutil.Process] = []
