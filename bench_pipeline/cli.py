@@ -263,6 +263,15 @@ def cmd_bench_datagen(args) -> int:
     return 0
 
 
+def _check_installed(asked) -> None:
+    """An optional engine asked for by name but not installed: say so instead of measuring nothing."""
+    from bench_pipeline.engines import missing_optional
+
+    missing = missing_optional(asked)
+    if missing:
+        raise UsageError("argument --engines: " + "; ".join(missing.values()))
+
+
 def _run_settings(args) -> Settings:
     return Settings.from_env(
         rows=args.rows, seed=args.seed, engines=args.engines, repeats=args.repeats, timeout_s=args.timeout,
@@ -328,6 +337,7 @@ def cmd_run(args) -> int:
         grid_keys(settings.engines, settings.threads)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    _check_installed(args.engines or ())
     settings.save()  # the UI and the nightly schedule follow this run's choices
     title = f"engines {','.join(settings.engines)} x threads {','.join(map(str, settings.threads))}"
     result = _with_progress(settings, title, lambda start: run_pipeline(settings, on_cell_start=start))

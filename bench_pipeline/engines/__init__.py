@@ -15,8 +15,23 @@ REGISTRY: dict[str, str] = {
     "polars": "bench_pipeline.engines.polars_engine:PolarsEngine",
     "duckdb": "bench_pipeline.engines.duckdb_engine:DuckDBEngine",
     "pyspark": "bench_pipeline.engines.spark_engine:SparkEngine",
+    # The `engines` extra (pip install -e ".[engines]"): skipped with the reason when missing.
+    "datafusion": "bench_pipeline.engines.datafusion_engine:DataFusionEngine",
+    "daft": "bench_pipeline.engines.daft_engine:DaftEngine",
 }
 ENGINE_NAMES: tuple[str, ...] = tuple(REGISTRY)
+OPTIONAL_ENGINES: tuple[str, ...] = ("datafusion", "daft")
+
+
+def missing_optional(names=OPTIONAL_ENGINES) -> dict[str, str]:
+    """Optional engines among `names` that are not installed -> why (with the install command)."""
+    return {n: reason for n in names if n in OPTIONAL_ENGINES and (reason := engine_class(n).unavailable_reason())}
+
+
+def default_engines() -> tuple[str, ...]:
+    """The core four, plus the optional engines that are installed."""
+    missing = missing_optional()
+    return tuple(n for n in ENGINE_NAMES if n not in missing)
 
 
 class UnknownEngine(ValueError):

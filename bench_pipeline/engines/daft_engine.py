@@ -1,0 +1,122 @@
+"""Daft: the DataFrame API on the native (single-process, multi-threaded) runner (optional extra).
+
+Threads: the native runner's compute pool is sized once per process by
+`set_runner_native(num_threads=...)`; the harness gives each query its own
+process, so that is enough. Daft names its compute threads DAFTCPU-<i>: the
+verified thread count is how many of them this process really runs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pyarrow as pa
+
+from bench_pipeline.dataset import Dataset
+from bench_pipeline.engines.base import Engine
+from bench_pipeline.engines.optional import missing_reason
+from bench_pipeline.queries import B_TOP_N, C_DEVICE, C_MAX_ERROR_RATE, C_MIN_FOLLOWERS
+
+NO_TELEMETRY = {"DO_NOT_TRACK": "1", "DAFT_ANALYTICS_ENABLED": "0", "SCARF_NO_ANALYTICS": "true"}
+
+
+def compute_threads() -> int:
+    """Daft's compute-pool threads alive in this process, by their names."""
+    count = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                count += f.read().startswith("DAFTCPU")
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return count
+
+
+class DaftEngine(Engine):
+    name = "daft"
+    distribution = "daft"
+    extra_distributions = ("pyarrow",)
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return missing_reason("daft")
+
+    def configure(self, threads: int) -> None:
+        super().configure(threads)
+        # No usage pings from a benchmark machine (and none leave this sandbox anyway).
+        os.environ.update(NO_TELEMETRY)
+        os.environ["DAFT_RUNNER"] = "native"
+        os.environ["DAFT_PROGRESS_BAR"] = "0"
+
+    def start(self) -> None:
+        import daft
+
+        self.daft = daft
+        daft.set_runner_native(num_threads=int(self.threads))
+        # The compute pool starts with the first query that needs it: run a tiny
+        # one here (start-up time) so reported_threads() sees the real pool.
+        daft.from_pydict({"k": [1, 2, 1], "v": [1, 2, 3]}).groupby("k").agg(daft.col("v").sum()).collect()
+
+    def reported_threads(self) -> int:
+        return compute_threads()
+
+    def query_L(self, data: Dataset) -> Any:
+        df = self.daft.read_parquet(str(data.posts)).collect()
+        return pa.table({"rows": pa.array([len(df)], pa.int64())})
+
+    def query_A(self, data: Dataset) -> Any:
+        col = self.daft.col
+        return (
+            self.daft.read_parquet(str(data.posts))
+            .groupby("category", "location")
+            .agg(
+                col("likes").count(mode="all").alias("posts"),
+                col("likes").mean().alias("avg_likes"),
+                col("views").sum().alias("total_views"),
+                col("latency").mean().alias("avg_latency"),
+                col("error_rate").max().alias("max_error_rate"),
+            )
+            .sort(["category", "location"])
+            .collect()
+        )
+
+    def query_B(self, data: Dataset) -> Any:
+        daft, col = self.daft, self.daft.col
+        from daft.functions import row_number
+
+        by_likes = daft.Window().partition_by("user_id").order_by("likes", "timestamp", desc=[True, False])
+        running = (daft.Window().partition_by("user_id").order_by("timestamp")
+                   .rows_between(daft.Window.unbounded_preceding, daft.Window.current_row))
+        return (
+            daft.read_parquet(str(data.posts))
+            .select(
+                "user_id", "post_id", "likes",
+                row_number().over(by_likes).cast(daft.DataType.int64()).alias("like_rank"),
+                col("views").sum().over(running).alias("running_views"),
+            )
+            .where(col("like_rank") <= B_TOP_N)
+            .sort(["user_id", "like_rank"])
+            .collect()
+        )
+
+    def query_C(self, data: Dataset) -> Any:
+        daft, col = self.daft, self.daft.col
+        posts = daft.read_parquet(str(data.posts)).where(
+            (col("device") == C_DEVICE) & (col("error_rate") < C_MAX_ERROR_RATE))
+        users = daft.read_parquet(str(data.users)).where(col("followers") >= C_MIN_FOLLOWERS)
+        return (
+            posts.join(users, on="user_id")
+            .groupby("tier", "category")
+            .agg(
+                col("likes").count(mode="all").alias("posts"),
+                col("likes").sum().alias("total_likes"),
+                col("latency").mean().alias("avg_latency"),
+            )
+            .sort(["tier", "category"])
+            .select("tier", "category", "posts", "total_likes", "avg_latency")
+            .collect()
+        )
+
+    def to_arrow(self, result: Any) -> pa.Table:
+        return result if isinstance(result, pa.Table) else result.to_arrow()
