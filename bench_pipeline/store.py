@@ -25,6 +25,8 @@ Table `measurements` (one row per run of a query in a cell):
 | master_url, executors, executor_cores, executor_memory | Spark on a cluster: where, with what (NULL: local) |
 | data_layout | for cluster cells: `flat` (one posts file) or `partitioned` (Hive-style by category) |
 | cluster_start_seconds | for a cluster started by the cell: master and workers up and registered |
+| suite | NULL for the engine x threads grid; `wars` for the Engine Wars workloads (query = workload) |
+| checks | JSON of facts an engine established about the run, untimed (e.g. which columns a hand-off shared) |
 
 View `query_summary`: one row per cell_run_id and query: its status (the first
 non-ok run's, else ok), cold time, median/min/max/coefficient of variation of
@@ -80,6 +82,8 @@ COLUMNS: list[tuple[str, str]] = [
     ("executor_memory", "VARCHAR"),
     ("data_layout", "VARCHAR"),
     ("cluster_start_seconds", "DOUBLE"),
+    ("suite", "VARCHAR"),
+    ("checks", "VARCHAR"),
 ]
 COLUMN_NAMES = [c for c, _ in COLUMNS]
 STATUSES = ("ok", "wrong_answer", "timeout", "oom", "error", "skipped")
@@ -111,6 +115,7 @@ SELECT cell_run_id, engine, any_value(engine_version) AS engine_version, query,
        any_value(master_url) AS master_url, any_value(executors) AS executors,
        any_value(executor_cores) AS executor_cores, any_value(executor_memory) AS executor_memory,
        any_value(data_layout) AS data_layout, any_value(cluster_start_seconds) AS cluster_start_seconds,
+       any_value(suite) AS suite, arg_max(checks, run_index) AS checks,
        max(measured_at) AS measured_at
 FROM measurements
 GROUP BY cell_run_id, engine, query, threads_asked;

@@ -9,6 +9,7 @@ process tree's baseline before each run starts.
     runner -> go
     worker -> {"event": "run_start", i}      runner -> go
     worker -> {"event": "run_end", i, seconds, rows}
+    worker -> {"event": "checks", i, checks}  (optional: an engine's `run_checks(result)`, untimed)
     ...
     worker -> {"event": "done"}   or at any point {"event": "error", stage, message}
 
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
 
                 write_answer(engine.to_arrow(result), Path(args.answer_out) / ("cold.parquet" if i == 0 else
                                                                                "last.parquet"))
+            run_checks = getattr(engine, "run_checks", None)
+            if run_checks is not None:
+                say("checks", i=i, checks=run_checks(result))
             engine.after_run(result)
             del result
         stage = "close"

@@ -1,0 +1,30 @@
+"""Daft: the image pipeline in its native expressions, download -> decode_image -> resize, all in Rust."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from bench_pipeline.engines.daft_engine import DaftEngine
+from bench_pipeline.wars.engines import images_url, wars_data
+from bench_pipeline.wars.workloads import IMAGE_SIZE, image_answer
+
+
+class DaftWars(DaftEngine):
+    def query_images(self, data) -> Any:
+        daft = self.daft
+        from daft.functions import decode_image, download, resize
+
+        col = daft.col
+        urls = daft.read_csv(str(wars_data(data).manifest)).select(
+            "image", (daft.lit(images_url()) + col("image")).alias("url"))
+        return urls.select(
+            "image", resize(decode_image(download(col("url"))), IMAGE_SIZE, IMAGE_SIZE).alias("thumbnail")
+        ).collect()
+
+    def to_arrow(self, result: Any) -> pa.Table:
+        if "thumbnail" in result.column_names:
+            cols = result.to_pydict()
+            return image_answer(cols["image"], cols["thumbnail"])
+        return super().to_arrow(result)

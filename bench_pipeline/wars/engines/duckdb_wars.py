@@ -1,0 +1,22 @@
+"""DuckDB: the workloads' SQL straight over the Parquet and CSV files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench_pipeline.engines.duckdb_engine import DuckDBEngine
+from bench_pipeline.queries import sql_string
+from bench_pipeline.wars.engines import wars_data
+from bench_pipeline.wars.workloads import CSV_SQL, ETL_SQL
+
+
+class DuckDBWars(DuckDBEngine):
+    def query_etl(self, data) -> Any:
+        path = sql_string(wars_data(data).events)
+        self.con.execute(f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet({path})")
+        return self.con.sql(ETL_SQL).to_arrow_table()
+
+    def query_csv_groupby(self, data) -> Any:
+        path = sql_string(wars_data(data).sales)
+        self.con.execute(f"CREATE OR REPLACE VIEW sales AS SELECT * FROM read_csv({path})")
+        return self.con.sql(CSV_SQL).to_arrow_table()

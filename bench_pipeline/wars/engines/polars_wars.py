@@ -1,0 +1,46 @@
+"""Polars: lazy scans of Parquet and CSV, collected at the end; the one-engine side of the hand-off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench_pipeline.engines.polars_engine import PolarsEngine
+from bench_pipeline.wars.engines import wars_data
+from bench_pipeline.wars.workloads import ETL_MIN_SPEND, ETL_SINCE, HANDOFF_MIN_PURCHASES
+
+
+def rank_purchases(pl, frame):
+    """The Polars half of the hand-off (also used by the hand-off engine): rank users by purchases."""
+    return (frame.with_columns(rank=pl.col("purchases").rank(method="min", descending=True).cast(pl.Int64))
+            .sort(["rank", "user_id"]))
+
+
+class PolarsWars(PolarsEngine):
+    def query_etl(self, data) -> Any:
+        pl = self.pl
+        return (
+            pl.scan_parquet(wars_data(data).events)
+            .filter(pl.col("event_date") >= ETL_SINCE)
+            .group_by("user_id")
+            .agg(pl.col("purchase_amount").sum().alias("total_spend"),
+                 pl.col("event_id").count().cast(pl.Int64).alias("event_count"),
+                 pl.col("session_duration").mean().alias("avg_session"))
+            .filter(pl.col("total_spend") > ETL_MIN_SPEND)
+            .sort(["total_spend", "user_id"], descending=[True, False])
+            .collect()
+        )
+
+    def query_csv_groupby(self, data) -> Any:
+        pl = self.pl
+        return (pl.scan_csv(wars_data(data).sales).group_by("region")
+                .agg(pl.col("revenue").mean().alias("avg_revenue")).sort("region").collect())
+
+    def query_handoff(self, data) -> Any:
+        pl = self.pl
+        purchases = (
+            pl.scan_parquet(wars_data(data).events)
+            .filter(pl.col("event_type") == "purchase")
+            .group_by("user_id").agg(pl.len().cast(pl.Int64).alias("purchases"))
+            .filter(pl.col("purchases") > HANDOFF_MIN_PURCHASES)
+        )
+        return rank_purchases(pl, purchases).collect()

@@ -1,0 +1,100 @@
+"""Measure one workload on one engine with the project's harness, into the results store.
+
+Each measurement is `harness.runner.run_query`: a fresh worker process with the
+thread settings fixed before import, a cold run and warm runs, the peak RSS of
+the whole process tree, timeouts, a memory budget and statuses. Answers are
+checked by the suite's own validator; rows are stored with suite = 'wars' and
+query = the workload's name. The image pipeline gets an HTTP server on
+127.0.0.1 for the duration of its measurement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from bench_pipeline.engines import REGISTRY, engine_class
+from bench_pipeline.harness import provenance
+from bench_pipeline.harness.runner import DEFAULT_REPEATS, DEFAULT_TIMEOUT_S, CellResult, QuerySpec, run_query
+from bench_pipeline.store import ResultsStore
+from bench_pipeline.versions import engine_signature, harness_code_hash
+from bench_pipeline.wars.data import WarsData
+from bench_pipeline.wars.engines import IMAGES_URL_ENV
+from bench_pipeline.wars.server import ImageServer
+from bench_pipeline.wars.workloads import get_workload, validate_workload
+
+SUITE = "wars"
+_PKG = Path(__file__).resolve().parent
+# The engine's own module is in its signature; these are shared by every workload measurement.
+_SUITE_FILES = [_PKG / "workloads.py", _PKG / "data.py", _PKG / "imagegen.py", _PKG / "server.py",
+                _PKG / "runner.py", _PKG / "engines" / "__init__.py"]
+
+
+def wars_engine_path(workload: str, engine: str) -> str:
+    w = get_workload(workload)
+    try:
+        return w.engines[engine]
+    except KeyError:
+        raise ValueError(f"workload {workload!r} has no engine {engine!r}; choose from {', '.join(w.engines)}") \
+            from None
+
+
+def wars_signature(path: str) -> str:
+    """What a measurement depends on: library versions + the suite engine's code + its main engine's code."""
+    cls = engine_class(path)
+    main = next((n for n, target in REGISTRY.items() if engine_class(target) in cls.__mro__[1:]), None)
+    parent = engine_signature(main).rsplit("+", 1)[1] if main else ""
+    return f"{engine_signature(path)}+{parent}"
+
+
+def suite_code_hash() -> str:
+    h = hashlib.sha256(harness_code_hash().encode())
+    for p in _SUITE_FILES:
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def unavailable(workload: str, engine: str) -> str | None:
+    return engine_class(wars_engine_path(workload, engine)).unavailable_reason()
+
+
+def run_workload(workload: str, engine: str, data: WarsData, threads: int, store: ResultsStore | None = None,
+                 repeats: int = DEFAULT_REPEATS, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 budget_bytes: int | None = None, dagster_run_id: str | None = None,
+                 on_run: Callable[[dict], None] | None = None) -> CellResult:
+    path = wars_engine_path(workload, engine)
+    result = CellResult(uuid.uuid4().hex, engine, threads)
+    with contextlib.ExitStack() as stack:
+        env = {}
+        if workload == "images":
+            server = stack.enter_context(ImageServer(data.images))
+            env = {IMAGES_URL_ENV: server.url, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+        spec = QuerySpec(path, workload, data, threads, repeats, timeout_s, budget_bytes, env=env,
+                         validator=validate_workload)
+
+        def named(row: dict) -> None:
+            row["engine"] = engine  # the suite's engine name, not its class path
+            if on_run:
+                on_run(row)
+
+        rows = run_query(spec, on_run=named)
+    params = data.params()
+    identity = {
+        "cell_run_id": result.cell_run_id, "suite": SUITE, "engine": engine,
+        "oversubscribed": threads > provenance.logical_cores(),
+        "dataset_fingerprint": data.fingerprint(),
+        "dataset_rows": params["images"] if workload == "images" else
+        params["sales_rows"] if workload == "csv_groupby" else params["events_rows"],
+        "dagster_run_id": dagster_run_id, **provenance.machine(),
+        "measured_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    }
+    for r in rows:
+        r.update(identity)
+    if store is not None:
+        store.append(rows)
+    result.rows = rows
+    return result
