@@ -138,6 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--json", action="store_true", help="print the summary as JSON")
     k.set_defaults(engines=None, threads=None, budget_mib=None)
 
+    w = sub.add_parser("wars", help="the Engine Wars workloads (ETL chain, CSV group-by, Arrow hand-off, images) "
+                                    "through Dagster, recomputing only stale or missing cells")
+    w.add_argument("--rows", type=_positive_int, default=None, help="events rows (default 1,000,000)")
+    w.add_argument("--csv-rows", type=_positive_int, default=None, help="sales.csv rows (default 1,000,000)")
+    w.add_argument("--images", type=_positive_int, default=None, help="generated images (default 200)")
+    w.add_argument("--threads", type=_positive_int, default=None, help="threads for every engine (default: cores)")
+    w.add_argument("--seed", type=_non_negative_int, default=None)
+    w.add_argument("--repeats", type=_warm_runs, default=None)
+    w.add_argument("--timeout", type=_positive_float, default=None, help="seconds per run")
+    w.add_argument("--budget-mib", type=_positive_int, default=None)
+    w.add_argument("--json", action="store_true", help="print the summary as JSON")
+
     u = sub.add_parser("ui", help="the Dagster UI and daemon on 127.0.0.1, against the same state as run")
     u.add_argument("--port", type=_positive_int, default=3000)
 
@@ -279,7 +291,7 @@ def _run_settings(args) -> Settings:
     )
 
 
-def _with_progress(settings: Settings, title: str, work):
+def _with_progress(settings: Settings, title: str, work, runs_per_cell: int | None = None):
     """Run work(on_cell_start) with a progress bar per measured cell on stderr."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -287,13 +299,13 @@ def _with_progress(settings: Settings, title: str, work):
     from bench_pipeline.harness.runner import listening
 
     err = Console(stderr=True)
-    runs_per_cell = len(QUERY_NAMES) * (1 + settings.repeats)
+    runs_per_cell = runs_per_cell or len(QUERY_NAMES) * (1 + settings.repeats)
     current: list[int] = []  # the task of the cell being measured (cells run one at a time)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=False) as progress:
 
         def on_cell_start(key: str, reason: str) -> None:
-            current[:] = [progress.add_task(f"cell {key:<14} ({reason[:40]})", total=runs_per_cell)]
+            current[:] = [progress.add_task(f"cell {key:<22} ({reason[:40]})", total=runs_per_cell)]
 
         def on_run(row: dict) -> None:
             if current:
@@ -301,7 +313,7 @@ def _with_progress(settings: Settings, title: str, work):
                 skipped = settings.repeats - row["run_index"] if row.get("status") != "ok" else 0
                 progress.advance(current[0], 1 + skipped)
 
-        err.print(f"bench_pipeline: {title}, {settings.rows:,} rows, state in {settings.home.resolve()}")
+        err.print(f"bench_pipeline: {title}, state in {settings.home.resolve()}")
         with listening(on_run):
             return work(on_cell_start)
 
@@ -339,7 +351,8 @@ def cmd_run(args) -> int:
         raise UsageError(str(exc)) from None
     _check_installed(args.engines or ())
     settings.save()  # the UI and the nightly schedule follow this run's choices
-    title = f"engines {','.join(settings.engines)} x threads {','.join(map(str, settings.threads))}"
+    title = (f"engines {','.join(settings.engines)} x threads {','.join(map(str, settings.threads))}, "
+             f"{settings.rows:,} rows")
     result = _with_progress(settings, title, lambda start: run_pipeline(settings, on_cell_start=start))
     latest = read_metrics(ResultsStore(settings.store_path))["metrics_latest"] if result.report else []
     asked = {(e, t) for e in settings.engines for t in settings.threads}
@@ -364,7 +377,7 @@ def cmd_cluster(args) -> int:
     if args.master and args.data_uri is None and not args.master.startswith("spark://127.0.0.1"):
         raise UsageError("argument --data-uri: a remote cluster needs the data folder's URI (hdfs://, gs://)")
     spark_cluster = {k: v for k, v in (("master_url", args.master), ("data_uri", args.data_uri)) if v}
-    title = f"Spark cluster, executors {','.join(map(str, executors))} x {','.join(layouts)}"
+    title = f"Spark cluster, executors {','.join(map(str, executors))} x {','.join(layouts)}, {settings.rows:,} rows"
     result = _with_progress(settings, title, lambda start: run_cluster(settings, executors, layouts, spark_cluster,
                                                                        on_cell_start=start))
     cluster = read_cluster_metrics(ResultsStore(settings.store_path)) if result.report else None
@@ -375,6 +388,82 @@ def cmd_cluster(args) -> int:
         for line in findings(cluster, provenance.logical_cores()):
             print(f"- {line}")
     return code
+
+
+def cmd_wars(args) -> int:
+    import json
+
+    from bench_pipeline.assets.pipeline import run_wars
+    from bench_pipeline.store import ResultsStore
+    from bench_pipeline.wars.analysis import read_wars_metrics
+    from bench_pipeline.wars.runner import missing_engines
+    from bench_pipeline.wars.settings import WarsSettings
+
+    settings = Settings.from_env(seed=args.seed, repeats=args.repeats, timeout_s=args.timeout,
+                                 budget_mib=args.budget_mib)
+    wars = WarsSettings.from_env(settings.home, events_rows=args.rows, sales_rows=args.csv_rows, images=args.images,
+                                 threads=args.threads)
+    wars.save(settings.home)  # the UI measures what this command measured
+    missing = missing_engines()
+    title = (f"Engine Wars, {wars.events_rows:,} events, {wars.sales_rows:,} CSV rows, {wars.images} images, "
+             f"{wars.thread_count} threads")
+    result = _with_progress(settings, title, lambda start: run_wars(settings, wars, on_cell_start=start),
+                            runs_per_cell=1 + settings.repeats)
+    data_dir = wars.data_dir(settings.home, settings.seed).resolve()
+    rows = [r for r in read_wars_metrics(ResultsStore(settings.store_path))
+            if r["dataset_fingerprint"] == _wars_fingerprint(data_dir)] if result.report else []
+    if args.json:
+        keep = ("query", "engine", "status", "threads_asked", "threads_verified", "cold_seconds", "median_seconds",
+                "min_seconds", "max_seconds", "cv", "peak_rss_bytes", "baseline_rss_bytes", "startup_seconds",
+                "answer_rows", "zero_copy", "message")
+        print(json.dumps({
+            "cells_run": result.cells_run, "cells_fresh": result.cells_fresh, "cells_failed": result.cells_failed,
+            "stale_reasons": result.stale_reasons, "missing_engines": missing, "plots": result.plots,
+            "report": result.report, "outputs_error": result.outputs_error, "data": str(data_dir),
+            "store": str(settings.store_path.resolve()),
+            "results": [{("workload" if k == "query" else k): r.get(k) for k in keep} for r in rows],
+        }, indent=2, default=str))
+    else:
+        _print_wars(rows)
+        for engine, reason in sorted(missing.items()):
+            print(f"missing engine {engine}: {reason}")
+        print(f"cells run: {len(result.cells_run)}, fresh: {len(result.cells_fresh)}, "
+              f"failed: {len(result.cells_failed)} {' '.join(result.cells_failed)}")
+        for p in result.plots:
+            if Path(p).name.startswith("wars_"):
+                print(f"plot:   {p}")
+        print(f"report: {result.report or 'not written: ' + str(result.outputs_error)}")
+    return 0 if not result.cells_failed and result.report else 1
+
+
+def _wars_fingerprint(root: Path) -> str | None:
+    from bench_pipeline.wars.data import WarsData
+
+    try:
+        return WarsData(root).fingerprint()
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _print_wars(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Engine Wars: latest measurement per workload and engine")
+    cols = ("workload", "engine", "threads", "status", "cold s", "median s", "cv", "peak MiB", "start-up s",
+            "zero-copy")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("workload", "engine", "status", "zero-copy") else "right")
+
+    def f(v, fmt):
+        return "-" if v is None else format(v, fmt)
+
+    for r in rows:
+        status = r["status"] if r["status"] == "ok" else f"{r['status']}: {(r.get('message') or '')[:60]}"
+        table.add_row(r["query"], r["engine"], str(r["threads_asked"]), status, f(r["cold_seconds"], ".4f"),
+                      f(r["median_seconds"], ".4f"), f(r["cv"], ".2f"), f(r["peak_mib"], ",.0f"),
+                      f(r["startup_seconds"], ".2f"), r.get("zero_copy") or "")
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
 def cmd_ui(args) -> int:
@@ -398,6 +487,7 @@ def cmd_ui(args) -> int:
 COMMANDS = {
     "run": cmd_run,
     "cluster": cmd_cluster,
+    "wars": cmd_wars,
     "ui": cmd_ui,
     "generate": cmd_generate,
     "query": cmd_query,

@@ -12,14 +12,15 @@ from bench_pipeline.assets.cluster import (
 )
 from bench_pipeline.assets.outputs import benchmark_report, metrics, speedup_plots
 from bench_pipeline.assets.resources import BenchSettings
+from bench_pipeline.assets.wars import WORKLOAD_ASSETS, WarsConfig, wars_dataset, wars_summary
 
 defs = dg.Definitions(
     assets=[engine_versions, dataset, benchmark_cells, metrics, speedup_plots, benchmark_report,
-            posts_partitioned, spark_cluster_cells, cluster_analysis],
+            posts_partitioned, spark_cluster_cells, cluster_analysis, wars_dataset, *WORKLOAD_ASSETS, wars_summary],
     jobs=[cells_job, observe_job],
     schedules=[nightly_stale_cells, nightly_observe],
     sensors=[dg.AutomationConditionSensorDefinition("refresh_outputs", target=dg.AssetSelection.groups("analysis")
-                                                     | dg.AssetSelection.assets(cluster_analysis),
+                                                     | dg.AssetSelection.assets(cluster_analysis, wars_summary),
                                                      default_status=dg.DefaultSensorStatus.RUNNING)],
-    resources={"bench": BenchSettings(), "spark_cluster": SparkCluster()},
+    resources={"bench": BenchSettings(), "spark_cluster": SparkCluster(), "wars": WarsConfig()},
 )

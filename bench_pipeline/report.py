@@ -59,9 +59,31 @@ def _cluster_section(cluster: dict | None, findings: Sequence[str], plots: Seque
             f"<h3>Every cluster cell (latest)</h3>{_table(cluster['metrics_cluster'], cols)}")
 
 
+def _wars_section(rows: Sequence[dict] | None, plots: Sequence[Path], missing: dict[str, str] | None,
+                  data: dict | None) -> str:
+    if not rows and not missing:
+        return ""
+    cols = [
+        ("query", "workload", ""), ("engine", "engine", ""), ("threads_asked", "threads", ""),
+        ("status", "status", ""), ("cold_seconds", "cold s", ".4f"), ("median_seconds", "median s", ".4f"),
+        ("cv", "cv", ".3f"), ("peak_mib", "peak MiB", ",.0f"), ("startup_seconds", "start-up s", ".2f"),
+        ("answer_rows", "answer rows", ""), ("zero_copy", "zero-copy hand-off", ""), ("message", "message", ""),
+    ]
+    gone = "".join(f"<li>{html.escape(e)}: {html.escape(r)}</li>" for e, r in sorted((missing or {}).items()))
+    data_rows = [{"k": k, "v": v} for k, v in (data or {}).items()]
+    return ("<h2>The Engine Wars workloads</h2><p>The article's workloads on their own generated data, each "
+            "engine's answer checked against a reference; images served over HTTP on 127.0.0.1 by the project. "
+            "Peak memory is the whole process tree's (Spark's JVM and Python workers included).</p>"
+            + (f"<p>Engines that cannot run here (measured as <em>skipped</em>):</p><ul>{gone}</ul>" if gone else "")
+            + (_table(data_rows, [("k", "", ""), ("v", "", "")]) if data_rows else "")
+            + "".join(_img(p) for p in plots)
+            + _table(list(rows or []), cols))
+
+
 def render(metrics: dict[str, list[dict]], plots: Sequence[Path], machine: dict, dataset: dict,
            cores: int, cluster: dict | None = None, cluster_findings: Sequence[str] = (),
-           cluster_plots: Sequence[Path] = ()) -> str:
+           cluster_plots: Sequence[Path] = (), wars: Sequence[dict] | None = None, wars_plots: Sequence[Path] = (),
+           wars_missing: dict[str, str] | None = None, wars_data: dict | None = None) -> str:
     latest = metrics["metrics_latest"]
     for r in latest:
         r["peak_mib"] = r["peak_rss_bytes"] / MiB if r.get("peak_rss_bytes") else None
@@ -112,6 +134,7 @@ Failed and missing cells are shown as such, never as zero.</p>
 <h2>Load versus query time</h2>{_table(metrics["metrics_load_vs_query"], load_cols)}
 <h2>Every cell (latest measurement)</h2>{_table(latest, summary_cols)}
 {_cluster_section(cluster, cluster_findings, cluster_plots)}
+{_wars_section(wars, wars_plots, wars_missing, wars_data)}
 </body></html>
 """
 

@@ -74,12 +74,16 @@ def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> 
     return cell_outcome(context.partition_key, result, store, engine, threads, data, s.repeats)
 
 
-def cell_outcome(key: str, result, store, engine: str, threads: int, data, repeats: int) -> dg.MaterializeResult:
+def cell_outcome(key: str, result, store, engine: str, threads: int, data, repeats: int,
+                 signature: str | None = None, harness_version: str | None = None,
+                 extra_metadata: dict | None = None) -> dg.MaterializeResult:
     """The materialization of a measured cell, or dg.Failure when a query failed.
 
     The metadata records what the cell was measured with (engine signature,
     dataset version, harness version, repeats): `staleness.py` compares it
-    with the present to decide whether the cell is measured again.
+    with the present to decide whether the cell is measured again. A suite
+    with its own engines and code (the Engine Wars) passes its own signature
+    and harness version.
     """
     summary = store.summary(result.cell_run_id)
     statuses = result.statuses()
@@ -88,14 +92,15 @@ def cell_outcome(key: str, result, store, engine: str, threads: int, data, repea
         "cell_run_id": result.cell_run_id,
         "statuses": ", ".join(f"{q}={st}" for q, st in statuses.items()),
         "all_ok": all(st == "ok" for st in statuses.values()),
-        "engine_signature": engine_signature(engine),
+        "engine_signature": signature or engine_signature(engine),
         "engine_version": summary[0]["engine_version"] if summary else None,
         "dataset_version": data.fingerprint(),
-        "harness_version": harness_code_hash(),
+        "harness_version": harness_version or harness_code_hash(),
         "threads_asked": threads,
         "repeats": repeats,
         "threads_verified": ", ".join(str(v) for v in sorted(verified, key=str)),
         "summary": dg.MetadataValue.md(_summary_markdown(summary)),
+        **(extra_metadata or {}),
     }
     failed = {q: st for q, st in statuses.items() if st in FAILED_STATUSES}
     if failed:

@@ -12,6 +12,7 @@ import dagster as dg
 
 from bench_pipeline.assets.benchmark import benchmark_cells, dataset
 from bench_pipeline.assets.resources import BenchSettings
+from bench_pipeline.assets.wars import WarsConfig, wars_summary
 from bench_pipeline.cluster_analysis import build_cluster_metrics, findings
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import provenance
@@ -74,15 +75,46 @@ def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
     })
 
 
-@dg.asset(group_name="analysis", deps=[speedup_plots], automation_condition=_AFTER_UPSTREAM,
-          description="One self-contained HTML report (plots inline, tables, machine, versions, statuses).")
-def benchmark_report(bench: BenchSettings) -> dg.MaterializeResult:
+def _wars_for(bench: BenchSettings, wars: WarsConfig) -> tuple[list[dict], dict | None]:
+    """The suite's latest rows and its data's parameters, or nothing when the suite has not run."""
+    from bench_pipeline.wars.analysis import read_wars_metrics
+    from bench_pipeline.wars.data import WarsDataError, open_wars
+
     s = bench.settings()
-    m, ds = _metrics_for(bench)
+    ws = wars.settings(s.home)
+    try:
+        data = open_wars(ws.data_dir(s.home, s.seed), ws.events_rows, ws.sales_rows, ws.images, s.seed)
+    except WarsDataError:
+        return [], None
+    rows = [r for r in read_wars_metrics(bench.store()) if r["dataset_fingerprint"] == data.fingerprint()]
+    return rows, {"path": str(data.root), **data.params()}
+
+
+_NO_METRICS = {"metrics_latest": [], "metrics_speedup": [], "metrics_load_vs_query": []}
+
+
+@dg.asset(group_name="analysis", deps=[speedup_plots, wars_summary], automation_condition=_AFTER_UPSTREAM,
+          description="One self-contained HTML report (plots inline, tables, machine, versions, statuses).")
+def benchmark_report(bench: BenchSettings, wars: WarsConfig) -> dg.MaterializeResult:
+    from bench_pipeline.wars.runner import missing_engines
+
+    s = bench.settings()
+    wars_rows, wars_data = _wars_for(bench, wars)
+    try:
+        m, ds = _metrics_for(bench)
+    except dg.Failure:
+        if not wars_rows:
+            raise
+        m, ds = _NO_METRICS, {"note": "no engine x threads cells measured yet: bench-pipeline run"}
     cores = provenance.logical_cores()
-    plots = sorted(p for p in s.plots_dir.glob("*.png") if not p.name.startswith("cluster_"))
-    cluster = build_cluster_metrics(bench.store(), ds["fingerprint"], cores)
-    path = write_report(s.report_path, metrics=m, plots=plots, machine=provenance.machine(), dataset=ds,
-                        cores=cores, cluster=cluster, cluster_findings=findings(cluster, cores),
-                        cluster_plots=sorted(s.plots_dir.glob("cluster_*.png")) if cluster["metrics_cluster"] else [])
-    return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)), "plots": len(plots)})
+    plots = sorted(p for p in s.plots_dir.glob("*.png") if not p.name.startswith(("cluster_", "wars_")))
+    cluster = build_cluster_metrics(bench.store(), ds["fingerprint"], cores) if "fingerprint" in ds else None
+    has_cluster = bool(cluster and cluster["metrics_cluster"])
+    path = write_report(s.report_path, metrics=m, plots=plots if m is not _NO_METRICS else [],
+                        machine=provenance.machine(), dataset=ds, cores=cores, cluster=cluster,
+                        cluster_findings=findings(cluster, cores) if has_cluster else [],
+                        cluster_plots=sorted(s.plots_dir.glob("cluster_*.png")) if has_cluster else [],
+                        wars=wars_rows, wars_plots=sorted(s.plots_dir.glob("wars_*.png")) if wars_rows else [],
+                        wars_missing=missing_engines() if wars_rows else None, wars_data=wars_data)
+    return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)), "plots": len(plots),
+                                          "wars_rows": len(wars_rows)})

@@ -59,13 +59,17 @@ def prepare_instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def _resources(settings: Settings, spark_cluster: dict | None = None) -> dict:
+def _resources(settings: Settings, spark_cluster: dict | None = None, wars=None) -> dict:
+    import dataclasses
+
     from bench_pipeline.assets.cluster import SparkCluster
+    from bench_pipeline.assets.wars import WarsConfig
 
     bench = BenchSettings(home=str(settings.home.resolve()), rows=settings.rows, seed=settings.seed,
                           repeats=settings.repeats, timeout_s=settings.timeout_s, budget_mib=settings.budget_mib,
                           engines=list(settings.engines), threads=list(settings.threads))
-    return {"bench": bench, "spark_cluster": SparkCluster(**(spark_cluster or {}))}
+    return {"bench": bench, "spark_cluster": SparkCluster(**(spark_cluster or {})),
+            "wars": WarsConfig(**(dataclasses.asdict(wars) if wars else {}))}
 
 
 def _materialize(instance, selection, settings: Settings, partition_key: str | None = None,
@@ -117,11 +121,12 @@ def _run_stale(instance, asset: str, stale: dict[str, str | None], settings: Set
         (result.cells_run if r.success else result.cells_failed).append(key)
 
 
-def _outputs(instance, settings: Settings, result: PipelineResult, selection: list[str]) -> None:
+def _outputs(instance, settings: Settings, result: PipelineResult, selection: list[str],
+             resources: dict | None = None) -> None:
     if not (result.cells_run or result.cells_failed) and _outputs_are_current(instance, settings):
         r = None
     else:
-        r = _materialize(instance, selection, settings)
+        r = _materialize(instance, selection, settings, resources=resources)
     if r is None or r.success:
         result.plots = [str(p) for p in sorted(settings.plots_dir.resolve().glob("*.png"))]
         result.report = str(settings.report_path.resolve())
@@ -172,10 +177,58 @@ def run_cluster(settings: Settings, executors: list[int], layouts: list[str], sp
     return result
 
 
+def run_wars(settings: Settings, wars, on_cell_start=None) -> PipelineResult:
+    """The Engine Wars suite: its data if not current, each workload's stale cells, then summary and report.
+
+    Cell names in the result read 'workload:engine'. Engines that are not
+    installed materialize as `skipped` with the reason (and count as run).
+    """
+    from bench_pipeline.assets.wars import WARS_DATASET_KEY, workload_key
+    from bench_pipeline.wars.data import WarsDataError, open_wars
+    from bench_pipeline.wars.runner import suite_code_hash, wars_engine_path, wars_signature
+    from bench_pipeline.wars.workloads import WORKLOADS
+
+    instance = prepare_instance(settings)
+    resources = _resources(settings, wars=wars)
+    try:
+        data = open_wars(wars.data_dir(settings.home, settings.seed), wars.events_rows, wars.sales_rows,
+                         wars.images, settings.seed)
+        current = current_dataset_version(instance, WARS_DATASET_KEY) == data.fingerprint()
+    except WarsDataError:
+        current = False
+    if not current:
+        r = _materialize(instance, ["wars_dataset"], settings, resources=resources)
+        if not r.success:
+            raise DatasetBuildError(f"the Engine Wars data could not be built: {_failure_message(r)}")
+    result = PipelineResult()
+    for name, w in WORKLOADS.items():
+        asset = workload_key(name)
+        stale = cell_staleness(instance, list(w.engines), settings.repeats, asset,
+                               engine_of=lambda key, n=name: wars_engine_path(n, key), signature_of=wars_signature,
+                               dataset_key=WARS_DATASET_KEY, harness_version=suite_code_hash,
+                               expected={"threads_asked": wars.thread_count})
+        for engine, reason in stale.items():
+            label = f"{name}:{engine}"
+            if reason is None:
+                result.cells_fresh.append(label)
+                continue
+            result.stale_reasons[label] = reason
+            if on_cell_start:
+                on_cell_start(label, reason)
+            r = _materialize(instance, [asset.to_user_string()], settings, partition_key=engine, resources=resources)
+            (result.cells_run if r.success else result.cells_failed).append(label)
+    _outputs(instance, settings, result, ["wars_summary", "benchmark_report"], resources)
+    return result
+
+
 def _outputs_are_current(instance, settings: Settings) -> bool:
-    """The report exists and was materialized after the latest cell of either grid."""
+    """The report exists and was materialized after the latest cell of any grid or workload."""
+    from bench_pipeline.assets.wars import workload_key
+    from bench_pipeline.wars.workloads import WORKLOAD_NAMES
+
     report = instance.get_latest_materialization_event(dg.AssetKey("benchmark_report"))
-    cells = [instance.get_latest_materialization_event(k) for k in (CELLS_KEY, dg.AssetKey("spark_cluster_cells"))]
+    keys = [CELLS_KEY, dg.AssetKey("spark_cluster_cells"), *(workload_key(w) for w in WORKLOAD_NAMES)]
+    cells = [instance.get_latest_materialization_event(k) for k in keys]
     return (settings.report_path.exists() and report is not None
             and all(c is None or report.timestamp > c.timestamp for c in cells))
 

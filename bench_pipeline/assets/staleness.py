@@ -22,8 +22,8 @@ DATASET_KEY = dg.AssetKey("dataset")
 _FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
 
-def current_dataset_version(instance: dg.DagsterInstance) -> str | None:
-    event = instance.get_latest_materialization_event(DATASET_KEY)
+def current_dataset_version(instance: dg.DagsterInstance, dataset_key: dg.AssetKey = DATASET_KEY) -> str | None:
+    event = instance.get_latest_materialization_event(dataset_key)
     if event is None or event.asset_materialization is None:
         return None
     return event.asset_materialization.tags.get("dagster/data_version")
@@ -39,15 +39,21 @@ def _latest_run_failed(instance: dg.DagsterInstance, asset_key: dg.AssetKey, key
 
 def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: int,
                    asset_key: dg.AssetKey = CELLS_KEY,
-                   engine_of: Callable[[str], str] = lambda key: split_key(key)[0]) -> dict[str, str | None]:
+                   engine_of: Callable[[str], str] = lambda key: split_key(key)[0],
+                   signature_of: Callable[[str], str] = engine_signature,
+                   dataset_key: dg.AssetKey = DATASET_KEY,
+                   harness_version: Callable[[], str] = harness_code_hash,
+                   expected: dict | None = None) -> dict[str, str | None]:
     """partition key -> why it is stale, or None when it is fresh.
 
     `repeats` is the number of warm runs asked for now: a cell measured with
     fewer is measured again. `asset_key` and `engine_of` let the cluster cells
-    (keys like '2|flat', all PySpark) use the same rules.
+    (keys like '2|flat', all PySpark) use the same rules; `signature_of`,
+    `dataset_key`, `harness_version` and `expected` (metadata that must equal
+    these values, e.g. the thread count) let the Engine Wars cells do so too.
     """
-    dataset_version = current_dataset_version(instance)
-    harness = harness_code_hash()
+    dataset_version = current_dataset_version(instance, dataset_key)
+    harness = harness_version()
     signatures: dict[str, str] = {}
     out: dict[str, str | None] = {}
     for key in keys:
@@ -62,7 +68,7 @@ def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: i
         rec = records[0]
         md = {k: getattr(v, "value", v) for k, v in rec.asset_materialization.metadata.items()}
         if engine not in signatures:
-            signatures[engine] = engine_signature(engine)
+            signatures[engine] = signature_of(engine)
         if _latest_run_failed(instance, asset_key, key, after=rec.timestamp):
             out[key] = "failed"
         elif not md.get("all_ok", False):
@@ -75,6 +81,8 @@ def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: i
             out[key] = "harness code changed"
         elif md.get("repeats", 0) < repeats:
             out[key] = f"measured with {md.get('repeats', 0)} warm runs, {repeats} asked"
+        elif changed := [k for k, v in (expected or {}).items() if md.get(k) != v]:
+            out[key] = ", ".join(f"{k} changed: {md.get(k)} -> {expected[k]}" for k in changed)
         else:
             out[key] = None
     return out

@@ -96,7 +96,8 @@ def _sales(rows: int, rng: np.random.Generator) -> pa.Table:
         "product": pa.array(np.array(PRODUCTS)[rng.integers(0, len(PRODUCTS), rows)]),
         "revenue": pa.array(rng.uniform(10, 1000, rows).round(2)),
         "quantity": pa.array(rng.integers(1, 50, rows)),
-        "date": pa.array((np.datetime64("2024-01-01T00:00", "m") + np.arange(rows).astype("timedelta64[m]")).astype("datetime64[s]")),
+        # One sale a minute from 2024-01-01 (Arrow has no minute unit: seconds).
+        "date": pa.array(np.datetime64("2024-01-01T00:00:00", "s") + np.arange(rows) * np.timedelta64(60, "s")),
     })
 
 

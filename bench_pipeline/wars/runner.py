@@ -25,7 +25,7 @@ from bench_pipeline.versions import engine_signature, harness_code_hash
 from bench_pipeline.wars.data import WarsData
 from bench_pipeline.wars.engines import IMAGES_URL_ENV
 from bench_pipeline.wars.server import ImageServer
-from bench_pipeline.wars.workloads import get_workload, validate_workload
+from bench_pipeline.wars.workloads import WORKLOADS, get_workload, validate_workload
 
 SUITE = "wars"
 _PKG = Path(__file__).resolve().parent
@@ -60,6 +60,16 @@ def suite_code_hash() -> str:
 
 def unavailable(workload: str, engine: str) -> str | None:
     return engine_class(wars_engine_path(workload, engine)).unavailable_reason()
+
+
+def missing_engines() -> dict[str, str]:
+    """Engines of the suite that cannot run here -> why (the optional extra not installed, no Java)."""
+    out: dict[str, str] = {}
+    for name, w in WORKLOADS.items():
+        for engine in w.engines:
+            if engine not in out and (reason := unavailable(name, engine)):
+                out[engine] = reason
+    return out
 
 
 def run_workload(workload: str, engine: str, data: WarsData, threads: int, store: ResultsStore | None = None,

@@ -27,7 +27,11 @@ IMAGE_SIZE = 224
 IMAGE_MEAN_TOLERANCE = 4.0  # pixel levels: resampling filters differ, the picture does not
 _ORDER_RTOL = 1e-9  # engines sum floats in different orders: near-ties may swap
 
-_ENGINES = "bench_pipeline.wars.engines"
+
+
+def _engines(*triples: tuple[str, str, str]) -> dict[str, str]:
+    """(engine name, module in wars/engines, class) -> {name: 'module:Class'}."""
+    return {name: f"bench_pipeline.wars.engines.{module}:{cls}" for name, module, cls in triples}
 
 
 @dataclass(frozen=True)
@@ -61,34 +65,32 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in [
     Workload(
         "etl", "lazy ETL chain",
         "Events since 2025-01-01, per user: spend, events, mean session; users over 100 spent; by spend.",
-        {e: f"{_ENGINES}.{m}:{c}" for e, m, c in [
-            ("polars", "polars_wars", "PolarsWars"), ("datafusion", "datafusion_wars", "DataFusionWars"),
-            ("duckdb", "duckdb_wars", "DuckDBWars"), ("pandas", "pandas_wars", "PandasWars"),
-            ("pyspark", "spark_wars", "SparkWars")]},
+        _engines(("polars", "polars_wars", "PolarsWars"), ("datafusion", "datafusion_wars", "DataFusionWars"),
+                 ("duckdb", "duckdb_wars", "DuckDBWars"), ("pandas", "pandas_wars", "PandasWars"),
+                 ("pyspark", "spark_wars", "SparkWars")),
         pa.schema([("user_id", pa.string()), ("total_spend", pa.float64()), ("event_count", pa.int64()),
                    ("avg_session", pa.float64())]),
         key=("user_id",), order=("total_spend", True), sql=ETL_SQL),
     Workload(
         "csv_groupby", "group-by on a CSV",
         "Mean revenue per region, read from sales.csv (CSV ingest, not Parquet).",
-        {e: f"{_ENGINES}.{m}:{c}" for e, m, c in [
-            ("pandas", "pandas_wars", "PandasWars"), ("polars", "polars_wars", "PolarsWars"), ("duckdb", "duckdb_wars", "DuckDBWars")]},
+        _engines(("pandas", "pandas_wars", "PandasWars"), ("polars", "polars_wars", "PolarsWars"),
+                 ("duckdb", "duckdb_wars", "DuckDBWars")),
         pa.schema([("region", pa.string()), ("avg_revenue", pa.float64())]),
         key=("region",), order=("region", False), sql=CSV_SQL),
     Workload(
         "handoff", "Arrow hand-off",
         "Purchases per user (over 5), ranked: DataFusion computes, Polars ranks (to_arrow_table -> from_arrow), "
         "against the same work in one engine.",
-        {e: f"{_ENGINES}.{m}:{c}" for e, m, c in [
-            ("datafusion_polars", "handoff", "HandoffEngine"), ("polars", "polars_wars", "PolarsWars"),
-            ("datafusion", "datafusion_wars", "DataFusionWars")]},
+        _engines(("datafusion_polars", "handoff", "HandoffEngine"), ("polars", "polars_wars", "PolarsWars"),
+                 ("datafusion", "datafusion_wars", "DataFusionWars")),
         pa.schema([("user_id", pa.string()), ("purchases", pa.int64()), ("rank", pa.int64())]),
         key=("user_id",), order=("rank", False), sql=HANDOFF_SQL),
     Workload(
         "images", "multimodal image pipeline",
         f"Download each generated image over HTTP from 127.0.0.1, decode, resize to {IMAGE_SIZE}x{IMAGE_SIZE}.",
-        {e: f"{_ENGINES}.{m}:{c}" for e, m, c in [
-            ("pandas", "pandas_wars", "PandasWars"), ("pyspark", "spark_wars", "SparkWars"), ("daft", "daft_wars", "DaftWars")]},
+        _engines(("pandas", "pandas_wars", "PandasWars"), ("pyspark", "spark_wars", "SparkWars"),
+                 ("daft", "daft_wars", "DaftWars")),
         pa.schema([("image", pa.string()), ("width", pa.int64()), ("height", pa.int64()),
                    ("channels", pa.int64()), ("mean", pa.float64())]),
         key=("image",)),

@@ -1,0 +1,94 @@
+"""The suite's results: the latest measurement per workload and engine (a table in the store) and figures.
+
+Failed, skipped and missing measurements are labelled in red where their bar
+would be, never drawn as zero.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from bench_pipeline.store import ResultsStore  # noqa: E402
+from bench_pipeline.wars.workloads import WORKLOAD_NAMES, WORKLOADS  # noqa: E402
+
+MiB = 2**20
+
+_SQL = ["""CREATE OR REPLACE TABLE wars_latest AS
+SELECT * EXCLUDE (rn) FROM (
+  SELECT s.*, row_number() OVER (PARTITION BY query, engine ORDER BY measured_at DESC) AS rn
+  FROM query_summary s WHERE suite = 'wars' AND dataset_fingerprint = $fp)
+WHERE rn = 1"""]
+
+
+def build_wars_metrics(store: ResultsStore, fingerprint: str) -> list[dict]:
+    store.execute(_SQL, {"fp": fingerprint})
+    return read_wars_metrics(store)
+
+
+def read_wars_metrics(store: ResultsStore) -> list[dict]:
+    try:
+        rows = store.query("SELECT * FROM wars_latest ORDER BY list_position($w, query), engine",
+                           {"w": list(WORKLOAD_NAMES)})
+    except Exception as exc:  # noqa: BLE001 - the table exists only once the suite has run
+        if "wars_latest" in str(exc):
+            return []
+        raise
+    for r in rows:
+        order = list(WORKLOADS[r["query"]].engines) if r["query"] in WORKLOADS else []
+        r["_order"] = order.index(r["engine"]) if r["engine"] in order else len(order)
+        r["peak_mib"] = r["peak_rss_bytes"] / MiB if r.get("peak_rss_bytes") else None
+        r["zero_copy"] = _zero_copy(r.get("checks"))
+    rows.sort(key=lambda r: (list(WORKLOAD_NAMES).index(r["query"]) if r["query"] in WORKLOADS else 99, r["_order"]))
+    return rows
+
+
+def _zero_copy(checks: str | None) -> str | None:
+    if not checks:
+        return None
+    c = json.loads(checks)
+    if "zero_copy" not in c:
+        return None
+    shared = ", ".join(f"{k} {'shared' if v else 'copied'}" for k, v in sorted(c.get("shared_columns", {}).items()))
+    return f"{'yes' if c['zero_copy'] else 'no'} ({shared}; {c.get('arrow_batches')} batches)"
+
+
+def draw_wars(rows: list[dict], out_dir: Path) -> list[Path]:
+    """One PNG per workload: median warm time (cold as a marker) and peak memory per engine."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, w in WORKLOADS.items():
+        got = {r["engine"]: r for r in rows if r["query"] == name}
+        engines = list(w.engines)
+        fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
+        for ax, metric, scale, label in ((ax_t, "median_seconds", 1.0, "median warm time (s)"),
+                                         (ax_m, "peak_rss_bytes", 1 / MiB, "peak memory, process tree (MiB)")):
+            for i, engine in enumerate(engines):
+                r = got.get(engine)
+                value = r.get(metric) if r else None
+                if r is None or r["status"] != "ok" or value is None:
+                    text = "missing" if r is None else r["status"] if r["status"] != "ok" else "no warm runs"
+                    ax.text(i, 0, text, rotation=90, color="red", fontsize=8, ha="center", va="bottom")
+                    continue
+                ax.bar(i, value * scale, 0.6, color=f"C{i}")
+                if metric == "median_seconds" and r.get("cold_seconds") is not None:
+                    ax.plot(i, r["cold_seconds"], marker="_", markersize=22, color="black",
+                            label="cold run" if i == 0 else None)
+            ax.set_xticks(range(len(engines)), engines, fontsize=8)
+            ax.set_ylabel(label)
+            ax.set_ylim(bottom=0)
+        if ax_t.get_legend_handles_labels()[0]:
+            ax_t.legend(fontsize=8)
+        threads = next((r["threads_asked"] for r in got.values()), None)
+        fig.suptitle(f"Engine Wars: {w.title}" + (f" ({threads} threads)" if threads else ""))
+        fig.tight_layout()
+        path = out_dir / f"wars_{name}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    return paths
