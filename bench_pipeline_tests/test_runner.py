@@ -17,8 +17,8 @@ FAKE = "bench_pipeline_tests.fake_engines"
 MiB = 2**20
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "polars", "pandas"])
-@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("engine", ["duckdb", "polars", "pandas", "datafusion", "daft"])
+@pytest.mark.parametrize("threads", [1, 3])
 def test_thread_setting_is_verified(small_data, engine, threads):
     rows = run_query(QuerySpec(engine, "A", small_data, threads=threads, repeats=1))
     assert [r["status"] for r in rows] == ["ok", "ok"]

@@ -3,7 +3,7 @@
 The purchases per user come out of DataFusion as an Arrow table
 (`to_arrow_table`), go into Polars with `from_arrow` and are ranked there.
 `rechunk=False` keeps DataFusion's record batches as Polars chunks: with the
-default (rechunk=True) a table of several batches is concatenated, a copy.
+default (rechunk=True) Polars may concatenate a table of several batches, a copy.
 
 The check (untimed, after each run): every buffer of the Arrow table must be a
 buffer Polars holds, seen by exporting Polars' columns again and comparing
