@@ -177,6 +177,19 @@ def run_cluster(settings: Settings, executors: list[int], layouts: list[str], sp
     return result
 
 
+def wars_staleness(instance, wars, repeats: int) -> dict[str, dict[str, str | None]]:
+    """workload -> engine -> why its cell is stale, or None (the same rules as the engine x threads cells)."""
+    from bench_pipeline.assets.wars import WARS_DATASET_KEY, workload_key
+    from bench_pipeline.wars.runner import suite_code_hash, wars_engine_path, wars_signature
+    from bench_pipeline.wars.workloads import WORKLOADS
+
+    return {name: cell_staleness(instance, list(w.engines), repeats, workload_key(name),
+                                 engine_of=lambda key, n=name: wars_engine_path(n, key), signature_of=wars_signature,
+                                 dataset_key=WARS_DATASET_KEY, harness_version=suite_code_hash,
+                                 expected={"threads_asked": wars.thread_count})
+            for name, w in WORKLOADS.items()}
+
+
 def run_wars(settings: Settings, wars, on_cell_start=None) -> PipelineResult:
     """The Engine Wars suite: its data if not current, each workload's stale cells, then summary and report.
 
@@ -185,8 +198,6 @@ def run_wars(settings: Settings, wars, on_cell_start=None) -> PipelineResult:
     """
     from bench_pipeline.assets.wars import WARS_DATASET_KEY, workload_key
     from bench_pipeline.wars.data import WarsDataError, open_wars
-    from bench_pipeline.wars.runner import suite_code_hash, wars_engine_path, wars_signature
-    from bench_pipeline.wars.workloads import WORKLOADS
 
     instance = prepare_instance(settings)
     resources = _resources(settings, wars=wars)
@@ -201,12 +212,8 @@ def run_wars(settings: Settings, wars, on_cell_start=None) -> PipelineResult:
         if not r.success:
             raise DatasetBuildError(f"the Engine Wars data could not be built: {_failure_message(r)}")
     result = PipelineResult()
-    for name, w in WORKLOADS.items():
-        asset = workload_key(name)
-        stale = cell_staleness(instance, list(w.engines), settings.repeats, asset,
-                               engine_of=lambda key, n=name: wars_engine_path(n, key), signature_of=wars_signature,
-                               dataset_key=WARS_DATASET_KEY, harness_version=suite_code_hash,
-                               expected={"threads_asked": wars.thread_count})
+    for name, stale in wars_staleness(instance, wars, settings.repeats).items():
+        asset = workload_key(name).to_user_string()
         for engine, reason in stale.items():
             label = f"{name}:{engine}"
             if reason is None:
@@ -215,7 +222,7 @@ def run_wars(settings: Settings, wars, on_cell_start=None) -> PipelineResult:
             result.stale_reasons[label] = reason
             if on_cell_start:
                 on_cell_start(label, reason)
-            r = _materialize(instance, [asset.to_user_string()], settings, partition_key=engine, resources=resources)
+            r = _materialize(instance, [asset], settings, partition_key=engine, resources=resources)
             (result.cells_run if r.success else result.cells_failed).append(label)
     _outputs(instance, settings, result, ["wars_summary", "benchmark_report"], resources)
     return result
