@@ -15,6 +15,7 @@ from bench_pipeline.assets.resources import BenchSettings
 from bench_pipeline.cluster_analysis import build_cluster_metrics, findings
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import provenance
+from bench_pipeline.limits_analysis import analyse
 from bench_pipeline.metrics import build_metrics
 from bench_pipeline.plots import draw_all
 from bench_pipeline.report import write_report
@@ -80,9 +81,11 @@ def benchmark_report(bench: BenchSettings) -> dg.MaterializeResult:
     s = bench.settings()
     m, ds = _metrics_for(bench)
     cores = provenance.logical_cores()
-    plots = sorted(p for p in s.plots_dir.glob("*.png") if not p.name.startswith("cluster_"))
+    plots = sorted(p for p in s.plots_dir.glob("*.png") if not p.name.startswith(("cluster_", "limits_")))
     cluster = build_cluster_metrics(bench.store(), ds["fingerprint"], cores)
+    limits = analyse(s, bench.store(), cores)
     path = write_report(s.report_path, metrics=m, plots=plots, machine=provenance.machine(), dataset=ds,
                         cores=cores, cluster=cluster, cluster_findings=findings(cluster, cores),
-                        cluster_plots=sorted(s.plots_dir.glob("cluster_*.png")) if cluster["metrics_cluster"] else [])
+                        cluster_plots=sorted(s.plots_dir.glob("cluster_*.png")) if cluster["metrics_cluster"] else [],
+                        limits=limits)
     return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)), "plots": len(plots)})

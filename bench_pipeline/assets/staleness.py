@@ -22,8 +22,14 @@ DATASET_KEY = dg.AssetKey("dataset")
 _FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
 
-def current_dataset_version(instance: dg.DagsterInstance) -> str | None:
-    event = instance.get_latest_materialization_event(DATASET_KEY)
+def current_dataset_version(instance: dg.DagsterInstance, asset_key: dg.AssetKey = DATASET_KEY,
+                            partition: str | None = None) -> str | None:
+    if partition is None:
+        event = instance.get_latest_materialization_event(asset_key)
+    else:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1).records
+        event = records[0].event_log_entry if records else None
     if event is None or event.asset_materialization is None:
         return None
     return event.asset_materialization.tags.get("dagster/data_version")
@@ -39,14 +45,19 @@ def _latest_run_failed(instance: dg.DagsterInstance, asset_key: dg.AssetKey, key
 
 def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: int,
                    asset_key: dg.AssetKey = CELLS_KEY,
-                   engine_of: Callable[[str], str] = lambda key: split_key(key)[0]) -> dict[str, str | None]:
+                   engine_of: Callable[[str], str] = lambda key: split_key(key)[0],
+                   dataset_version_of: Callable[[str], str | None] | None = None,
+                   expected: dict | None = None) -> dict[str, str | None]:
     """partition key -> why it is stale, or None when it is fresh.
 
     `repeats` is the number of warm runs asked for now: a cell measured with
     fewer is measured again. `asset_key` and `engine_of` let the cluster cells
-    (keys like '2|flat', all PySpark) use the same rules.
+    (keys like '2|flat', all PySpark) use the same rules; `dataset_version_of`
+    gives each key its own dataset (the size sweep), and `expected` lists other
+    metadata a fresh cell must carry (e.g. the memory budget).
     """
-    dataset_version = current_dataset_version(instance)
+    main_version = current_dataset_version(instance)
+    dataset_version_of = dataset_version_of or (lambda key: main_version)
     harness = harness_code_hash()
     signatures: dict[str, str] = {}
     out: dict[str, str | None] = {}
@@ -69,12 +80,15 @@ def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: i
             out[key] = f"failed: {md.get('statuses', 'a query was not ok')}"
         elif md.get("engine_signature") != signatures[engine]:
             out[key] = f"engine changed: {md.get('engine_signature')} -> {signatures[engine]}"
-        elif md.get("dataset_version") != dataset_version:
+        elif md.get("dataset_version") != dataset_version_of(key):
             out[key] = "dataset changed"
         elif md.get("harness_version") != harness:
             out[key] = "harness code changed"
         elif md.get("repeats", 0) < repeats:
             out[key] = f"measured with {md.get('repeats', 0)} warm runs, {repeats} asked"
+        elif any(md.get(k) != v for k, v in (expected or {}).items()):
+            out[key] = "measured with other settings: " + ", ".join(
+                f"{k} {md.get(k)} -> {v}" for k, v in (expected or {}).items() if md.get(k) != v)
         else:
             out[key] = None
     return out
