@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from bench_pipeline.dataset import DatasetError, open_dataset
-from bench_pipeline.engines import ENGINE_NAMES
-from bench_pipeline.queries import QUERY_NAMES
+from bench_pipeline.engines import ENGINE_NAMES, VARIANTS
+from bench_pipeline.queries import ALL_QUERY_NAMES, QUERY_NAMES
 from bench_pipeline.settings import DEFAULT_THREADS, Settings, SettingsError
 
 PROG = "bench-pipeline"
@@ -75,11 +75,12 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 
 def _engine(text: str) -> str:
-    return _choice_list(ENGINE_NAMES, "engine")(text)[0] if "," not in text else _fail_one("engine", text)
+    # One engine, or one execution mode of an engine (polars-eager, polars-streaming).
+    return _choice_list((*ENGINE_NAMES, *VARIANTS), "engine")(text)[0] if "," not in text else _fail_one("engine", text)
 
 
 def _query(text: str) -> str:
-    return _choice_list(QUERY_NAMES, "query")(text)[0] if "," not in text else _fail_one("query", text)
+    return _choice_list(ALL_QUERY_NAMES, "query")(text)[0] if "," not in text else _fail_one("query", text)
 
 
 def _fail_one(what: str, text: str):
@@ -109,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--engine", type=_engine, required=True)
     c.add_argument("--threads", type=_positive_int, default=1)
     c.add_argument("--data", type=Path, required=True)
-    c.add_argument("--queries", type=_choice_list(QUERY_NAMES, "query"), default=QUERY_NAMES)
+    c.add_argument("--queries", type=_choice_list(ALL_QUERY_NAMES, "query"), default=QUERY_NAMES)
     c.add_argument("--repeats", type=_warm_runs, default=3)
     c.add_argument("--timeout", type=_positive_float, default=600.0)
     c.add_argument("--budget-mib", type=_positive_int, default=None)
@@ -149,6 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--timeout", type=_positive_float, default=None, help="seconds per run")
     w.add_argument("--budget-mib", type=_positive_int, default=None)
     w.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    lim = sub.add_parser("limits", help="Polars eager/lazy/streaming, a size sweep under a memory budget, "
+                                         "the measured capability table and the decision boundary")
+    lim.add_argument("--sizes", type=_int_list, default=None, help="posts rows of the sweep (default 1M,2.5M,7M)")
+    lim.add_argument("--budget-mib", type=_positive_int, default=None, help="the sweep's memory budget (1024)")
+    lim.add_argument("--modes-rows", type=_positive_int, default=None, help="posts rows for the modes (2.5M)")
+    lim.add_argument("--sweep-repeats", type=_positive_int, default=None, help="warm runs per sweep query (1)")
+    lim.add_argument("--engines", type=_choice_list(ENGINE_NAMES, "engine"), default=None)
+    lim.add_argument("--repeats", type=_warm_runs, default=None, help="warm runs of the modes and thread cells")
+    lim.add_argument("--timeout", type=_positive_float, default=None, help="seconds per run")
+    lim.add_argument("--json", action="store_true", help="print the summary as JSON")
+    lim.set_defaults(rows=None, seed=None, threads=None)
 
     u = sub.add_parser("ui", help="the Dagster UI and daemon on 127.0.0.1, against the same state as run")
     u.add_argument("--port", type=_positive_int, default=3000)
@@ -284,14 +297,14 @@ def _check_installed(asked) -> None:
         raise UsageError("argument --engines: " + "; ".join(missing.values()))
 
 
-def _run_settings(args) -> Settings:
+def _run_settings(args, **extra) -> Settings:
     return Settings.from_env(
         rows=args.rows, seed=args.seed, engines=args.engines, repeats=args.repeats, timeout_s=args.timeout,
-        budget_mib=args.budget_mib, threads=tuple(int(t) for t in args.threads) if args.threads else None,
+        budget_mib=args.budget_mib, threads=tuple(int(t) for t in args.threads) if args.threads else None, **extra,
     )
 
 
-def _with_progress(settings: Settings, title: str, work, runs_per_cell: int | None = None):
+def _with_progress(settings: Settings, title: str, work, queries_per_cell: int = len(QUERY_NAMES)):
     """Run work(on_cell_start) with a progress bar per measured cell on stderr."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -299,18 +312,20 @@ def _with_progress(settings: Settings, title: str, work, runs_per_cell: int | No
     from bench_pipeline.harness.runner import listening
 
     err = Console(stderr=True)
-    runs_per_cell = runs_per_cell or len(QUERY_NAMES) * (1 + settings.repeats)
-    current: list[int] = []  # the task of the cell being measured (cells run one at a time)
+    runs_per_cell = queries_per_cell * (1 + settings.repeats)
+    current: list[int] = []  # [task, runs per query] of the cell being measured (cells run one at a time)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=False) as progress:
 
-        def on_cell_start(key: str, reason: str) -> None:
-            current[:] = [progress.add_task(f"cell {key:<22} ({reason[:40]})", total=runs_per_cell)]
+        def on_cell_start(key: str, reason: str, runs: int | None = None) -> None:
+            total = runs or runs_per_cell
+            current[:] = [progress.add_task(f"cell {key:<22} ({reason[:40]})", total=total),
+                          total // queries_per_cell]
 
         def on_run(row: dict) -> None:
             if current:
                 # A failed run ends its query: its remaining runs are done too.
-                skipped = settings.repeats - row["run_index"] if row.get("status") != "ok" else 0
+                skipped = current[1] - 1 - row["run_index"] if row.get("status") != "ok" else 0
                 progress.advance(current[0], 1 + skipped)
 
         err.print(f"bench_pipeline: {title}, state in {settings.home.resolve()}")
@@ -408,7 +423,7 @@ def cmd_wars(args) -> int:
     title = (f"Engine Wars, {wars.events_rows:,} events, {wars.sales_rows:,} CSV rows, {wars.images} images, "
              f"{wars.thread_count} threads")
     result = _with_progress(settings, title, lambda start: run_wars(settings, wars, on_cell_start=start),
-                            runs_per_cell=1 + settings.repeats)
+                            queries_per_cell=1)
     data_dir = wars.data_dir(settings.home, settings.seed).resolve()
     rows = [r for r in read_wars_metrics(ResultsStore(settings.store_path))
             if r["dataset_fingerprint"] == _wars_fingerprint(data_dir)] if result.report else []
@@ -465,6 +480,29 @@ def _print_wars(rows: list[dict]) -> None:
                       f(r["startup_seconds"], ".2f"), r.get("zero_copy") or "")
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
+def cmd_limits(args) -> int:
+    from bench_pipeline.assets.pipeline import run_limits
+    from bench_pipeline.harness import provenance
+    from bench_pipeline.limits_analysis import analyse
+    from bench_pipeline.store import ResultsStore
+
+    settings = Settings.from_env(engines=args.engines, repeats=args.repeats, timeout_s=args.timeout,
+                                 sweep_rows=args.sizes, sweep_budget_mib=args.budget_mib,
+                                 sweep_repeats=args.sweep_repeats, modes_rows=args.modes_rows)
+    settings.save()  # the UI's limits assets measure what this command measured
+    title = (f"limits: sizes {','.join(f'{n:,}' for n in settings.sweep_rows)} under "
+             f"{settings.sweep_budget_mib:,} MiB, Polars modes on {settings.modes_rows:,} rows")
+    result = _with_progress(settings, title, lambda start: run_limits(settings, on_cell_start=start))
+    a = analyse(settings, ResultsStore(settings.store_path), provenance.logical_cores(), draw=False) \
+        if result.report else None
+    rows = [{**r, "engine": f"{r['engine']} @{r['dataset_rows']:,}", "threads_asked": r["threads_asked"]}
+            for r in (a.metrics["metrics_sweep"] if a else [])]
+    code = _report_result(args, settings, result, rows, f"sweep under {settings.sweep_budget_mib:,} MiB")
+    if a and not args.json:
+        for line in [*a.modes, *a.disagreements, *a.decision]:
+            print(f"- {line}")
+    return code
+
 
 def cmd_ui(args) -> int:
     import os
@@ -488,6 +526,7 @@ COMMANDS = {
     "run": cmd_run,
     "cluster": cmd_cluster,
     "wars": cmd_wars,
+    "limits": cmd_limits,
     "ui": cmd_ui,
     "generate": cmd_generate,
     "query": cmd_query,

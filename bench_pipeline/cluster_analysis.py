@@ -23,7 +23,7 @@ _SQL = [
 WITH latest AS (
   SELECT * EXCLUDE (rn) FROM (
     SELECT s.*, row_number() OVER (PARTITION BY executors, data_layout, query ORDER BY measured_at DESC) AS rn
-    FROM query_summary s WHERE dataset_fingerprint = $fp AND master_url IS NOT NULL)
+    FROM query_summary s WHERE dataset_fingerprint = $fp AND master_url IS NOT NULL AND suite IS NULL)
   WHERE rn = 1),
 cell AS (
   SELECT *, CASE WHEN status = 'ok' THEN median_seconds END AS valid_seconds,

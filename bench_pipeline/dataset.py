@@ -82,34 +82,49 @@ class Dataset:
     def fingerprint(self) -> str:
         """A short hash of both files' bytes.
 
-        Hashing 100 MB takes a fraction of a second; the result is cached in
-        .reference/fingerprint.json under the files' size and modification time,
-        so it is computed once per version of the files. Regenerating the same
-        bytes gives the same fingerprint.
+        Hashing 100 MB takes a fraction of a second; the result is cached (see
+        `_cached`), so it is computed once per version of the files.
+        Regenerating the same bytes gives the same fingerprint.
         """
+
+        def compute() -> str:
+            h = hashlib.sha256()
+            for path in (self.posts, self.users):
+                h.update(path.name.encode())
+                with open(path, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 22), b""):
+                        h.update(block)
+            return h.hexdigest()[:16]
+
+        return self._cached("fingerprint", compute)
+
+    def posts_arrow_bytes(self) -> int:
+        """The posts table's size in memory as Arrow (read batch by batch, never whole)."""
+
+        def compute() -> int:
+            return sum(b.nbytes for b in pq.ParquetFile(self.posts).iter_batches(batch_size=200_000))
+
+        return self._cached("posts_arrow_bytes", compute)
+
+    def _cached(self, name: str, compute):
+        """compute(), kept in .reference/NAME.json under the files' size and modification time."""
         stamp = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in (self.posts, self.users)]
-        cache = self.root / ".reference" / "fingerprint.json"
+        cache = self.root / ".reference" / f"{name}.json"
         try:
             saved = json.loads(cache.read_text())
             if saved["stamp"] == stamp:
-                return saved["fingerprint"]
+                return saved["value"]
         except (OSError, ValueError, KeyError):
             pass
-        h = hashlib.sha256()
-        for path in (self.posts, self.users):
-            h.update(path.name.encode())
-            with open(path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 22), b""):
-                    h.update(block)
-        fingerprint = h.hexdigest()[:16]
+        value = compute()
         try:
             cache.parent.mkdir(exist_ok=True)
             tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"stamp": stamp, "fingerprint": fingerprint}))
+            tmp.write_text(json.dumps({"stamp": stamp, "value": value}))
             tmp.replace(cache)
         except OSError:
             pass  # a read-only data folder: computed again next time
-        return fingerprint
+        return value
 
 
 def _check_file(path: Path, schema: dict) -> None:

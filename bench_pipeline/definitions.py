@@ -10,13 +10,16 @@ from bench_pipeline.assets.cluster import (
     posts_partitioned,
     spark_cluster_cells,
 )
+from bench_pipeline.assets.limits import limits_analysis, polars_modes, sweep_cells, sweep_dataset
 from bench_pipeline.assets.outputs import benchmark_report, metrics, speedup_plots
 from bench_pipeline.assets.resources import BenchSettings
 from bench_pipeline.assets.wars import WORKLOAD_ASSETS, WarsConfig, wars_dataset, wars_summary
 
 defs = dg.Definitions(
     assets=[engine_versions, dataset, benchmark_cells, metrics, speedup_plots, benchmark_report,
-            posts_partitioned, spark_cluster_cells, cluster_analysis, wars_dataset, *WORKLOAD_ASSETS, wars_summary],
+            posts_partitioned, spark_cluster_cells, cluster_analysis,
+            sweep_dataset, sweep_cells, polars_modes, limits_analysis,
+            wars_dataset, *WORKLOAD_ASSETS, wars_summary],
     jobs=[cells_job, observe_job],
     schedules=[nightly_stale_cells, nightly_observe],
     sensors=[dg.AutomationConditionSensorDefinition("refresh_outputs", target=dg.AssetSelection.groups("analysis")

@@ -80,10 +80,83 @@ def _wars_section(rows: Sequence[dict] | None, plots: Sequence[Path], missing: d
             + _table(list(rows or []), cols))
 
 
+def _mark(value: object) -> str:
+    return {True: "yes", False: "no", None: "-"}.get(value, str(value)) if isinstance(value, bool | None) \
+        else str(value)
+
+
+def _limits_section(limits) -> str:
+    """Polars' modes, the budget table, the size sweep, the capability table, the decision boundary."""
+    if limits is None or limits.empty:
+        return ""
+    budget_mib = limits.budget_bytes / MiB
+    for table in (limits.metrics["metrics_modes"], limits.metrics["metrics_sweep"], limits.budget_rows):
+        for r in table:
+            r["peak_mib"] = r["peak_rss_bytes"] / MiB if r.get("peak_rss_bytes") else None
+    plots = {p.stem: p for p in limits.plots}
+    mode_cols = [("mode", "mode", ""), ("query", "query", ""), ("status", "status", ""),
+                 ("median_seconds", "median s", ".4f"), ("cold_seconds", "cold s", ".4f"), ("cv", "cv", ".3f"),
+                 ("peak_mib", "peak MiB", ",.0f"), ("dataset_rows", "rows", ","), ("warm_runs", "warm runs", "")]
+    plans = "".join(
+        f"<details><summary>{html.escape(r['mode'])} plan of query {html.escape(r['query'])}</summary>"
+        f"<pre>{html.escape(r['plan'] or 'no plan: eager operations run as they are called')}</pre></details>"
+        for r in limits.metrics["metrics_modes"])
+    budget_cols = [("engine", "engine", ""), ("query", "query", ""), ("status", "status", ""),
+                   ("median_seconds", "median s", ".3f"), ("peak_mib", "peak MiB", ",.0f"),
+                   ("peak_to_budget", "peak / budget", ".2f"), ("how", "completed by", ""),
+                   ("engine_limits", "engine's own limits", ""), ("message", "message", "")]
+    sweep_cols = [("engine", "engine", ""), ("query", "query", ""), ("dataset_rows", "rows", ","),
+                  ("status", "status", ""), ("median_seconds", "median s", ".3f"), ("cold_seconds", "cold s", ".3f"),
+                  ("warm_runs", "warm runs", ""), ("peak_mib", "peak MiB", ",.0f")]
+    sizes = "".join(f"<li>{n:,} rows: {b / MiB:,.0f} MiB in memory ({b / limits.budget_bytes:.2f}x the budget)</li>"
+                    for n, b in sorted(limits.arrow_bytes.items()))
+    engines = list(dict.fromkeys(e.engine for e in limits.capabilities))
+    caps = list(dict.fromkeys(e.capability for e in limits.capabilities))
+    cell = {(e.engine, e.capability): e for e in limits.capabilities}
+    from bench_pipeline.limits import CAPABILITY_TITLES
+
+    head = "".join(f"<th>{html.escape(CAPABILITY_TITLES[c])}</th>" for c in caps)
+    body = ""
+    for engine in engines:
+        tds = ""
+        for c in caps:
+            e = cell[(engine, c)]
+            measured = "not measured" if e.measured is None else ("yes" if e.measured else "no")
+            cls = ' class="bad"' if e.disagrees else ""
+            tds += (f"<td{cls} style='text-align:left'>lab: {html.escape(_mark(e.claim))}<br>measured: "
+                    f"{html.escape(measured)}<br><small>{html.escape(e.evidence)}</small></td>")
+        body += f"<tr><th>{html.escape(engine)}</th>{tds}</tr>"
+    disagreements = "".join(f"<li>{html.escape(d)}</li>" for d in limits.disagreements) or \
+        "<li>none where a measurement was possible</li>"
+
+    def items(lines):
+        return "".join(f"<li>{html.escape(x)}</li>" for x in lines)
+
+    def img(stem):
+        return _img(plots[stem]) if stem in plots else f"<p class='bad'>{stem}: not drawn (nothing measured)</p>"
+
+    return (f"<h2>Execution models and limits</h2>"
+            f"<h3>Polars: eager, lazy, streaming</h3><ul>{items(limits.modes)}</ul>{img('limits_modes')}"
+            f"{_table(limits.metrics['metrics_modes'], mode_cols)}{plans}"
+            f"<h3>Under a memory budget of {budget_mib:,.0f} MiB (largest sweep size)</h3>"
+            f"<p>The budget is enforced on the whole process tree (the worker is killed the moment its RSS "
+            f"exceeds it: status oom) and passed to the engines' own limits. Data sizes:</p><ul>{sizes}</ul>"
+            f"{_table(limits.budget_rows, budget_cols)}"
+            f"<h3>Size sweep</h3>{img('limits_sweep_time')}{img('limits_sweep_memory')}"
+            f"{_table(limits.metrics['metrics_sweep'], sweep_cols)}"
+            f"<h3>Capabilities: the lab's table and what was measured</h3>"
+            f"<table><tr><th>engine</th>{head}</tr>{body}</table>"
+            f"<p>Where the lab's table and the measurement disagree:</p><ul>{disagreements}</ul>"
+            f"<h3>Decision boundary: single node or Spark</h3><p>Computed from the sweep and the budget runs "
+            f"above; rerun on another machine and these sentences follow its numbers.</p>"
+            f"<ul>{items(limits.decision)}</ul>")
+
+
 def render(metrics: dict[str, list[dict]], plots: Sequence[Path], machine: dict, dataset: dict,
            cores: int, cluster: dict | None = None, cluster_findings: Sequence[str] = (),
-           cluster_plots: Sequence[Path] = (), wars: Sequence[dict] | None = None, wars_plots: Sequence[Path] = (),
-           wars_missing: dict[str, str] | None = None, wars_data: dict | None = None) -> str:
+           cluster_plots: Sequence[Path] = (), limits=None, wars: Sequence[dict] | None = None,
+           wars_plots: Sequence[Path] = (), wars_missing: dict[str, str] | None = None,
+           wars_data: dict | None = None) -> str:
     latest = metrics["metrics_latest"]
     for r in latest:
         r["peak_mib"] = r["peak_rss_bytes"] / MiB if r.get("peak_rss_bytes") else None
@@ -134,6 +207,7 @@ Failed and missing cells are shown as such, never as zero.</p>
 <h2>Load versus query time</h2>{_table(metrics["metrics_load_vs_query"], load_cols)}
 <h2>Every cell (latest measurement)</h2>{_table(latest, summary_cols)}
 {_cluster_section(cluster, cluster_findings, cluster_plots)}
+{_limits_section(limits)}
 {_wars_section(wars, wars_plots, wars_missing, wars_data)}
 </body></html>
 """

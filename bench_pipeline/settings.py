@@ -52,6 +52,13 @@ class Settings:
     repeats: int = 3
     timeout_s: float = 600.0
     budget_mib: int | None = None
+    # The limits suite (`bench-pipeline limits`): posts sizes swept under one
+    # memory budget, warm runs per sweep query (1: a 7M-row Spark run takes
+    # minutes here), and the size the Polars modes are compared on.
+    sweep_rows: tuple[int, ...] = (1_000_000, 2_500_000, 7_000_000)
+    sweep_budget_mib: int = 1024
+    sweep_repeats: int = 1
+    modes_rows: int = 2_500_000
 
     def __post_init__(self) -> None:
         problems = []
@@ -70,6 +77,14 @@ class Settings:
             problems.append(f"timeout must be greater than 0, got {self.timeout_s!r}")
         if self.budget_mib is not None and self.budget_mib <= 0:
             problems.append(f"budget must be greater than 0 MiB, got {self.budget_mib!r}")
+        if not self.sweep_rows or any(not isinstance(n, int) or n <= 0 for n in self.sweep_rows):
+            problems.append(f"sweep rows must be whole numbers greater than 0, got {self.sweep_rows!r}")
+        if not isinstance(self.sweep_budget_mib, int) or self.sweep_budget_mib <= 0:
+            problems.append(f"sweep budget must be greater than 0 MiB, got {self.sweep_budget_mib!r}")
+        if not isinstance(self.sweep_repeats, int) or self.sweep_repeats < 1:
+            problems.append(f"sweep repeats must be 1 or more, got {self.sweep_repeats!r}")
+        if not isinstance(self.modes_rows, int) or self.modes_rows <= 0:
+            problems.append(f"modes rows must be greater than 0, got {self.modes_rows!r}")
         if problems:
             raise SettingsError("; ".join(problems))
 
@@ -86,6 +101,10 @@ class Settings:
             ("budget_mib", "BENCH_BUDGET_MIB", int),
             ("engines", "BENCH_ENGINES", _csv),
             ("threads", "BENCH_THREADS", lambda v: tuple(int(t) for t in _csv(v))),
+            ("sweep_rows", "BENCH_SWEEP_ROWS", lambda v: tuple(int(t) for t in _csv(v))),
+            ("sweep_budget_mib", "BENCH_SWEEP_BUDGET_MIB", int),
+            ("sweep_repeats", "BENCH_SWEEP_REPEATS", int),
+            ("modes_rows", "BENCH_MODES_ROWS", int),
         ):
             if env.get(var):
                 try:
@@ -107,7 +126,10 @@ class Settings:
 
     @property
     def data_dir(self) -> Path:
-        return self.home / "data" / f"posts-{self.rows}-seed-{self.seed}"
+        return self.data_dir_for(self.rows)
+
+    def data_dir_for(self, rows: int) -> Path:
+        return self.home / "data" / f"posts-{rows}-seed-{self.seed}"
 
     @property
     def store_path(self) -> Path:
@@ -129,3 +151,12 @@ class Settings:
     @property
     def budget_bytes(self) -> int | None:
         return None if self.budget_mib is None else self.budget_mib * 2**20
+
+    @property
+    def sweep_budget_bytes(self) -> int:
+        return self.sweep_budget_mib * 2**20
+
+    @property
+    def limits_rows(self) -> tuple[int, ...]:
+        """Every posts size the limits suite needs: the sweep's and the modes'."""
+        return tuple(sorted({*self.sweep_rows, self.modes_rows}))

@@ -25,12 +25,14 @@ Table `measurements` (one row per run of a query in a cell):
 | master_url, executors, executor_cores, executor_memory | Spark on a cluster: where, with what (NULL: local) |
 | data_layout | for cluster cells: `flat` (one posts file) or `partitioned` (Hive-style by category) |
 | cluster_start_seconds | for a cluster started by the cell: master and workers up and registered |
-| suite | NULL for the engine x threads grid; `wars` for the Engine Wars workloads (query = workload) |
+| suite | NULL: engine x threads grid, cluster cells; `modes`, `sweep`: limits; `wars`: Engine Wars (query = workload) |
+| engine_limits | the engine's own memory limits set from the budget (DuckDB memory_limit, Spark heap), if any |
+| plan | on the cold run's row: the optimized plan the engine printed for the query (NULL without a planner) |
 | checks | JSON of facts an engine established about the run, untimed (e.g. which columns a hand-off shared) |
 
 View `query_summary`: one row per cell_run_id and query: its status (the first
 non-ok run's, else ok), cold time, median/min/max/coefficient of variation of
-the warm runs, peak and baseline memory.
+the warm runs, peak and baseline memory, limits and plan.
 
 Each query's rows are inserted in one transaction, so a crash leaves either all
 of them or none. DuckDB lets one process write a file at a time; a writer that
@@ -83,6 +85,8 @@ COLUMNS: list[tuple[str, str]] = [
     ("data_layout", "VARCHAR"),
     ("cluster_start_seconds", "DOUBLE"),
     ("suite", "VARCHAR"),
+    ("engine_limits", "VARCHAR"),
+    ("plan", "VARCHAR"),
     ("checks", "VARCHAR"),
 ]
 COLUMN_NAMES = [c for c, _ in COLUMNS]
@@ -115,7 +119,9 @@ SELECT cell_run_id, engine, any_value(engine_version) AS engine_version, query,
        any_value(master_url) AS master_url, any_value(executors) AS executors,
        any_value(executor_cores) AS executor_cores, any_value(executor_memory) AS executor_memory,
        any_value(data_layout) AS data_layout, any_value(cluster_start_seconds) AS cluster_start_seconds,
-       any_value(suite) AS suite, arg_max(checks, run_index) AS checks,
+       any_value(suite) AS suite, any_value(budget_bytes) AS budget_bytes,
+       any_value(engine_limits) AS engine_limits, any_value(plan) AS plan,
+       arg_max(checks, run_index) AS checks,
        max(measured_at) AS measured_at
 FROM measurements
 GROUP BY cell_run_id, engine, query, threads_asked;

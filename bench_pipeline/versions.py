@@ -8,10 +8,11 @@ the code that measures and validates every cell (and the query catalogue).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
+import inspect
 from pathlib import Path
 
-from bench_pipeline.engines import REGISTRY, engine_class
+from bench_pipeline.engines import engine_class
+from bench_pipeline.engines.base import Engine
 
 _PKG = Path(__file__).resolve().parent
 _HARNESS_FILES = [_PKG / "queries.py", _PKG / "dataset.py", _PKG / "store.py",
@@ -27,9 +28,9 @@ def _hash_files(paths: list[Path]) -> str:
 
 
 def engine_code_hash(engine: str) -> str:
-    module = REGISTRY.get(engine, engine).partition(":")[0]
-    spec = importlib.util.find_spec(module)
-    return _hash_files([_PKG / "engines" / "base.py", Path(spec.origin)])
+    """The engine's module and every module its class inherits from (a mode variant includes its base engine)."""
+    files = {Path(inspect.getfile(c)).resolve() for c in engine_class(engine).__mro__ if issubclass(c, Engine)}
+    return _hash_files(sorted(files))
 
 
 def engine_signature(engine: str) -> str:

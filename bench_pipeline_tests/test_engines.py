@@ -6,13 +6,13 @@ import pytest
 
 from bench_pipeline.engines import ENGINE_NAMES, UnknownEngine, engine_class
 from bench_pipeline.harness.validate import validate
-from bench_pipeline.queries import QUERY_NAMES
+from bench_pipeline.queries import ALL_QUERY_NAMES
 
 
 def _params():
     for engine in ENGINE_NAMES:
         marks = [pytest.mark.spark] if engine == "pyspark" else []
-        for query in QUERY_NAMES:
+        for query in ALL_QUERY_NAMES:  # the grid's L, A, B, C and the limits suite's F
             yield pytest.param(engine, query, id=f"{engine}-{query}", marks=marks)
 
 
@@ -26,6 +26,12 @@ def test_answer_matches_reference(started_engines, request, engine, query, datas
     eng.after_run(result)
     validate(query, answer, data)
     assert answer.num_rows > 0
+
+
+@pytest.mark.parametrize("engine,words", [("datafusion", ["Filter", "Join"]), ("daft", ["Filter", "Join"])])
+def test_lazy_engines_show_the_plan_they_run(started_engines, small_data, engine, words):
+    plan = started_engines(engine).plan("C", small_data)
+    assert all(w in plan for w in words), plan
 
 
 def test_unknown_engine_is_named():

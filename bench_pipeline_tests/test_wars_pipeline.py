@@ -55,7 +55,8 @@ def test_second_run_measures_nothing_and_threads_make_cells_stale(wars_home):
     assert again.cells_run == [] and sorted(again.cells_fresh) == CELLS
     instance = prepare_instance(Settings.from_env())
     stale = wars_staleness(instance, dataclasses.replace(WARS, threads=1), 1)
-    assert all(reason == "threads_asked changed: 2 -> 1" for w in stale.values() for reason in w.values())
+    assert all(reason == "measured with other settings: threads_asked 2 -> 1"
+               for w in stale.values() for reason in w.values())
 
 
 # Importing daft or datafusion fails in this interpreter, as on a machine without the extra.

@@ -16,6 +16,7 @@ from bench_pipeline.assets.wars import WarsConfig, wars_summary
 from bench_pipeline.cluster_analysis import build_cluster_metrics, findings
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import provenance
+from bench_pipeline.limits_analysis import analyse
 from bench_pipeline.metrics import build_metrics
 from bench_pipeline.plots import draw_all
 from bench_pipeline.report import write_report
@@ -107,13 +108,15 @@ def benchmark_report(bench: BenchSettings, wars: WarsConfig) -> dg.MaterializeRe
             raise
         m, ds = _NO_METRICS, {"note": "no engine x threads cells measured yet: bench-pipeline run"}
     cores = provenance.logical_cores()
-    plots = sorted(p for p in s.plots_dir.glob("*.png") if not p.name.startswith(("cluster_", "wars_")))
+    plots = sorted(p for p in s.plots_dir.glob("*.png") if not p.name.startswith(("cluster_", "limits_", "wars_")))
     cluster = build_cluster_metrics(bench.store(), ds["fingerprint"], cores) if "fingerprint" in ds else None
     has_cluster = bool(cluster and cluster["metrics_cluster"])
+    limits = analyse(s, bench.store(), cores)
     path = write_report(s.report_path, metrics=m, plots=plots if m is not _NO_METRICS else [],
                         machine=provenance.machine(), dataset=ds, cores=cores, cluster=cluster,
                         cluster_findings=findings(cluster, cores) if has_cluster else [],
                         cluster_plots=sorted(s.plots_dir.glob("cluster_*.png")) if has_cluster else [],
+                        limits=limits,
                         wars=wars_rows, wars_plots=sorted(s.plots_dir.glob("wars_*.png")) if wars_rows else [],
                         wars_missing=missing_engines() if wars_rows else None, wars_data=wars_data)
     return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)), "plots": len(plots),

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from bench_pipeline.assets.partitions import grid_keys
+from bench_pipeline.assets.partitions import THREADS, grid_keys
 from bench_pipeline.assets.resources import BenchSettings
-from bench_pipeline.assets.staleness import CELLS_KEY, cell_staleness, current_dataset_version
+from bench_pipeline.assets.staleness import cell_staleness, current_dataset_version
 from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.settings import Settings
 
 DAGSTER_YAML = """\
@@ -67,7 +68,9 @@ def _resources(settings: Settings, spark_cluster: dict | None = None, wars=None)
 
     bench = BenchSettings(home=str(settings.home.resolve()), rows=settings.rows, seed=settings.seed,
                           repeats=settings.repeats, timeout_s=settings.timeout_s, budget_mib=settings.budget_mib,
-                          engines=list(settings.engines), threads=list(settings.threads))
+                          engines=list(settings.engines), threads=list(settings.threads),
+                          sweep_rows=list(settings.sweep_rows), sweep_budget_mib=settings.sweep_budget_mib,
+                          sweep_repeats=settings.sweep_repeats, modes_rows=settings.modes_rows)
     return {"bench": bench, "spark_cluster": SparkCluster(**(spark_cluster or {})),
             "wars": WarsConfig(**(dataclasses.asdict(wars) if wars else {}))}
 
@@ -108,15 +111,18 @@ def _prepare(settings: Settings) -> dg.DagsterInstance:
 
 
 def _run_stale(instance, asset: str, stale: dict[str, str | None], settings: Settings, result: PipelineResult,
-               on_cell_start=None, resources: dict | None = None) -> None:
-    """Materialize each stale cell of `asset`, one run per cell, as a backfill would."""
+               on_cell_start=None, resources: dict | None = None, runs_per_cell: int | None = None) -> None:
+    """Materialize each stale cell of `asset`, one run per cell, as a backfill would.
+
+    on_cell_start(key, reason, runs) is told before each cell (runs: query runs it will make)."""
+    runs_per_cell = runs_per_cell or len(QUERY_NAMES) * (1 + settings.repeats)
     for key, reason in stale.items():
         if reason is None:
             result.cells_fresh.append(key)
             continue
         result.stale_reasons[key] = reason
         if on_cell_start:
-            on_cell_start(key, reason)
+            on_cell_start(key, reason, runs_per_cell)
         r = _materialize(instance, [asset], settings, partition_key=key, resources=resources)
         (result.cells_run if r.success else result.cells_failed).append(key)
 
@@ -221,20 +227,74 @@ def run_wars(settings: Settings, wars, on_cell_start=None) -> PipelineResult:
                 continue
             result.stale_reasons[label] = reason
             if on_cell_start:
-                on_cell_start(label, reason)
+                on_cell_start(label, reason, 1 + settings.repeats)
             r = _materialize(instance, [asset], settings, partition_key=engine, resources=resources)
             (result.cells_run if r.success else result.cells_failed).append(label)
     _outputs(instance, settings, result, ["wars_summary", "benchmark_report"], resources)
     return result
 
 
+def run_limits(settings: Settings, on_cell_start=None) -> PipelineResult:
+    """The limits suite: Polars' modes, the size sweep under the budget, the cells that measure parallelism.
+
+    From a fresh state: the sweep's datasets, the engine x {1, cores} threads cells
+    (the capability table's "parallel" evidence), the three Polars modes, the
+    engine x size cells under the budget; then analysis, plots and report. Each
+    part is measured again only when stale.
+    """
+    from bench_pipeline.assets.limits import MODES_KEY, SWEEP_DATASET_KEY, SWEEP_KEY, SWEEP_ROWS
+    from bench_pipeline.harness import provenance
+    from bench_pipeline.limits import MODE_QUERIES, MODES, SWEEP_ENGINES, SWEEP_QUERIES
+
+    cores = provenance.logical_cores()
+    sweep_engines = [e for e in SWEEP_ENGINES if e.split("-")[0] in settings.engines]
+    threads = sorted({1, min(cores, 8)} & {int(k) for k in THREADS.get_partition_keys()})
+    grid = grid_keys(settings.engines, threads)
+    instance = _prepare(settings)
+    result = PipelineResult()
+    sizes = [str(n) for n in settings.limits_rows]
+    instance.add_dynamic_partitions(SWEEP_ROWS.name, [n for n in sizes if not instance.has_dynamic_partition(
+        SWEEP_ROWS.name, n)])
+    versions = {}
+    for n in sizes:
+        try:
+            current = open_dataset(settings.data_dir_for(int(n))).fingerprint()
+        except DatasetError:
+            current = None
+        versions[n] = current_dataset_version(instance, SWEEP_DATASET_KEY, n)
+        if current is None or versions[n] != current:
+            r = _materialize(instance, ["sweep_dataset"], settings, partition_key=n)
+            if not r.success:
+                raise DatasetBuildError(f"the {int(n):,}-row dataset could not be built: {_failure_message(r)}")
+            versions[n] = current_dataset_version(instance, SWEEP_DATASET_KEY, n)
+    _run_stale(instance, "benchmark_cells", cell_staleness(instance, grid, settings.repeats), settings, result,
+               on_cell_start)
+    if "polars" in settings.engines:
+        modes = cell_staleness(instance, list(MODES), settings.repeats, MODES_KEY, engine_of=MODES.get,
+                               dataset_version_of=lambda key: versions[str(settings.modes_rows)],
+                               expected={"modes_rows": settings.modes_rows})
+        _run_stale(instance, "polars_modes", modes, settings, result, on_cell_start,
+                   runs_per_cell=len(MODE_QUERIES) * (1 + settings.repeats))
+    keys = [f"{e}|{n}" for e in sweep_engines for n in settings.sweep_rows]
+    sweep = cell_staleness(instance, keys, settings.sweep_repeats, SWEEP_KEY, engine_of=lambda k: k.split("|")[0],
+                           dataset_version_of=lambda k: versions[k.split("|")[1]],
+                           expected={"budget_bytes": settings.sweep_budget_bytes})
+    _run_stale(instance, "sweep_cells", sweep, settings, result, on_cell_start,
+               runs_per_cell=len(SWEEP_QUERIES) * (1 + settings.sweep_repeats))
+    _outputs(instance, settings, result, ["limits_analysis", "metrics", "speedup_plots", "benchmark_report"])
+    return result
+
+
+_CELL_ASSETS = ("benchmark_cells", "spark_cluster_cells", "sweep_cells", "polars_modes")
+
+
 def _outputs_are_current(instance, settings: Settings) -> bool:
-    """The report exists and was materialized after the latest cell of any grid or workload."""
+    """The report exists and was materialized after the latest cell of every grid and workload."""
     from bench_pipeline.assets.wars import workload_key
     from bench_pipeline.wars.workloads import WORKLOAD_NAMES
 
     report = instance.get_latest_materialization_event(dg.AssetKey("benchmark_report"))
-    keys = [CELLS_KEY, dg.AssetKey("spark_cluster_cells"), *(workload_key(w) for w in WORKLOAD_NAMES)]
+    keys = [*(dg.AssetKey(k) for k in _CELL_ASSETS), *(workload_key(w) for w in WORKLOAD_NAMES)]
     cells = [instance.get_latest_materialization_event(k) for k in keys]
     return (settings.report_path.exists() and report is not None
             and all(c is None or report.timestamp > c.timestamp for c in cells))

@@ -18,6 +18,10 @@ class BenchSettings(dg.ConfigurableResource):
     budget_mib: int | None = None
     engines: list[str] | None = None
     threads: list[int] | None = None
+    sweep_rows: list[int] | None = None
+    sweep_budget_mib: int | None = None
+    sweep_repeats: int | None = None
+    modes_rows: int | None = None
 
     def settings(self) -> Settings:
         from pathlib import Path
@@ -27,6 +31,8 @@ class BenchSettings(dg.ConfigurableResource):
             repeats=self.repeats, timeout_s=self.timeout_s, budget_mib=self.budget_mib,
             engines=tuple(self.engines) if self.engines else None,
             threads=tuple(self.threads) if self.threads else None,
+            sweep_rows=tuple(self.sweep_rows) if self.sweep_rows else None,
+            sweep_budget_mib=self.sweep_budget_mib, sweep_repeats=self.sweep_repeats, modes_rows=self.modes_rows,
         )
 
     def store(self) -> ResultsStore:

@@ -22,8 +22,14 @@ DATASET_KEY = dg.AssetKey("dataset")
 _FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
 
-def current_dataset_version(instance: dg.DagsterInstance, dataset_key: dg.AssetKey = DATASET_KEY) -> str | None:
-    event = instance.get_latest_materialization_event(dataset_key)
+def current_dataset_version(instance: dg.DagsterInstance, asset_key: dg.AssetKey = DATASET_KEY,
+                            partition: str | None = None) -> str | None:
+    if partition is None:
+        event = instance.get_latest_materialization_event(asset_key)
+    else:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1).records
+        event = records[0].event_log_entry if records else None
     if event is None or event.asset_materialization is None:
         return None
     return event.asset_materialization.tags.get("dagster/data_version")
@@ -40,6 +46,7 @@ def _latest_run_failed(instance: dg.DagsterInstance, asset_key: dg.AssetKey, key
 def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: int,
                    asset_key: dg.AssetKey = CELLS_KEY,
                    engine_of: Callable[[str], str] = lambda key: split_key(key)[0],
+                   dataset_version_of: Callable[[str], str | None] | None = None,
                    signature_of: Callable[[str], str] = engine_signature,
                    dataset_key: dg.AssetKey = DATASET_KEY,
                    harness_version: Callable[[], str] = harness_code_hash,
@@ -48,11 +55,14 @@ def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: i
 
     `repeats` is the number of warm runs asked for now: a cell measured with
     fewer is measured again. `asset_key` and `engine_of` let the cluster cells
-    (keys like '2|flat', all PySpark) use the same rules; `signature_of`,
-    `dataset_key`, `harness_version` and `expected` (metadata that must equal
-    these values, e.g. the thread count) let the Engine Wars cells do so too.
+    (keys like '2|flat', all PySpark) use the same rules; `dataset_version_of`
+    gives each key its own dataset (the size sweep), and `expected` lists other
+    metadata a fresh cell must carry (e.g. the memory budget). `signature_of`,
+    `dataset_key` and `harness_version` let the Engine Wars cells (their own
+    engines, data and code) use them too.
     """
-    dataset_version = current_dataset_version(instance, dataset_key)
+    main_version = current_dataset_version(instance, dataset_key)
+    dataset_version_of = dataset_version_of or (lambda key: main_version)
     harness = harness_version()
     signatures: dict[str, str] = {}
     out: dict[str, str | None] = {}
@@ -75,14 +85,15 @@ def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: i
             out[key] = f"failed: {md.get('statuses', 'a query was not ok')}"
         elif md.get("engine_signature") != signatures[engine]:
             out[key] = f"engine changed: {md.get('engine_signature')} -> {signatures[engine]}"
-        elif md.get("dataset_version") != dataset_version:
+        elif md.get("dataset_version") != dataset_version_of(key):
             out[key] = "dataset changed"
         elif md.get("harness_version") != harness:
             out[key] = "harness code changed"
         elif md.get("repeats", 0) < repeats:
             out[key] = f"measured with {md.get('repeats', 0)} warm runs, {repeats} asked"
-        elif changed := [k for k, v in (expected or {}).items() if md.get(k) != v]:
-            out[key] = ", ".join(f"{k} changed: {md.get(k)} -> {expected[k]}" for k in changed)
+        elif any(md.get(k) != v for k, v in (expected or {}).items()):
+            out[key] = "measured with other settings: " + ", ".join(
+                f"{k} {md.get(k)} -> {v}" for k, v in (expected or {}).items() if md.get(k) != v)
         else:
             out[key] = None
     return out

@@ -1,7 +1,8 @@
 """The engine registry: name -> the class implementing it.
 
 Adding an engine is one module in this folder and one line here. The harness
-also accepts "package.module:Class" for an engine defined outside the package.
+also accepts "package.module:Class" for an engine defined outside the package,
+and the names of VARIANTS (another execution mode of a registered engine).
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ REGISTRY: dict[str, str] = {
     "daft": "bench_pipeline.engines.daft_engine:DaftEngine",
 }
 ENGINE_NAMES: tuple[str, ...] = tuple(REGISTRY)
+# Execution modes of a registered engine, measured by the limits suite, not in the engine x threads grid.
+VARIANTS: dict[str, str] = {
+    "polars-eager": "bench_pipeline.engines.polars_modes:PolarsEagerEngine",
+    "polars-streaming": "bench_pipeline.engines.polars_modes:PolarsStreamingEngine",
+}
 OPTIONAL_ENGINES: tuple[str, ...] = ("datafusion", "daft")
 
 
@@ -40,7 +46,7 @@ class UnknownEngine(ValueError):
 
 def engine_class(name: str) -> type[Engine]:
     """The class for a registered engine name or a "module:Class" path."""
-    target = REGISTRY.get(name, name)
+    target = REGISTRY.get(name) or VARIANTS.get(name, name)
     module_name, sep, class_name = target.partition(":")
     if not sep:
         raise UnknownEngine(f"unknown engine {name!r}; choose from {', '.join(ENGINE_NAMES)}")

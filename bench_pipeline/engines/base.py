@@ -4,13 +4,19 @@ The harness drives an engine in a fresh process, in this order:
 
 1. `configure(threads)`: fix the thread count. Called before the engine library
    is imported, because some engines (Polars) read it only at import time.
+   The memory budget the runner enforces on the process tree, if any, is in
+   `self.memory_budget` (bytes): engines with limits of their own derive them
+   from it in `start()` and describe them in `memory_limits()`.
 2. `start()`: import the library, create any session (timed as start-up).
 3. `reported_threads()`: what the engine itself says it will use.
 4. `run(query, dataset)`: the timed part. Returns the engine's own result
    object, fully computed (collected, fetched or counted).
 5. `to_arrow(result)`: untimed conversion of that result for validation.
+6. `plan(query, data)`: untimed, the optimized plan the engine executes for the
+   query (None for engines without a planner).
 
-One method per query, named `query_<NAME>`, holds the engine's idiomatic code.
+One method per query, named `query_<NAME>` (or `frame_<NAME>` for a lazy
+engine), holds the engine's idiomatic code.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ import pyarrow as pa
 
 from bench_pipeline.dataset import Dataset
 
+# Set by the runner in the worker's environment when a memory budget applies.
+BUDGET_ENV = "BENCH_MEMORY_BUDGET_BYTES"
 
 class Engine(ABC):
     name: str = ""
@@ -33,10 +41,17 @@ class Engine(ABC):
 
     def __init__(self) -> None:
         self.threads = 1
+        self.memory_budget: int | None = None
 
     # -- set-up -----------------------------------------------------------
     def configure(self, threads: int) -> None:
         self.threads = threads
+        budget = os.environ.get(BUDGET_ENV)
+        self.memory_budget = int(budget) if budget else None
+
+    def memory_limits(self) -> str | None:
+        """The engine's own memory limits in force (e.g. DuckDB memory_limit), or None."""
+        return None
 
     @abstractmethod
     def start(self) -> None: ...
@@ -64,7 +79,18 @@ class Engine(ABC):
 
     # -- the timed part ----------------------------------------------------
     def run(self, query: str, data: Dataset) -> Any:
-        return getattr(self, f"query_{query}")(data)
+        """Query Q is `query_Q(data)`, or for engines with a planner `finish(frame_Q(data))`."""
+        frame = getattr(self, f"frame_{query}", None)
+        if frame is not None:
+            return self.finish(frame(data))
+        method = getattr(self, f"query_{query}", None)
+        if method is None:
+            raise NotImplementedError(f"engine {self.name} has no query {query}")
+        return method(data)
+
+    def finish(self, frame: Any) -> Any:
+        """Compute a lazy query built by a `frame_<Q>` method (collect, fetch)."""
+        raise NotImplementedError(f"engine {self.name} builds frames but cannot finish them")
 
     @abstractmethod
     def to_arrow(self, result: Any) -> pa.Table: ...
@@ -72,18 +98,14 @@ class Engine(ABC):
     def after_run(self, result: Any) -> None:
         """Untimed clean-up between runs (e.g. drop a cached table)."""
 
-    # -- the queries (SPEC §2) ---------------------------------------------
-    @abstractmethod
-    def query_L(self, data: Dataset) -> Any: ...
+    def plan(self, query: str, data: Dataset) -> str | None:
+        """The optimized plan of a query as the engine prints it; None without a planner."""
+        return None
 
-    @abstractmethod
-    def query_A(self, data: Dataset) -> Any: ...
-
-    @abstractmethod
-    def query_B(self, data: Dataset) -> Any: ...
-
-    @abstractmethod
-    def query_C(self, data: Dataset) -> Any: ...
+    # -- the queries (SPEC §2; F: queries.py) -------------------------------
+    # Each engine implements L, A, B, C and F as `query_<Q>(data)` returning its
+    # computed result, or, where the engine plans lazily, as `frame_<Q>(data)`
+    # returning the unexecuted query that `finish` computes.
 
 
 def _dist_version(dist: str) -> str:
@@ -91,6 +113,10 @@ def _dist_version(dist: str) -> str:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return "not installed"
+
+
+def mib(n_bytes: int) -> int:
+    return int(n_bytes // 2**20)
 
 
 def java_missing_reason() -> str | None:

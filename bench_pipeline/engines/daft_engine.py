@@ -4,6 +4,9 @@ Threads: the native runner's compute pool is sized once per process by
 `set_runner_native(num_threads=...)`; the harness gives each query its own
 process, so that is enough. Daft names its compute threads DAFTCPU-<i>: the
 verified thread count is how many of them this process really runs.
+
+A, B, C and F are lazy DataFrames (`frame_<Q>`) that `finish` collects, so
+`plan()` prints the optimized plan of exactly what is run.
 """
 
 from __future__ import annotations
@@ -16,7 +19,16 @@ import pyarrow as pa
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines.base import Engine
 from bench_pipeline.engines.optional import missing_reason
-from bench_pipeline.queries import B_TOP_N, C_DEVICE, C_MAX_ERROR_RATE, C_MIN_FOLLOWERS
+from bench_pipeline.queries import (
+    B_TOP_N,
+    C_DEVICE,
+    C_MAX_ERROR_RATE,
+    C_MIN_FOLLOWERS,
+    F_CATEGORY,
+    F_COLUMNS,
+    F_DEVICE,
+    F_MIN_LIKES,
+)
 
 NO_TELEMETRY = {"DO_NOT_TRACK": "1", "DAFT_ANALYTICS_ENABLED": "0", "SCARF_NO_ANALYTICS": "true"}
 
@@ -71,7 +83,20 @@ class DaftEngine(Engine):
         df = self.daft.read_parquet(str(data.posts)).collect()
         return pa.table({"rows": pa.array([len(df)], pa.int64())})
 
-    def query_A(self, data: Dataset) -> Any:
+    def finish(self, frame: Any) -> Any:
+        return frame.collect()
+
+    def plan(self, query: str, data: Dataset) -> str | None:
+        import io
+
+        frame = getattr(self, f"frame_{query}", None)
+        if frame is None:
+            return None
+        out = io.StringIO()
+        frame(data).explain(show_all=True, file=out)
+        return out.getvalue()
+
+    def frame_A(self, data: Dataset) -> Any:
         col = self.daft.col
         return (
             self.daft.read_parquet(str(data.posts))
@@ -84,10 +109,9 @@ class DaftEngine(Engine):
                 col("error_rate").max().alias("max_error_rate"),
             )
             .sort(["category", "location"])
-            .collect()
         )
 
-    def query_B(self, data: Dataset) -> Any:
+    def frame_B(self, data: Dataset) -> Any:
         daft, col = self.daft, self.daft.col
         from daft.functions import row_number
 
@@ -103,10 +127,9 @@ class DaftEngine(Engine):
             )
             .where(col("like_rank") <= B_TOP_N)
             .sort(["user_id", "like_rank"])
-            .collect()
         )
 
-    def query_C(self, data: Dataset) -> Any:
+    def frame_C(self, data: Dataset) -> Any:
         daft, col = self.daft, self.daft.col
         posts = daft.read_parquet(str(data.posts)).where(
             (col("device") == C_DEVICE) & (col("error_rate") < C_MAX_ERROR_RATE))
@@ -121,7 +144,15 @@ class DaftEngine(Engine):
             )
             .sort(["tier", "category"])
             .select("tier", "category", "posts", "total_likes", "avg_latency")
-            .collect()
+        )
+
+    def frame_F(self, data: Dataset) -> Any:
+        col = self.daft.col
+        return (
+            self.daft.read_parquet(str(data.posts))
+            .where((col("category") == F_CATEGORY) & (col("device") == F_DEVICE) & (col("likes") >= F_MIN_LIKES))
+            .select(*F_COLUMNS)
+            .sort("timestamp")
         )
 
     def to_arrow(self, result: Any) -> pa.Table:

@@ -3,6 +3,10 @@
 Threads: `datafusion.execution.target_partitions` sets how many partitions a
 plan runs in; the tokio runtime underneath starts one worker per core unless
 TOKIO_WORKER_THREADS is set before the library first runs, so both are fixed.
+
+Under a memory budget DataFusion gets a fair spill pool (part of the budget)
+and the OS temporary directory to spill to, as the article suggests for
+larger-than-memory work.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ from typing import Any
 import pyarrow as pa
 
 from bench_pipeline.dataset import Dataset
-from bench_pipeline.engines.base import Engine
+from bench_pipeline.engines.base import Engine, mib
 from bench_pipeline.engines.optional import missing_reason
 from bench_pipeline.queries import get_query, sql_string
+
+# Share of the process-tree budget given to DataFusion's memory pool (as for DuckDB).
+BUDGET_SHARE = 0.6
 
 
 class DataFusionEngine(Engine):
@@ -32,10 +39,18 @@ class DataFusionEngine(Engine):
         os.environ["TOKIO_WORKER_THREADS"] = str(threads)
 
     def start(self) -> None:
-        from datafusion import SessionConfig, SessionContext
+        from datafusion import RuntimeEnvBuilder, SessionConfig, SessionContext
 
         config = SessionConfig().with_target_partitions(int(self.threads)).with_information_schema(True)
-        self.ctx = SessionContext(config)
+        runtime = RuntimeEnvBuilder()
+        if self.memory_budget:
+            runtime = runtime.with_disk_manager_os().with_fair_spill_pool(int(self.memory_budget * BUDGET_SHARE))
+        self.ctx = SessionContext(config, runtime)
+
+    def memory_limits(self) -> str | None:
+        if not self.memory_budget:
+            return None
+        return f"fair spill pool {mib(self.memory_budget * BUDGET_SHARE)}MiB, spilling to the OS temp directory"
 
     def reported_threads(self) -> int:
         rows = self.ctx.sql("SHOW datafusion.execution.target_partitions").to_pylist()
@@ -65,6 +80,15 @@ class DataFusionEngine(Engine):
 
     def query_C(self, data: Dataset) -> Any:
         return self._sql(data, "C")
+
+    def query_F(self, data: Dataset) -> Any:
+        return self._sql(data, "F")
+
+    def plan(self, query: str, data: Dataset) -> str | None:
+        self._tables(data)
+        sql = "SELECT COUNT(*) AS rows FROM posts" if query == "L" else get_query(query).sql
+        rows = self.ctx.sql(f"EXPLAIN {sql}").to_pylist()
+        return "\n".join(f"{r['plan_type']}:\n{r['plan']}" for r in rows)
 
     def after_run(self, result: Any) -> None:
         self.ctx.sql("DROP TABLE IF EXISTS posts_mem").collect()

@@ -8,7 +8,16 @@ import pyarrow as pa
 
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines.base import Engine
-from bench_pipeline.queries import B_TOP_N, C_DEVICE, C_MAX_ERROR_RATE, C_MIN_FOLLOWERS
+from bench_pipeline.queries import (
+    B_TOP_N,
+    C_DEVICE,
+    C_MAX_ERROR_RATE,
+    C_MIN_FOLLOWERS,
+    F_CATEGORY,
+    F_COLUMNS,
+    F_DEVICE,
+    F_MIN_LIKES,
+)
 
 
 class PandasEngine(Engine):
@@ -71,6 +80,11 @@ class PandasEngine(Engine):
             .agg(posts=("likes", "size"), total_likes=("likes", "sum"), avg_latency=("latency", "mean"))
             .reset_index()
         )
+
+    def query_F(self, data: Dataset) -> Any:
+        df = self.pd.read_parquet(data.posts, columns=[*F_COLUMNS, "category", "device"])
+        hit = df[(df["category"] == F_CATEGORY) & (df["device"] == F_DEVICE) & (df["likes"] >= F_MIN_LIKES)]
+        return hit[list(F_COLUMNS)].sort_values("timestamp", kind="stable").reset_index(drop=True)
 
     def to_arrow(self, result: Any) -> pa.Table:
         return pa.Table.from_pandas(result, preserve_index=False)

@@ -7,6 +7,9 @@ Cluster mode is chosen by the environment the harness gives the worker:
 BENCH_SPARK_MASTER (spark://..., yarn, k8s://...), BENCH_SPARK_EXECUTORS,
 BENCH_SPARK_EXECUTOR_CORES, BENCH_SPARK_EXECUTOR_MEMORY, and BENCH_SPARK_POSTS /
 BENCH_SPARK_USERS, the URIs the executors read (file://, hdfs://, gs://).
+
+Under a memory budget (local mode) the driver JVM's heap is set from it, so
+Spark spills its cache and shuffles to disk instead of growing past the budget.
 """
 
 from __future__ import annotations
@@ -17,10 +20,27 @@ from typing import Any
 import pyarrow as pa
 
 from bench_pipeline.dataset import Dataset
-from bench_pipeline.engines.base import Engine, java_missing_reason
-from bench_pipeline.queries import B_TOP_N, C_DEVICE, C_MAX_ERROR_RATE, C_MIN_FOLLOWERS
+from bench_pipeline.engines.base import Engine, java_missing_reason, mib
+from bench_pipeline.queries import (
+    B_TOP_N,
+    C_DEVICE,
+    C_MAX_ERROR_RATE,
+    C_MIN_FOLLOWERS,
+    F_CATEGORY,
+    F_COLUMNS,
+    F_DEVICE,
+    F_MIN_LIKES,
+)
 
 DEFAULT_DRIVER_MEMORY = "4g"
+# Under a budget: this share of it for the driver's heap (the JVM's own overhead,
+# Python and Arrow buffers need the rest), but never below what Spark accepts.
+BUDGET_HEAP_SHARE = 0.5
+MIN_HEAP_MIB = 512
+# ...and the JVM's memory outside the heap held small: serial GC (no G1 region
+# tables), capped code cache, metaspace and direct buffers (Arrow, Netty).
+BUDGET_JVM_OPTIONS = ("-XX:+UseSerialGC -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=160m "
+                      "-XX:MaxDirectMemorySize=128m -Xss512k")
 
 
 class SparkEngine(Engine):
@@ -43,12 +63,20 @@ class SparkEngine(Engine):
         self.Window = Window
         env = os.environ
         master = env.get("BENCH_SPARK_MASTER")
+        self.driver_memory = env.get("BENCH_SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY)
+        budgeted = bool(self.memory_budget and not master)
+        if budgeted:
+            self.driver_memory = f"{max(MIN_HEAP_MIB, mib(self.memory_budget * BUDGET_HEAP_SHARE))}m"
         builder = (
             SparkSession.builder.appName("bench_pipeline")
-            .config("spark.driver.memory", env.get("BENCH_SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY))
+            .config("spark.driver.memory", self.driver_memory)
             .config("spark.ui.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC")
         )
+        if budgeted:
+            # glibc gives each JVM thread its own malloc arena; two keep the RSS near what is used.
+            os.environ["MALLOC_ARENA_MAX"] = "2"
+            builder = builder.config("spark.driver.extraJavaOptions", BUDGET_JVM_OPTIONS)
         if master:
             executors = int(env.get("BENCH_SPARK_EXECUTORS", "2"))
             cores = int(env.get("BENCH_SPARK_EXECUTOR_CORES", "1"))
@@ -87,6 +115,11 @@ class SparkEngine(Engine):
                                    f"within {timeout_s:.0f} s")
             time.sleep(0.2)
 
+    def memory_limits(self) -> str | None:
+        if not self.memory_budget or self.executors:
+            return None
+        return f"spark.driver.memory={self.driver_memory}, {BUDGET_JVM_OPTIONS}"
+
     def _posts(self, data: Dataset) -> str:
         return os.environ.get("BENCH_SPARK_POSTS") or str(data.posts)
 
@@ -109,7 +142,14 @@ class SparkEngine(Engine):
             self._cached.unpersist(blocking=True)
             self._cached = None
 
-    def query_A(self, data: Dataset) -> Any:
+    def finish(self, df) -> Any:
+        return df.toArrow()
+
+    def plan(self, query: str, data: Dataset) -> str | None:
+        df = self.spark.read.parquet(self._posts(data)) if query == "L" else getattr(self, f"frame_{query}")(data)
+        return self.spark._jvm.PythonSQLUtils.explainString(df._jdf.queryExecution(), "formatted")
+
+    def frame_A(self, data: Dataset):
         F = self.F
         return (
             self.spark.read.parquet(self._posts(data))
@@ -122,10 +162,9 @@ class SparkEngine(Engine):
                 F.max("error_rate").alias("max_error_rate"),
             )
             .orderBy("category", "location")
-            .toArrow()
         )
 
-    def query_B(self, data: Dataset) -> Any:
+    def frame_B(self, data: Dataset):
         F, W = self.F, self.Window
         by_likes = W.partitionBy("user_id").orderBy(F.desc("likes"), F.asc("timestamp"))
         running = (
@@ -142,10 +181,9 @@ class SparkEngine(Engine):
             )
             .where(F.col("like_rank") <= B_TOP_N)
             .orderBy("user_id", "like_rank")
-            .toArrow()
         )
 
-    def query_C(self, data: Dataset) -> Any:
+    def frame_C(self, data: Dataset):
         F = self.F
         posts = self.spark.read.parquet(self._posts(data)).where(
             (F.col("device") == C_DEVICE) & (F.col("error_rate") < C_MAX_ERROR_RATE)
@@ -160,7 +198,16 @@ class SparkEngine(Engine):
                 F.avg("latency").alias("avg_latency"),
             )
             .orderBy("tier", "category")
-            .toArrow()
+        )
+
+    def frame_F(self, data: Dataset):
+        F = self.F
+        return (
+            self.spark.read.parquet(self._posts(data))
+            .where((F.col("category") == F_CATEGORY) & (F.col("device") == F_DEVICE)
+                   & (F.col("likes") >= F_MIN_LIKES))
+            .select(*F_COLUMNS)
+            .orderBy("timestamp")
         )
 
     def to_arrow(self, result: Any) -> pa.Table:

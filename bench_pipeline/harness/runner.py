@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines import engine_class
+from bench_pipeline.engines.base import BUDGET_ENV
 from bench_pipeline.harness import provenance
 from bench_pipeline.harness.sampler import TreeSampler, kill_tree
 from bench_pipeline.harness.validate import AnswerMismatch, ReferenceFailure, validate
@@ -111,8 +112,11 @@ class CellResult:
         return out
 
 
-def _worker_env(threads: int, extra: dict[str, str]) -> dict:
+def _worker_env(threads: int, extra: dict[str, str], budget_bytes: int | None) -> dict:
     env = {**os.environ, **extra}
+    env.pop(BUDGET_ENV, None)
+    if budget_bytes is not None:
+        env[BUDGET_ENV] = str(budget_bytes)  # engines with limits of their own set them from it
     for var in _THREAD_ENV:
         env[var] = str(threads)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -164,10 +168,11 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
                "--runs", str(1 + spec.repeats), "--answer-out", str(answers)]
         with open(stderr_path, "wb") as stderr:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                                    env=_worker_env(spec.threads, spec.env), text=True, bufsize=1)
+                                    env=_worker_env(spec.threads, spec.env, spec.budget_bytes), text=True, bufsize=1)
         events: queue.Queue = queue.Queue()
         threading.Thread(target=_read_events, args=(proc.stdout, events), daemon=True).start()
         ready: dict = {}
+        plan: str | None = None
         failure: tuple[str, str] | None = None  # (status, message) of the run that failed
         try:
             with TreeSampler(proc.pid, budget_bytes=spec.budget_bytes, extra_pids=spec.extra_pids) as sampler:
@@ -212,6 +217,7 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
                         if rows and rows[-1]["run_index"] == ev["i"]:
                             rows[-1]["checks"] = json.dumps(ev["checks"], sort_keys=True)
                     elif kind == "done":
+                        plan = ev.get("plan")
                         break
                     elif kind == "error":
                         failure = ("error", f"{ev['stage']}: {ev['message']}")
@@ -250,9 +256,11 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
         for r in rows:
             r["startup_seconds"] = ready.get("startup_s")
             r["threads_verified"] = ready.get("threads_verified")
+            r["engine_limits"] = ready.get("limits")
             if ready.get("version"):
                 r["engine_version"] = ready["version"]
         if failure is None:
+            rows[0]["plan"] = plan
             _validate_into(rows, spec, answers)
     return rows
 

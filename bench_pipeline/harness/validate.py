@@ -41,6 +41,8 @@ def _kind(t: pa.DataType) -> str:
         return "string"
     if pa.types.is_dictionary(t):
         return _kind(t.value_type)
+    if pa.types.is_timestamp(t):
+        return "timestamp"  # unit and time zone are layout: the instants are compared
     return str(t)
 
 

@@ -5,16 +5,17 @@ stdout is pointed at stderr first so that nothing an engine or its JVM prints ca
 corrupt the protocol. The runner answers on stdin, which lets it sample the
 process tree's baseline before each run starts.
 
-    worker -> {"event": "ready", startup_s, threads_verified, version}
+    worker -> {"event": "ready", startup_s, threads_verified, version, limits}
     runner -> go
     worker -> {"event": "run_start", i}      runner -> go
     worker -> {"event": "run_end", i, seconds, rows}
     worker -> {"event": "checks", i, checks}  (optional: an engine's `run_checks(result)`, untimed)
     ...
-    worker -> {"event": "done"}   or at any point {"event": "error", stage, message}
+    worker -> {"event": "done", plan}   or at any point {"event": "error", stage, message}
 
 The answers of the cold run and of the last run go to ANSWER_OUT/cold.parquet
-and ANSWER_OUT/last.parquet, outside the timed part.
+and ANSWER_OUT/last.parquet, outside the timed part; so is the engine's plan of
+the query, asked after the last run.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         engine.start()
         startup = time.perf_counter() - t0
-        say("ready", startup_s=startup, threads_verified=engine.reported_threads(), version=engine.version())
+        say("ready", startup_s=startup, threads_verified=engine.reported_threads(), version=engine.version(),
+            limits=engine.memory_limits())
         wait_go()
         for i in range(args.runs):
             stage = f"run {i}"
@@ -89,9 +91,14 @@ def main(argv: list[str] | None = None) -> int:
                 say("checks", i=i, checks=run_checks(result))
             engine.after_run(result)
             del result
+        stage = "plan"
+        try:
+            plan = engine.plan(args.query, data)
+        except Exception as exc:  # noqa: BLE001 - the runs are measured; a plan that fails is only noted
+            plan = f"plan unavailable: {type(exc).__name__}: {exc}"
         stage = "close"
         engine.close()
-        say("done")
+        say("done", plan=plan)
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the runner as a status
         traceback.print_exc()

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_pipeline.engines import REGISTRY, engine_class
+from bench_pipeline.engines import engine_class
 from bench_pipeline.harness import provenance
 from bench_pipeline.harness.runner import DEFAULT_REPEATS, DEFAULT_TIMEOUT_S, CellResult, QuerySpec, run_query
 from bench_pipeline.store import ResultsStore
@@ -44,11 +44,8 @@ def wars_engine_path(workload: str, engine: str) -> str:
 
 
 def wars_signature(path: str) -> str:
-    """What a measurement depends on: library versions + the suite engine's code + its main engine's code."""
-    cls = engine_class(path)
-    main = next((n for n, target in REGISTRY.items() if engine_class(target) in cls.__mro__[1:]), None)
-    parent = engine_signature(main).rsplit("+", 1)[1] if main else ""
-    return f"{engine_signature(path)}+{parent}"
+    """Library versions + the code of the suite's engine class and every engine class it extends."""
+    return engine_signature(path)
 
 
 def suite_code_hash() -> str:

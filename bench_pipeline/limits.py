@@ -1,0 +1,335 @@
+"""Execution models and limits (the lab's Task 3), computed from the results store.
+
+Two kinds of measurements feed it, both made by the ordinary runner:
+- suite `modes`: Polars eager / lazy / streaming on queries F, A, B, C, no budget;
+- suite `sweep`: each engine at the machine's cores on posts of several sizes,
+  under one memory budget that the runner enforces on the process tree and that
+  the engines also get as their own limits (DuckDB memory_limit + spill folder,
+  Spark heap; Polars has no limit of its own, its streaming engine is measured
+  as a separate engine).
+
+From them: the tables `metrics_modes` and `metrics_sweep`, the capability table
+(the lab's, with measured evidence beside each claim) and the decision boundary,
+whose sentences are built from the rows, so on another machine they follow its
+numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench_pipeline.store import ResultsStore
+
+MODES = {"eager": "polars-eager", "lazy": "polars", "streaming": "polars-streaming"}
+MODE_QUERIES = ("F", "A", "B", "C")
+SWEEP_ENGINES = ("pandas", "polars", "polars-streaming", "duckdb", "pyspark")
+SWEEP_QUERIES = ("L", "A", "B", "C")
+SINGLE_NODE = ("polars", "polars-streaming", "duckdb")  # the lab's "single-node tools"
+DISTRIBUTED = "pyspark"
+GiB = 2**30
+
+_SQL = [
+    """CREATE OR REPLACE TABLE metrics_modes AS
+SELECT * EXCLUDE (rn) FROM (
+  SELECT s.*, row_number() OVER (PARTITION BY engine, query ORDER BY measured_at DESC) AS rn
+  FROM query_summary s WHERE suite = 'modes' AND dataset_fingerprint = $modes_fp)
+WHERE rn = 1""",
+    """CREATE OR REPLACE TABLE metrics_sweep AS
+SELECT * EXCLUDE (rn) FROM (
+  SELECT s.*, row_number() OVER (PARTITION BY engine, dataset_rows, query ORDER BY measured_at DESC) AS rn
+  FROM query_summary s
+  WHERE suite = 'sweep' AND budget_bytes = $budget AND list_contains($sweep_fps, dataset_fingerprint))
+WHERE rn = 1""",
+]
+
+
+def build_limits_metrics(store: ResultsStore, modes_fp: str | None, sweep_fps: Sequence[str],
+                         budget_bytes: int) -> dict[str, list[dict]]:
+    store.execute(_SQL, {"modes_fp": modes_fp or "", "sweep_fps": list(sweep_fps) or [""], "budget": budget_bytes})
+    return read_limits_metrics(store)
+
+
+def read_limits_metrics(store: ResultsStore) -> dict[str, list[dict]]:
+    mode_of = {v: k for k, v in MODES.items()}
+    modes = store.query("SELECT * FROM metrics_modes ORDER BY list_position($q, query), engine",
+                        {"q": list(MODE_QUERIES)})
+    for r in modes:
+        r["mode"] = mode_of.get(r["engine"], r["engine"])
+    sweep = store.query("SELECT * FROM metrics_sweep ORDER BY engine, list_position($q, query), dataset_rows",
+                        {"q": list(SWEEP_QUERIES)})
+    return {"metrics_modes": modes, "metrics_sweep": sweep}
+
+
+# -- the sweep: where each engine stops ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reach:
+    """How far one engine got on one query along the sweep."""
+
+    engine: str
+    query: str
+    largest_ok: int | None  # rows
+    first_failure: int | None  # rows of the smallest size that did not complete
+    failure_status: str | None
+    seconds_at_largest_ok: float | None
+
+
+def reach(sweep: list[dict], engine: str, query: str) -> Reach:
+    pts = sorted((r["dataset_rows"], r["status"], r["median_seconds"]) for r in sweep
+                 if r["engine"] == engine and r["query"] == query)
+    ok = [(n, t) for n, st, t in pts if st == "ok"]
+    bad = [(n, st) for n, st, _ in pts if st != "ok"]
+    return Reach(engine, query, ok[-1][0] if ok else None, bad[0][0] if bad else None,
+                 bad[0][1] if bad else None, ok[-1][1] if ok else None)
+
+
+def budget_table(sweep: list[dict], arrow_bytes: dict[int, int]) -> list[dict]:
+    """At the largest size measured: each engine's status per query, with its peak and limits."""
+    if not sweep:
+        return []
+    largest = max(r["dataset_rows"] for r in sweep)
+    rows = []
+    for r in sweep:
+        if r["dataset_rows"] != largest:
+            continue
+        completed = r["status"] == "ok"
+        peak = r.get("peak_rss_bytes")
+        how = None
+        if completed:
+            data = arrow_bytes.get(largest)
+            if data and r["budget_bytes"] and data > r["budget_bytes"]:
+                how = ("spilled to disk" if r["engine"] in ("duckdb", "pyspark")
+                       else "streamed" if r["engine"] == "polars-streaming" else "needed only some columns")
+        rows.append({**r, "completed": completed, "how": how,
+                     "peak_to_budget": peak / r["budget_bytes"] if peak and r["budget_bytes"] else None})
+    return rows
+
+
+def _gib(n: float) -> str:
+    return f"{n / GiB:.2f} GiB"
+
+
+def _ratio_text(rows: int, arrow_bytes: dict[int, int], budget: int) -> str:
+    data = arrow_bytes.get(rows)
+    return f"{rows:,} rows ({_gib(data)} in memory, {data / budget:.2f}x the budget)" if data else f"{rows:,} rows"
+
+
+def decision(sweep: list[dict], arrow_bytes: dict[int, int], budget: int, cores: int) -> list[str]:
+    """The decision boundary: when to move from a single-node engine to Spark, from the sweep's rows."""
+    if not sweep:
+        return ["No sweep measured yet: no boundary to draw."]
+    engines = sorted({r["engine"] for r in sweep})
+    sizes = sorted({r["dataset_rows"] for r in sweep})
+    out = [f"Measured under a process-tree budget of {_gib(budget)} at {cores} threads on posts of "
+           + ", ".join(_ratio_text(n, arrow_bytes, budget) for n in sizes) + "."]
+    for e in engines:
+        parts = []
+        for q in SWEEP_QUERIES:
+            r = reach(sweep, e, q)
+            if r.first_failure is None and r.largest_ok is not None:
+                parts.append(f"{q} completed at every size")
+            elif r.largest_ok is None:
+                parts.append(f"{q} failed ({r.failure_status}) from the smallest size, {r.first_failure:,} rows")
+            else:
+                parts.append(f"{q} completed up to {r.largest_ok:,} rows and failed ({r.failure_status}) "
+                             f"at {r.first_failure:,}")
+        out.append(f"{e}: " + "; ".join(parts) + ".")
+
+    # Where does Spark complete something no single-node engine completes?
+    single = [e for e in SINGLE_NODE if e in engines]
+    boundary = None
+    for n in sizes:
+        rows_n = [r for r in sweep if r["dataset_rows"] == n]
+        spark_only = [q for q in SWEEP_QUERIES
+                      if any(r["engine"] == DISTRIBUTED and r["query"] == q and r["status"] == "ok" for r in rows_n)
+                      and not any(r["engine"] in single and r["query"] == q and r["status"] == "ok" for r in rows_n)]
+        if spark_only:
+            boundary = (n, spark_only)
+            break
+    largest = sizes[-1]
+    best_single = _best(sweep, largest, single)
+    spark_times = {r["query"]: r["median_seconds"] for r in sweep
+                   if r["engine"] == DISTRIBUTED and r["dataset_rows"] == largest and r["status"] == "ok"}
+    if boundary:
+        n, qs = boundary
+        out.append(f"Boundary: at {_ratio_text(n, arrow_bytes, budget)} Spark completed {', '.join(qs)} and no "
+                   f"single-node engine ({', '.join(single)}) did under the same budget. Recommendation: move "
+                   f"work like {', '.join(qs)} to Spark once the data in memory reaches about "
+                   f"{arrow_bytes.get(n, 0) / budget:.1f}x the memory you can give one process; below that, the "
+                   f"single-node engines were faster wherever both completed.")
+    else:
+        done = [q for q in SWEEP_QUERIES if q in best_single]
+        if done:
+            out.append(f"No boundary reached: at the largest size, {_ratio_text(largest, arrow_bytes, budget)}, a "
+                       f"single-node engine completed {', '.join(done)} under the budget "
+                       + "(" + "; ".join(f"{q}: {best_single[q][0]} {best_single[q][1]:.2f} s" for q in done) + ")"
+                       + ". Recommendation: stay on one node at least up to this data-to-memory ratio; Spark "
+                         "earns its overhead only beyond it.")
+        else:
+            out.append("No engine, single-node or Spark, completed the largest size under the budget: "
+                       "the boundary is beyond what this machine can show.")
+    both = [q for q in SWEEP_QUERIES if q in spark_times and q in best_single]
+    if both:
+        out.append(f"Speed where both complete at {largest:,} rows: " + "; ".join(
+            f"{q}: Spark {spark_times[q]:.2f} s vs {best_single[q][0]} {best_single[q][1]:.2f} s "
+            f"({spark_times[q] / best_single[q][1]:.1f}x)" for q in both)
+            + f". On {cores} cores Spark's per-task and JVM costs are not repaid by parallelism; on a cluster "
+              "with more cores and memory than one node the balance moves toward Spark.")
+    in_memory_fail = [(e, reach(sweep, e, "L")) for e in engines]
+    fits = [f"{e} from {r.first_failure:,} rows" for e, r in in_memory_fail if r.first_failure and e != DISTRIBUTED]
+    if fits:
+        out.append("Loading the whole table into memory (L) stopped fitting the budget for " + ", ".join(fits)
+                   + ": tools that must hold the data (pandas, Polars eager/in-memory) need a machine whose memory "
+                     "exceeds the data; streaming and spilling engines do not.")
+    return out
+
+
+def _best(sweep: list[dict], rows: int, engines: Sequence[str]) -> dict[str, tuple[str, float]]:
+    best: dict[str, tuple[str, float]] = {}
+    for r in sweep:
+        if r["dataset_rows"] == rows and r["engine"] in engines and r["status"] == "ok" and r["median_seconds"]:
+            if r["query"] not in best or r["median_seconds"] < best[r["query"]][1]:
+                best[r["query"]] = (r["engine"], r["median_seconds"])
+    return best
+
+
+def mode_findings(modes: list[dict]) -> list[str]:
+    """One sentence per query comparing the three modes' time and peak memory."""
+    out = []
+    for q in MODE_QUERIES:
+        rows = {r["mode"]: r for r in modes if r["query"] == q}
+        if not rows:
+            continue
+        parts = []
+        for mode in MODES:
+            r = rows.get(mode)
+            if r is None:
+                parts.append(f"{mode} not measured")
+            elif r["status"] != "ok":
+                parts.append(f"{mode} {r['status']}")
+            else:
+                parts.append(f"{mode} {r['median_seconds']:.3f} s, peak {r['peak_rss_bytes'] / 2**20:,.0f} MiB")
+        out.append(f"Query {q}: " + "; ".join(parts) + ".")
+    return out
+
+
+# -- the capability table --------------------------------------------------------------------------
+
+# The lab's table, as it claims (True/False, or text where the lab wrote text).
+LAB_CLAIMS: dict[str, dict[str, object]] = {
+    "pandas": {"optimizer": False, "distributed": False, "arrow": "optional >= 2.0", "out_of_core": False,
+               "parallel": False, "apis": "DataFrame", "gpu": False},
+    "polars": {"optimizer": True, "distributed": False, "arrow": True, "out_of_core": True, "parallel": True,
+               "apis": "DataFrame", "gpu": "optional"},
+    "pyspark": {"optimizer": True, "distributed": True, "arrow": "Pandas UDF/IO", "out_of_core": True,
+                "parallel": True, "apis": "SQL, DataFrame", "gpu": False},
+    "duckdb": {"optimizer": True, "distributed": False, "arrow": True, "out_of_core": True, "parallel": False,
+               "apis": "SQL, Relational API", "gpu": False},
+}
+CAPABILITIES = ("optimizer", "distributed", "arrow", "out_of_core", "parallel", "apis", "gpu")
+CAPABILITY_TITLES = {"optimizer": "query optimizer", "distributed": "distributed", "arrow": "Arrow-backed",
+                     "out_of_core": "out-of-core", "parallel": "parallel", "apis": "APIs", "gpu": "GPU"}
+# Plan text that shows a filter or a column selection pushed into the Parquet scan.
+_PUSHDOWN = [
+    ("filter pushed into the scan", re.compile(r"SELECTION: .+|PushedFilters: \[[^\]]+\]|Filters:.+")),
+    ("columns pruned at the scan", re.compile(r"PROJECT \d+/\d+ COLUMNS|ReadSchema: struct<[^>]+>|Projections:.+")),
+]
+
+
+def plan_evidence(plan: str | None) -> tuple[bool, str]:
+    """(optimizer seen, the plan lines that show it) for a query with a filter (C)."""
+    if not plan:
+        return False, "no plan: every operation runs as it is called"
+    found = []
+    for what, pattern in _PUSHDOWN:
+        m = pattern.search(plan)
+        if m:
+            found.append(f"{what} ({m.group(0).strip()[:90]})")
+    return bool(found), "; ".join(found) or "plan shows no pushdown"
+
+
+def _claim_bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else (None if value is None else True)
+
+
+@dataclass
+class Evidence:
+    engine: str
+    capability: str
+    claim: object
+    measured: bool | None  # None: not measurable here
+    evidence: str
+
+    @property
+    def disagrees(self) -> bool:
+        claim = _claim_bool(self.claim)
+        return self.measured is not None and claim is not None and claim != self.measured
+
+
+def capability_table(speedup: list[dict], sweep: list[dict], plans: dict[str, str | None], cluster_ok: dict[str, int],
+                     arrow_bytes: dict[int, int], budget: int, cores: int, gpu: str | None) -> list[Evidence]:
+    """The lab's claims beside what this machine measured, engine by engine.
+
+    speedup: metrics_speedup rows (main grid); plans: engine -> plan of query C;
+    cluster_ok: engine -> most executors it answered correctly on; gpu: the GPU
+    found, or None.
+    """
+    out: list[Evidence] = []
+    for engine, claims in LAB_CLAIMS.items():
+        # Optimizer: the plan of query C (filters + join) shows pushdown or pruning.
+        seen, text = plan_evidence(plans.get(engine)) if engine in plans else (None, "no plan recorded yet")
+        out.append(Evidence(engine, "optimizer", claims["optimizer"], seen, text))
+        # Distributed: answered on a cluster of executors.
+        n = cluster_ok.get(engine)
+        out.append(Evidence(engine, "distributed", claims["distributed"], True if n else None,
+                            f"answered L, A, B, C on a {n}-executor standalone cluster" if n
+                            else "no cluster measurement (a single-process engine cannot be)"))
+        out.append(Evidence(engine, "arrow", claims["arrow"], None, "not measured (a claim about the format)"))
+        # Out-of-core: a query completed under a budget smaller than the data.
+        engines = [engine, f"{engine}-streaming"] if engine == "polars" else [engine]
+        done = [(r["engine"], r["query"], r["dataset_rows"]) for r in sweep
+                if r["engine"] in engines and r["status"] == "ok" and arrow_bytes.get(r["dataset_rows"], 0) > budget]
+        over = [n for n in arrow_bytes if arrow_bytes[n] > budget]
+        if done:
+            biggest = max(n for _, _, n in done)
+            qs = sorted({f"{q} ({e})" for e, q, n in done if n == biggest})
+            out.append(Evidence(engine, "out_of_core", claims["out_of_core"], True,
+                                f"completed {', '.join(qs)} on {biggest:,} rows "
+                                f"({arrow_bytes[biggest] / budget:.2f}x the {_gib(budget)} budget)"))
+        elif over and any(r["engine"] in engines and r["dataset_rows"] in over for r in sweep):
+            out.append(Evidence(engine, "out_of_core", claims["out_of_core"], False,
+                                f"no query completed on data larger than the {_gib(budget)} budget"))
+        else:
+            out.append(Evidence(engine, "out_of_core", claims["out_of_core"], None,
+                                "no sweep size larger than the budget measured yet"))
+        # Parallel: speedup at the machine's cores against 1 thread, best query.
+        pts = [r for r in speedup if r["engine"] == engine and r["threads"] == cores and r["speedup"] is not None]
+        if pts and cores > 1:
+            best = max(pts, key=lambda r: r["speedup"])
+            out.append(Evidence(engine, "parallel", claims["parallel"], best["speedup"] >= 1.2,
+                                f"best speedup at {cores} threads {best['speedup']:.2f}x (query {best['query']}); "
+                                + ", ".join(f"{r['query']} {r['speedup']:.2f}x" for r in pts)))
+        else:
+            out.append(Evidence(engine, "parallel", claims["parallel"], None,
+                                f"no 1- and {cores}-thread cells measured yet" if cores > 1 else "one core"))
+        out.append(Evidence(engine, "apis", claims["apis"], None, "not measured (a claim about the interface)"))
+        out.append(Evidence(engine, "gpu", claims["gpu"], None,
+                            f"GPU present ({gpu}) but not benchmarked" if gpu else "no GPU on this machine"))
+    return out
+
+
+def find_gpu() -> str | None:
+    """A GPU's device name if this machine has an NVIDIA device, else None."""
+    dev = Path("/proc/driver/nvidia/gpus")
+    if dev.is_dir():
+        return ", ".join(sorted(p.name for p in dev.iterdir())) or "nvidia"
+    return None
+
+
+def capability_disagreements(table: list[Evidence]) -> list[str]:
+    return [f"{e.engine} / {CAPABILITY_TITLES[e.capability]}: the lab's table says "
+            f"{'yes' if _claim_bool(e.claim) else 'no'}, this machine measured "
+            f"{'yes' if e.measured else 'no'} ({e.evidence})." for e in table if e.disagrees]

@@ -1,0 +1,82 @@
+"""Everything the limits section of the report shows, gathered from the store and the datasets in one call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.limits import (
+    Evidence,
+    budget_table,
+    build_limits_metrics,
+    capability_disagreements,
+    capability_table,
+    decision,
+    find_gpu,
+    mode_findings,
+)
+from bench_pipeline.limits_plots import draw_limits
+from bench_pipeline.metrics import build_metrics
+from bench_pipeline.settings import Settings
+from bench_pipeline.store import ResultsStore
+
+
+@dataclass
+class LimitsAnalysis:
+    budget_bytes: int
+    metrics: dict[str, list[dict]]
+    arrow_bytes: dict[int, int]  # sweep rows -> posts size in memory
+    budget_rows: list[dict] = field(default_factory=list)
+    capabilities: list[Evidence] = field(default_factory=list)
+    disagreements: list[str] = field(default_factory=list)
+    decision: list[str] = field(default_factory=list)
+    modes: list[str] = field(default_factory=list)
+    plots: list[Path] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.metrics["metrics_sweep"] or self.metrics["metrics_modes"])
+
+
+def _open(path: Path):
+    try:
+        return open_dataset(path)
+    except DatasetError:
+        return None
+
+
+def _latest_plans(store: ResultsStore, query: str = "C") -> dict[str, str | None]:
+    """engine -> the plan its latest valid run of `query` printed (None for an engine without a planner)."""
+    rows = store.query("SELECT engine, arg_max(plan, measured_at) AS plan FROM query_summary "
+                       "WHERE query = ? AND status = 'ok' GROUP BY engine", [query])
+    return {r["engine"]: r["plan"] for r in rows}
+
+
+def _cluster_ok(store: ResultsStore) -> dict[str, int]:
+    rows = store.query("SELECT engine, max(executors) AS n FROM query_summary "
+                       "WHERE master_url IS NOT NULL AND status = 'ok' GROUP BY engine")
+    return {r["engine"]: r["n"] for r in rows if r["n"]}
+
+
+def analyse(settings: Settings, store: ResultsStore, cores: int, draw: bool = True) -> LimitsAnalysis:
+    budget = settings.sweep_budget_bytes
+    sweep_data = {n: ds for n in settings.sweep_rows if (ds := _open(settings.data_dir_for(n))) is not None}
+    modes_data = _open(settings.data_dir_for(settings.modes_rows))
+    m = build_limits_metrics(store, modes_data.fingerprint() if modes_data else None,
+                             [ds.fingerprint() for ds in sweep_data.values()], budget)
+    arrow_bytes = {n: ds.posts_arrow_bytes() for n, ds in sweep_data.items()}
+    main = _open(settings.data_dir)
+    speedup = build_metrics(store, main.fingerprint())["metrics_speedup"] if main else []
+    a = LimitsAnalysis(budget, m, arrow_bytes)
+    if a.empty:
+        return a
+    a.budget_rows = budget_table(m["metrics_sweep"], arrow_bytes)
+    a.capabilities = capability_table(speedup, m["metrics_sweep"], _latest_plans(store), _cluster_ok(store),
+                                      arrow_bytes, budget, cores, find_gpu())
+    a.disagreements = capability_disagreements(a.capabilities)
+    a.decision = decision(m["metrics_sweep"], arrow_bytes, budget, cores)
+    a.modes = mode_findings(m["metrics_modes"])
+    if draw:
+        a.plots = draw_limits(m, settings.plots_dir, budget)
+    return a
