@@ -14,6 +14,7 @@ import pytest
 from bench_pipeline.assets.automation import nightly_stale_cells
 from bench_pipeline.assets.pipeline import _materialize, prepare_instance, run_pipeline
 from bench_pipeline.assets.staleness import cell_staleness
+from bench_pipeline.engines import ENGINE_NAMES
 from bench_pipeline.engines.polars_engine import PolarsEngine
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
@@ -185,7 +186,7 @@ def test_ui_shows_the_graph_grid_and_plots_then_stops_on_sigterm(home):
         assert {"engine_versions", "dataset", "benchmark_cells", "metrics", "speedup_plots",
                 "benchmark_report"} <= set(by_key)
         dims = {d["name"]: d["partitionKeys"] for d in by_key["benchmark_cells"]["partitionKeysByDimension"]}
-        assert dims == {"engine": ["pandas", "polars", "duckdb", "pyspark"], "threads": ["1", "2", "4", "8"]}
+        assert dims == {"engine": list(ENGINE_NAMES), "threads": ["1", "2", "4", "8"]}
         plots = _graphql(port, """{ assetOrError(assetKey: {path: ["speedup_plots"]}) { ... on Asset {
             assetMaterializations(limit: 1) {
               metadataEntries { label ... on MarkdownMetadataEntry { mdStr } } } } } }""")

@@ -77,8 +77,9 @@ def draw_wars(rows: list[dict], out_dir: Path) -> list[Path]:
                     continue
                 ax.bar(i, value * scale, 0.6, color=f"C{i}")
                 if metric == "median_seconds" and r.get("cold_seconds") is not None:
+                    labelled = "cold run" in ax.get_legend_handles_labels()[1]
                     ax.plot(i, r["cold_seconds"], marker="_", markersize=22, color="black",
-                            label="cold run" if i == 0 else None)
+                            label=None if labelled else "cold run")
             ax.set_xticks(range(len(engines)), engines, fontsize=8)
             ax.set_ylabel(label)
             ax.set_ylim(bottom=0)
