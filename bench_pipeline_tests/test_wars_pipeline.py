@@ -110,3 +110,15 @@ def test_without_the_extra_asking_for_the_engine_is_one_line(tmp_path):
     assert proc.stderr.strip() == ("bench-pipeline: error: argument --engines: daft is not installed: "
                                    "pip install -e '.[engines]'")
     assert not (tmp_path / "h").exists()  # nothing written
+
+
+@pytest.mark.parametrize("args,words", [(["--images", "0"], ["--images", "greater than 0"]),
+                                        (["--rows", "many"], ["--rows", "whole number"]),
+                                        (["--repeats", "1"], ["--repeats", "3 or more"])])
+def test_wars_bad_argument_is_one_line_and_writes_nothing(tmp_path, args, words):
+    proc = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", "wars", *args], capture_output=True, text=True,
+                          env={**os.environ, "BENCH_HOME": str(tmp_path / "h")})
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bench-pipeline: error:") and all(w in lines[0] for w in words)
+    assert not (tmp_path / "h").exists()
