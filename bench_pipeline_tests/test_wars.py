@@ -61,11 +61,20 @@ def test_data_is_reproducible_and_complete(wars_data, tmp_path):
 
 
 def test_server_serves_the_images_on_loopback(wars_data):
+    from concurrent.futures import ThreadPoolExecutor
+
     with ImageServer(wars_data.images) as server:
         assert server.url.startswith("http://127.0.0.1:")
-        name = wars_data.image_names()[0]
-        with urllib.request.urlopen(server.url + name, timeout=10) as response:
-            assert response.read() == (wars_data.images / name).read_bytes()
+        names = wars_data.image_names() * 8
+
+        def fetch(name):
+            with urllib.request.urlopen(server.url + name, timeout=10) as response:
+                return response.read() == (wars_data.images / name).read_bytes()
+
+        # As many connections at once as Daft opens (32): every one is served.
+        with ThreadPoolExecutor(32) as pool:
+            assert all(pool.map(fetch, names))
+        assert server._httpd.request_queue_size >= 32  # a smaller listen backlog stalls parallel clients
 
 
 def test_validation_catches_wrong_answers(wars_data):
