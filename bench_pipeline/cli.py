@@ -297,6 +297,17 @@ def _check_installed(asked) -> None:
         raise UsageError("argument --engines: " + "; ".join(missing.values()))
 
 
+def optional_note() -> str | None:
+    """One line naming the optional engines that are not installed (so not measured), or None."""
+    from bench_pipeline.engines import missing_optional
+
+    missing = missing_optional()
+    if not missing:
+        return None
+    return (f"bench-pipeline: note: {', '.join(missing)} not installed, so not measured "
+            f"(pip install -e '.[engines]' adds them)")
+
+
 def _run_settings(args, **extra) -> Settings:
     return Settings.from_env(
         rows=args.rows, seed=args.seed, engines=args.engines, repeats=args.repeats, timeout_s=args.timeout,
@@ -365,6 +376,8 @@ def cmd_run(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     _check_installed(args.engines or ())
+    if not args.engines and (note := optional_note()):
+        print(note, file=sys.stderr)
     settings.save()  # the UI and the nightly schedule follow this run's choices
     title = (f"engines {','.join(settings.engines)} x threads {','.join(map(str, settings.threads))}, "
              f"{settings.rows:,} rows")

@@ -79,6 +79,7 @@ def test_without_the_extra_engines_say_they_are_missing(small_data, tmp_path):
     code = """
 import json
 from bench_pipeline.dataset import open_dataset
+from bench_pipeline.cli import optional_note
 from bench_pipeline.engines import default_engines, missing_optional
 from bench_pipeline.harness.runner import QuerySpec, run_query
 from bench_pipeline.settings import Settings
@@ -86,7 +87,7 @@ from bench_pipeline.wars.runner import missing_engines
 data = open_dataset(sys.argv[1])
 runs = {e: run_query(QuerySpec(e, "A", data)) for e in ("daft", "datafusion", "duckdb")}
 print(json.dumps({"default": list(default_engines()), "settings": list(Settings().engines),
-                  "missing": missing_optional(), "wars": missing_engines(),
+                  "missing": missing_optional(), "wars": missing_engines(), "note": optional_note(),
                   "runs": {e: [r["status"], r["message"]] for e, rows in runs.items() for r in rows[-1:]}}))
 """
     proc = _without_extra(code, small_data.root)
@@ -97,6 +98,8 @@ print(json.dumps({"default": list(default_engines()), "settings": list(Settings(
     assert out["missing"] == {"datafusion": f"datafusion is not installed: {hint}",
                               "daft": f"daft is not installed: {hint}"}
     assert set(out["wars"]) >= {"datafusion", "daft", "datafusion_polars"}
+    assert out["note"] == ("bench-pipeline: note: datafusion, daft not installed, so not measured "
+                           "(pip install -e '.[engines]' adds them)")
     assert out["runs"]["daft"] == ["skipped", f"daft is not installed: {hint}"]
     assert out["runs"]["datafusion"][0] == "skipped"
     assert out["runs"]["duckdb"] == ["ok", None]  # the core engines are untouched
