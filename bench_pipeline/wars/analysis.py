@@ -59,7 +59,7 @@ def _zero_copy(checks: str | None) -> str | None:
 
 
 def draw_wars(rows: list[dict], out_dir: Path) -> list[Path]:
-    """One PNG per workload: median warm time (cold as a marker) and peak memory per engine."""
+    """One PNG per workload: median warm time (log scale, cold run as a marker) and peak memory per engine."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, w in WORKLOADS.items():
@@ -73,7 +73,9 @@ def draw_wars(rows: list[dict], out_dir: Path) -> list[Path]:
                 value = r.get(metric) if r else None
                 if r is None or r["status"] != "ok" or value is None:
                     text = "missing" if r is None else r["status"] if r["status"] != "ok" else "no warm runs"
-                    ax.text(i, 0, text, rotation=90, color="red", fontsize=8, ha="center", va="bottom")
+                    # x in data, y in axes units: the label sits where the bar would, on any scale.
+                    ax.text(i, 0.02, text, rotation=90, color="red", fontsize=8, ha="center", va="bottom",
+                            transform=ax.get_xaxis_transform())
                     continue
                 ax.bar(i, value * scale, 0.6, color=f"C{i}")
                 if metric == "median_seconds" and r.get("cold_seconds") is not None:
@@ -82,7 +84,15 @@ def draw_wars(rows: list[dict], out_dir: Path) -> list[Path]:
                             label=None if labelled else "cold run")
             ax.set_xticks(range(len(engines)), engines, fontsize=8)
             ax.set_ylabel(label)
-            ax.set_ylim(bottom=0)
+            ax.set_xlim(-0.5, len(engines) - 0.5)
+            times = [v for r in got.values() if r["status"] == "ok"
+                     for v in (r.get("median_seconds"), r.get("cold_seconds")) if v]
+            if metric == "median_seconds" and times:
+                # Engines differ by orders of magnitude (Spark's cold run): log scale, bars from below the least.
+                ax.set_yscale("log")
+                ax.set_ylim(bottom=min(times) / 3, top=max(times) * 2)
+            else:
+                ax.set_ylim(bottom=0)
         if ax_t.get_legend_handles_labels()[0]:
             ax_t.legend(fontsize=8)
         threads = next((r["threads_asked"] for r in got.values()), None)
