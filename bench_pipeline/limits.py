@@ -58,6 +58,8 @@ def read_limits_metrics(store: ResultsStore) -> dict[str, list[dict]]:
                         {"q": list(MODE_QUERIES)})
     for r in modes:
         r["mode"] = mode_of.get(r["engine"], r["engine"])
+    modes.sort(key=lambda r: (MODE_QUERIES.index(r["query"]), list(MODES).index(r["mode"]) if r["mode"] in MODES
+                              else len(MODES)))
     sweep = store.query("SELECT * FROM metrics_sweep ORDER BY engine, list_position($q, query), dataset_rows",
                         {"q": list(SWEEP_QUERIES)})
     return {"metrics_modes": modes, "metrics_sweep": sweep}
@@ -153,7 +155,11 @@ def decision(sweep: list[dict], arrow_bytes: dict[int, int], budget: int, cores:
     best_single = _best(sweep, largest, single)
     spark_times = {r["query"]: r["median_seconds"] for r in sweep
                    if r["engine"] == DISTRIBUTED and r["dataset_rows"] == largest and r["status"] == "ok"}
-    if boundary:
+    if DISTRIBUTED not in engines:
+        out.append("Spark was not in this sweep, so no boundary toward it can be drawn; "
+                   + (f"the single-node engines completed {', '.join(best_single)} at the largest size."
+                      if best_single else "no single-node engine completed the largest size."))
+    elif boundary:
         n, qs = boundary
         out.append(f"Boundary: at {_ratio_text(n, arrow_bytes, budget)} Spark completed {', '.join(qs)} and no "
                    f"single-node engine ({', '.join(single)}) did under the same budget. Recommendation: move "
@@ -178,12 +184,14 @@ def decision(sweep: list[dict], arrow_bytes: dict[int, int], budget: int, cores:
             f"({spark_times[q] / best_single[q][1]:.1f}x)" for q in both)
             + f". On {cores} cores Spark's per-task and JVM costs are not repaid by parallelism; on a cluster "
               "with more cores and memory than one node the balance moves toward Spark.")
-    in_memory_fail = [(e, reach(sweep, e, "L")) for e in engines]
-    fits = [f"{e} from {r.first_failure:,} rows" for e, r in in_memory_fail if r.first_failure and e != DISTRIBUTED]
-    if fits:
-        out.append("Loading the whole table into memory (L) stopped fitting the budget for " + ", ".join(fits)
-                   + ": tools that must hold the data (pandas, Polars eager/in-memory) need a machine whose memory "
-                     "exceeds the data; streaming and spilling engines do not.")
+    loads = {e: reach(sweep, e, "L") for e in engines}
+    failed = [f"{e} from {r.first_failure:,} rows ({r.failure_status})" for e, r in loads.items() if r.first_failure]
+    held = [e for e, r in loads.items() if r.largest_ok == largest]
+    if failed:
+        out.append("Query L keeps the whole table: it stopped fitting the budget for " + ", ".join(failed)
+                   + (f", while {', '.join(held)} completed it at {largest:,} rows" if held else "")
+                   + ". An engine that must hold the data in RAM needs memory larger than the data; one that spills "
+                     "to disk or streams does not.")
     return out
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bench_pipeline.engines import ENGINE_NAMES, UnknownEngine, engine_class
+from bench_pipeline.engines import ENGINE_NAMES, VARIANTS, UnknownEngine, engine_class
 from bench_pipeline.harness.validate import validate
 from bench_pipeline.queries import ALL_QUERY_NAMES
 
 
 def _params():
-    for engine in ENGINE_NAMES:
+    for engine in (*ENGINE_NAMES, *VARIANTS):
         marks = [pytest.mark.spark] if engine == "pyspark" else []
         for query in ALL_QUERY_NAMES:  # the grid's L, A, B, C and the limits suite's F
             yield pytest.param(engine, query, id=f"{engine}-{query}", marks=marks)
@@ -42,7 +44,17 @@ def test_unknown_engine_is_named():
 
 
 def test_registry_names_its_engines():
-    assert {engine_class(n).name for n in ENGINE_NAMES} == set(ENGINE_NAMES)
+    assert {engine_class(n).name for n in (*ENGINE_NAMES, *VARIANTS)} == {*ENGINE_NAMES, *VARIANTS}
+
+
+def test_a_mode_variant_is_stale_when_its_base_engine_changes():
+    """polars-streaming is PolarsEngine's plans with another collect: its hash covers both modules and the base."""
+    from bench_pipeline.engines import base, polars_engine, polars_modes
+    from bench_pipeline.versions import _hash_files, engine_code_hash
+
+    files = sorted(Path(m.__file__).resolve() for m in (base, polars_engine, polars_modes))
+    assert engine_code_hash("polars-streaming") == _hash_files(files)
+    assert engine_code_hash("polars-streaming") not in (engine_code_hash("polars"), engine_code_hash("polars-eager"))
 
 
 def test_engine_code_hash_follows_its_own_module(tmp_path, monkeypatch):

@@ -203,3 +203,61 @@ def test_ui_shows_the_graph_grid_and_plots_then_stops_on_sigterm(home):
             raise
     _, alive = psutil.wait_procs(children, timeout=30)
     assert not alive, f"processes left after SIGTERM: {alive}"
+
+
+# -- the limits suite on the same instance ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def limits_env(home):
+    """Sizes and modes on the grid's own 5,000-row data; a budget the small data fits in."""
+    env = {"BENCH_SWEEP_ROWS": "5000", "BENCH_MODES_ROWS": "5000", "BENCH_SWEEP_BUDGET_MIB": "1024",
+           "BENCH_SWEEP_REPEATS": "1"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield home[0]
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def test_limits_builds_modes_sweep_capabilities_and_decision(limits_env):
+    from bench_pipeline.assets.pipeline import run_limits
+
+    first = run_limits(Settings.from_env())
+    sweep = ["duckdb|5000", "polars-streaming|5000", "polars|5000"]
+    assert sorted(first.cells_run) == sorted(["eager", "lazy", "streaming", *sweep]) and not first.cells_failed
+    assert set(GRID) <= set(first.cells_fresh)  # the 1- and 2-thread cells were already measured
+    report = (limits_env / "report.html").read_text()
+    for heading in ("Polars: eager, lazy, streaming", "Under a memory budget", "Size sweep",
+                    "Capabilities: the lab&#x27;s table", "Decision boundary"):
+        assert heading.replace("&#x27;", "'") in report.replace("&#x27;", "'")
+    assert {"limits_modes.png", "limits_sweep_time.png", "limits_sweep_memory.png"} <= {
+        os.path.basename(p) for p in first.plots}
+    plans = ResultsStore(limits_env / "results.duckdb").query(
+        "SELECT engine, plan FROM query_summary WHERE suite = 'modes' AND query = 'F'")
+    assert {r["engine"]: r["plan"] is not None for r in plans} == {
+        "polars-eager": False, "polars": True, "polars-streaming": True}
+
+    again = run_limits(Settings.from_env())
+    assert again.cells_run == [] and not again.cells_failed
+
+
+def test_oom_under_the_budget_is_a_result_not_a_failed_cell(limits_env):
+    from bench_pipeline.assets.pipeline import run_limits
+
+    os.environ["BENCH_SWEEP_BUDGET_MIB"] = "64"  # below any engine's interpreter: every query ends in oom
+    try:
+        result = run_limits(Settings.from_env())
+        assert sorted(result.cells_run) == sorted(["duckdb|5000", "polars-streaming|5000", "polars|5000"])
+        assert all("budget_bytes" in result.stale_reasons[k] for k in result.cells_run)
+        assert not result.cells_failed and result.report
+        rows = ResultsStore(limits_env / "results.duckdb").query(
+            "SELECT DISTINCT status FROM metrics_sweep")
+        assert [r["status"] for r in rows] == ["oom"]
+        report = (limits_env / "report.html").read_text()
+        assert '<td class="bad">oom</td>' in report and "No engine, single-node or Spark, completed" in report
+        assert run_limits(Settings.from_env()).cells_run == []  # an oom under the budget stays measured
+    finally:
+        os.environ["BENCH_SWEEP_BUDGET_MIB"] = "1024"
