@@ -32,7 +32,7 @@ def modes_figure(modes: list[dict], out_dir: Path) -> Path:
                     ax.bar(x, value * scale, width, color=f"C{j}", label=mode if i == 0 else None)
         ax.set_xticks(range(len(MODE_QUERIES)), [f"query {q}" for q in MODE_QUERIES])
         ax.set_ylabel(label)
-        if key == "median_seconds":
+        if key == "median_seconds" and any(r["status"] == "ok" and r.get(key) for r in modes):
             ax.set_yscale("log")
         ax.legend(fontsize=8)
     rows_n = next((r["dataset_rows"] for r in modes), None)
@@ -47,6 +47,7 @@ def sweep_figure(sweep: list[dict], metric: str, budget: int, out_dir: Path) -> 
     engines = sorted({r["engine"] for r in sweep})
     scale = 1 / MiB if metric == "peak_rss_bytes" else 1.0
     for ax, q in zip(axes.flat, SWEEP_QUERIES, strict=True):
+        drawn = False
         for k, engine in enumerate(engines):
             pts = sorted((r["dataset_rows"], r[metric], r["status"]) for r in sweep
                          if r["engine"] == engine and r["query"] == q)
@@ -54,6 +55,7 @@ def sweep_figure(sweep: list[dict], metric: str, budget: int, out_dir: Path) -> 
             color = f"C{k}"
             if ok:
                 ax.plot(*zip(*ok, strict=True), marker="o", color=color, label=engine)
+                drawn = True
             else:
                 ax.plot([], [], color=color, label=engine)
             for n, _, st in pts:
@@ -64,7 +66,8 @@ def sweep_figure(sweep: list[dict], metric: str, budget: int, out_dir: Path) -> 
         if metric == "peak_rss_bytes":
             ax.axhline(budget * scale, color="red", linestyle="--", linewidth=1, label="budget")
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        if drawn or metric == "peak_rss_bytes":  # a log axis needs one positive value (all-failed panels have none)
+            ax.set_yscale("log")
         ax.set_title(f"query {q}")
         ax.set_xlabel("posts rows (log)")
         ax.set_ylabel("peak memory (MiB, log)" if metric == "peak_rss_bytes" else "median warm time (s, log)")

@@ -8,8 +8,8 @@ the code that measures and validates every cell (and the query catalogue).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import inspect
+import sys
 from pathlib import Path
 
 from bench_pipeline.engines import REGISTRY, VARIANTS, engine_class
@@ -29,15 +29,11 @@ def _hash_files(paths: list[Path]) -> str:
 
 
 def engine_code_hash(engine: str) -> str:
-    """The engine's module and every module its class inherits from (a mode variant includes its base engine).
-
-    The module named by the engine's path counts too, even when it only
-    re-exports a class defined elsewhere.
-    """
-    files = {Path(inspect.getfile(c)).resolve() for c in engine_class(engine).__mro__ if issubclass(c, Engine)}
-    module = (REGISTRY.get(engine) or VARIANTS.get(engine, engine)).partition(":")[0]
-    files.add(Path(importlib.util.find_spec(module).origin).resolve())
-    return _hash_files(sorted(files))
+    """The module that names the engine and every module its class inherits from (a mode variant: its base too)."""
+    cls = engine_class(engine)
+    named_in = sys.modules[(REGISTRY.get(engine) or VARIANTS.get(engine) or engine).partition(":")[0]]
+    files = {Path(inspect.getfile(c)).resolve() for c in cls.__mro__ if issubclass(c, Engine)}
+    return _hash_files(sorted(files | {Path(named_in.__file__).resolve()}))
 
 
 def engine_signature(engine: str) -> str:

@@ -54,7 +54,7 @@ def test_a_mode_variant_is_stale_when_its_base_engine_changes():
 
     files = sorted(Path(m.__file__).resolve() for m in (base, polars_engine, polars_modes))
     assert engine_code_hash("polars-streaming") == _hash_files(files)
-    assert engine_code_hash("polars-streaming") not in (engine_code_hash("polars"), engine_code_hash("polars-eager"))
+    assert engine_code_hash("polars-streaming") != engine_code_hash("polars")
 
 
 def test_engine_code_hash_follows_its_own_module(tmp_path, monkeypatch):
