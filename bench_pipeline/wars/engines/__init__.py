@@ -12,6 +12,13 @@ from bench_pipeline.wars.data import WarsData
 IMAGES_URL_ENV = "BENCH_WARS_IMAGES_URL"  # where the runner's image server listens
 
 
+def rank_purchases(pl, frame):
+    """Polars' half of the hand-off, shared by the one-engine Polars run and the hand-off engine
+    (here, in a module every workload's signature covers, so a change makes both stale)."""
+    return (frame.with_columns(rank=pl.col("purchases").rank(method="min", descending=True).cast(pl.Int64))
+            .sort(["rank", "user_id"]))
+
+
 def wars_data(data) -> WarsData:
     return WarsData(data.root)
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from bench_pipeline.wars.engines import rank_purchases
 from bench_pipeline.wars.engines.datafusion_wars import DataFusionWars
-from bench_pipeline.wars.engines.polars_wars import rank_purchases
 from bench_pipeline.wars.workloads import HANDOFF_MIN_PURCHASES
 
 

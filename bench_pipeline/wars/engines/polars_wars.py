@@ -5,14 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench_pipeline.engines.polars_engine import PolarsEngine
-from bench_pipeline.wars.engines import wars_data
+from bench_pipeline.wars.engines import rank_purchases, wars_data
 from bench_pipeline.wars.workloads import ETL_MIN_SPEND, ETL_SINCE, HANDOFF_MIN_PURCHASES
-
-
-def rank_purchases(pl, frame):
-    """The Polars half of the hand-off (also used by the hand-off engine): rank users by purchases."""
-    return (frame.with_columns(rank=pl.col("purchases").rank(method="min", descending=True).cast(pl.Int64))
-            .sort(["rank", "user_id"]))
 
 
 class PolarsWars(PolarsEngine):
