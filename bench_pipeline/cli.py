@@ -153,8 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     lim = sub.add_parser("limits", help="Polars eager/lazy/streaming, a size sweep under a memory budget, "
                                          "the measured capability table and the decision boundary")
-    lim.add_argument("--sizes", type=_int_list, default=None, help="posts rows of the sweep (default 1M,2.5M,7M)")
-    lim.add_argument("--budget-mib", type=_positive_int, default=None, help="the sweep's memory budget (1024)")
+    lim.add_argument("--sizes", type=_int_list, default=None, help="posts rows of the sweep (default 1M,2.5M,7.5M)")
+    lim.add_argument("--budget-mib", type=_positive_int, default=None, help="the sweep's memory budget (1152)")
     lim.add_argument("--modes-rows", type=_positive_int, default=None, help="posts rows for the modes (2.5M)")
     lim.add_argument("--sweep-repeats", type=_positive_int, default=None, help="warm runs per sweep query (1)")
     lim.add_argument("--engines", type=_choice_list(ENGINE_NAMES, "engine"), default=None)

@@ -33,9 +33,10 @@ from bench_pipeline.queries import (
 )
 
 DEFAULT_DRIVER_MEMORY = "4g"
-# Under a budget: this share of it for the driver's heap (the JVM's own overhead,
-# Python and Arrow buffers need the rest), but never below what Spark accepts.
-BUDGET_HEAP_SHARE = 0.5
+# Under a budget: the driver's heap is what is left after the JVM's own memory
+# outside the heap and the Python driver (about 0.75 GiB measured here), but
+# never below the smallest heap Spark accepts.
+BUDGET_OUTSIDE_HEAP_MIB = 768
 MIN_HEAP_MIB = 512
 # ...and the JVM's memory outside the heap held small: serial GC (no G1 region
 # tables), capped code cache, metaspace and direct buffers (Arrow, Netty).
@@ -66,7 +67,7 @@ class SparkEngine(Engine):
         self.driver_memory = env.get("BENCH_SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY)
         budgeted = bool(self.memory_budget and not master)
         if budgeted:
-            self.driver_memory = f"{max(MIN_HEAP_MIB, mib(self.memory_budget * BUDGET_HEAP_SHARE))}m"
+            self.driver_memory = f"{max(MIN_HEAP_MIB, mib(self.memory_budget) - BUDGET_OUTSIDE_HEAP_MIB)}m"
         builder = (
             SparkSession.builder.appName("bench_pipeline")
             .config("spark.driver.memory", self.driver_memory)
