@@ -496,13 +496,19 @@ def _print_wars(rows: list[dict]) -> None:
 def cmd_limits(args) -> int:
     from bench_pipeline.assets.pipeline import run_limits
     from bench_pipeline.harness import provenance
+    from bench_pipeline.limits import SWEEP_ENGINES
     from bench_pipeline.limits_analysis import analyse
     from bench_pipeline.store import ResultsStore
 
+    _check_installed(args.engines or ())
+    if args.engines and not any(e.split("-")[0] in args.engines for e in SWEEP_ENGINES):
+        raise UsageError(f"argument --engines: the limits suite measures {', '.join(SWEEP_ENGINES)}; "
+                         f"{', '.join(args.engines)} gives none of them")
     settings = Settings.from_env(engines=args.engines, repeats=args.repeats, timeout_s=args.timeout,
                                  sweep_rows=args.sizes, sweep_budget_mib=args.budget_mib,
                                  sweep_repeats=args.sweep_repeats, modes_rows=args.modes_rows)
-    settings.save()  # the UI's limits assets measure what this command measured
+    # The UI's limits assets measure what this command measured; the main grid's choices stay as they were.
+    settings.save(only=Settings.LIMITS_FIELDS)
     title = (f"limits: sizes {','.join(f'{n:,}' for n in settings.sweep_rows)} under "
              f"{settings.sweep_budget_mib:,} MiB, Polars modes on {settings.modes_rows:,} rows")
     result = _with_progress(settings, title, lambda start: run_limits(settings, on_cell_start=start))

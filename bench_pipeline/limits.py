@@ -35,7 +35,8 @@ _SQL = [
     """CREATE OR REPLACE TABLE metrics_modes AS
 SELECT * EXCLUDE (rn) FROM (
   SELECT s.*, row_number() OVER (PARTITION BY engine, query ORDER BY measured_at DESC) AS rn
-  FROM query_summary s WHERE suite = 'modes' AND dataset_fingerprint = $modes_fp)
+  FROM query_summary s WHERE suite = 'modes' AND dataset_fingerprint = $modes_fp
+    AND list_contains($mode_queries, query))
 WHERE rn = 1""",
     """CREATE OR REPLACE TABLE metrics_sweep AS
 SELECT * EXCLUDE (rn) FROM (
@@ -48,7 +49,8 @@ WHERE rn = 1""",
 
 def build_limits_metrics(store: ResultsStore, modes_fp: str | None, sweep_fps: Sequence[str],
                          budget_bytes: int) -> dict[str, list[dict]]:
-    store.execute(_SQL, {"modes_fp": modes_fp or "", "sweep_fps": list(sweep_fps) or [""], "budget": budget_bytes})
+    store.execute(_SQL, {"modes_fp": modes_fp or "", "sweep_fps": list(sweep_fps) or [""], "budget": budget_bytes,
+                         "mode_queries": list(MODE_QUERIES)})
     return read_limits_metrics(store)
 
 
@@ -79,13 +81,25 @@ class Reach:
     seconds_at_largest_ok: float | None
 
 
+def measured(sweep: list[dict]) -> list[dict]:
+    """The sweep rows that say something about the engine (a `skipped` engine, e.g. no Java, was not measured)."""
+    return [r for r in sweep if r["status"] != "skipped"]
+
+
 def reach(sweep: list[dict], engine: str, query: str) -> Reach:
-    pts = sorted((r["dataset_rows"], r["status"], r["median_seconds"]) for r in sweep
+    """The largest size completed before the first one that was not (later sizes do not extend the reach)."""
+    pts = sorted((r["dataset_rows"], r["status"], r["median_seconds"]) for r in measured(sweep)
                  if r["engine"] == engine and r["query"] == query)
-    ok = [(n, t) for n, st, t in pts if st == "ok"]
     bad = [(n, st) for n, st, _ in pts if st != "ok"]
-    return Reach(engine, query, ok[-1][0] if ok else None, bad[0][0] if bad else None,
-                 bad[0][1] if bad else None, ok[-1][1] if ok else None)
+    first_bad = bad[0][0] if bad else None
+    ok = [(n, t) for n, st, t in pts if st == "ok" and (first_bad is None or n < first_bad)]
+    return Reach(engine, query, ok[-1][0] if ok else None, first_bad, bad[0][1] if bad else None,
+                 ok[-1][1] if ok else None)
+
+
+def _failure_words(status: str | None) -> str:
+    # oom and timeout are the limits this suite looks for; anything else is a failure of another kind.
+    return {"oom": "ran out of the budget (oom)", "timeout": "timed out"}.get(status, f"failed ({status})")
 
 
 def budget_table(sweep: list[dict], arrow_bytes: dict[int, int]) -> list[dict]:
@@ -123,6 +137,9 @@ def decision(sweep: list[dict], arrow_bytes: dict[int, int], budget: int, cores:
     """The decision boundary: when to move from a single-node engine to Spark, from the sweep's rows."""
     if not sweep:
         return ["No sweep measured yet: no boundary to draw."]
+    sweep = measured(sweep)
+    if not sweep:
+        return ["Every engine of the sweep was skipped: no boundary to draw."]
     engines = sorted({r["engine"] for r in sweep})
     sizes = sorted({r["dataset_rows"] for r in sweep})
     out = [f"Measured under a process-tree budget of {_gib(budget)} at {cores} threads on posts of "
@@ -131,68 +148,82 @@ def decision(sweep: list[dict], arrow_bytes: dict[int, int], budget: int, cores:
         parts = []
         for q in SWEEP_QUERIES:
             r = reach(sweep, e, q)
-            if r.first_failure is None and r.largest_ok is not None:
-                parts.append(f"{q} completed at every size")
+            if r.first_failure is None and r.largest_ok is None:
+                parts.append(f"{q} not measured")
+            elif r.first_failure is None:
+                parts.append(f"{q} completed at every size measured")
             elif r.largest_ok is None:
-                parts.append(f"{q} failed ({r.failure_status}) from the smallest size, {r.first_failure:,} rows")
+                parts.append(f"{q} {_failure_words(r.failure_status)} from the smallest size, {r.first_failure:,} rows")
             else:
-                parts.append(f"{q} completed up to {r.largest_ok:,} rows and failed ({r.failure_status}) "
+                parts.append(f"{q} completed up to {r.largest_ok:,} rows and {_failure_words(r.failure_status)} "
                              f"at {r.first_failure:,}")
         out.append(f"{e}: " + "; ".join(parts) + ".")
 
-    # Where does Spark complete something no single-node engine completes?
     single = [e for e in SINGLE_NODE if e in engines]
+    largest = sizes[-1]
+    best_single = _best(sweep, largest, single)
+    if DISTRIBUTED not in engines or not single:
+        missing = "Spark was not" if DISTRIBUTED not in engines else "No single-node engine (Polars, DuckDB) was"
+        out.append(f"{missing} in this sweep, so no boundary between them can be drawn"
+                   + (f"; the single-node engines completed {', '.join(best_single)} at the largest size."
+                      if best_single else "."))
+        return out + _load_sentence(sweep, engines, largest)
+
+    # The boundary: the smallest size where Spark completed a query that every single-node engine
+    # measured there failed to complete.
     boundary = None
     for n in sizes:
         rows_n = [r for r in sweep if r["dataset_rows"] == n]
-        spark_only = [q for q in SWEEP_QUERIES
-                      if any(r["engine"] == DISTRIBUTED and r["query"] == q and r["status"] == "ok" for r in rows_n)
-                      and not any(r["engine"] in single and r["query"] == q and r["status"] == "ok" for r in rows_n)]
+        spark_only = []
+        for q in SWEEP_QUERIES:
+            spark_ok = any(r["engine"] == DISTRIBUTED and r["query"] == q and r["status"] == "ok" for r in rows_n)
+            singles = [r for r in rows_n if r["engine"] in single and r["query"] == q]
+            if spark_ok and singles and all(r["status"] != "ok" for r in singles):
+                spark_only.append(q)
         if spark_only:
             boundary = (n, spark_only)
             break
-    largest = sizes[-1]
-    best_single = _best(sweep, largest, single)
     spark_times = {r["query"]: r["median_seconds"] for r in sweep
                    if r["engine"] == DISTRIBUTED and r["dataset_rows"] == largest and r["status"] == "ok"}
-    if DISTRIBUTED not in engines:
-        out.append("Spark was not in this sweep, so no boundary toward it can be drawn; "
-                   + (f"the single-node engines completed {', '.join(best_single)} at the largest size."
-                      if best_single else "no single-node engine completed the largest size."))
-    elif boundary:
+    if boundary:
         n, qs = boundary
         out.append(f"Boundary: at {_ratio_text(n, arrow_bytes, budget)} Spark completed {', '.join(qs)} and no "
                    f"single-node engine ({', '.join(single)}) did under the same budget. Recommendation: move "
                    f"work like {', '.join(qs)} to Spark once the data in memory reaches about "
-                   f"{arrow_bytes.get(n, 0) / budget:.1f}x the memory you can give one process; below that, the "
-                   f"single-node engines were faster wherever both completed.")
+                   f"{arrow_bytes.get(n, 0) / budget:.1f}x the memory you can give one process.")
     else:
         done = [q for q in SWEEP_QUERIES if q in best_single]
         if done:
             out.append(f"No boundary reached: at the largest size, {_ratio_text(largest, arrow_bytes, budget)}, a "
                        f"single-node engine completed {', '.join(done)} under the budget "
                        + "(" + "; ".join(f"{q}: {best_single[q][0]} {best_single[q][1]:.2f} s" for q in done) + ")"
-                       + ". Recommendation: stay on one node at least up to this data-to-memory ratio; Spark "
-                         "earns its overhead only beyond it.")
+                       + ". Recommendation: stay on one node at least up to this data-to-memory ratio.")
         else:
             out.append("No engine, single-node or Spark, completed the largest size under the budget: "
                        "the boundary is beyond what this machine can show.")
     both = [q for q in SWEEP_QUERIES if q in spark_times and q in best_single]
     if both:
+        ratios = {q: spark_times[q] / best_single[q][1] for q in both}
+        verdict = ("Spark was slower on every one of them" if all(v > 1 for v in ratios.values()) else
+                   "Spark was faster on " + ", ".join(q for q, v in ratios.items() if v < 1))
         out.append(f"Speed where both complete at {largest:,} rows: " + "; ".join(
             f"{q}: Spark {spark_times[q]:.2f} s vs {best_single[q][0]} {best_single[q][1]:.2f} s "
-            f"({spark_times[q] / best_single[q][1]:.1f}x)" for q in both)
-            + f". On {cores} cores Spark's per-task and JVM costs are not repaid by parallelism; on a cluster "
-              "with more cores and memory than one node the balance moves toward Spark.")
+            f"({ratios[q]:.1f}x)" for q in both) + f". {verdict} on {cores} cores.")
+    return out + _load_sentence(sweep, engines, largest)
+
+
+def _load_sentence(sweep: list[dict], engines: Sequence[str], largest: int) -> list[str]:
+    """What query L (the whole table held) says about holding data in memory."""
     loads = {e: reach(sweep, e, "L") for e in engines}
-    failed = [f"{e} from {r.first_failure:,} rows ({r.failure_status})" for e, r in loads.items() if r.first_failure]
-    held = [e for e, r in loads.items() if r.largest_ok == largest]
-    if failed:
-        out.append("Query L keeps the whole table: it stopped fitting the budget for " + ", ".join(failed)
-                   + (f", while {', '.join(held)} completed it at {largest:,} rows" if held else "")
-                   + ". An engine that must hold the data in RAM needs memory larger than the data; one that spills "
-                     "to disk or streams does not.")
-    return out
+    failed = [f"{e} from {r.first_failure:,} rows ({r.failure_status})" for e, r in loads.items()
+              if r.failure_status in ("oom", "timeout")]
+    held = [e for e, r in loads.items() if r.largest_ok == largest and r.first_failure is None]
+    if not failed:
+        return []
+    return ["Query L keeps the whole table: it stopped fitting the budget for " + ", ".join(failed)
+            + (f", while {', '.join(held)} completed it at {largest:,} rows" if held else "")
+            + ". An engine that must hold the data in RAM needs memory larger than the data; one that spills "
+              "to disk does not."]
 
 
 def _best(sweep: list[dict], rows: int, engines: Sequence[str]) -> dict[str, tuple[str, float]]:
@@ -240,11 +271,20 @@ LAB_CLAIMS: dict[str, dict[str, object]] = {
 CAPABILITIES = ("optimizer", "distributed", "arrow", "out_of_core", "parallel", "apis", "gpu")
 CAPABILITY_TITLES = {"optimizer": "query optimizer", "distributed": "distributed", "arrow": "Arrow-backed",
                      "out_of_core": "out-of-core", "parallel": "parallel", "apis": "APIs", "gpu": "GPU"}
-# Plan text that shows a filter or a column selection pushed into the Parquet scan.
-_PUSHDOWN = [
-    ("filter pushed into the scan", re.compile(r"SELECTION: .+|PushedFilters: \[[^\]]+\]|Filters:.+")),
-    ("columns pruned at the scan", re.compile(r"PROJECT \d+/\d+ COLUMNS|ReadSchema: struct<[^>]+>|Projections:.+")),
-]
+# Plan text that shows a filter pushed into the Parquet scan (Polars SELECTION in the scan, Spark
+# non-empty PushedFilters, DuckDB/DataFusion scan filters), or fewer columns read than the file has.
+_FILTER_PUSHED = re.compile(r"SELECTION: .+|PushedFilters: \[[^\]]+\]|(?<!Pushed)Filters: ?\S.*|predicate=.+")
+_POSTS_COLUMNS = 12
+
+
+def _columns_pruned(plan: str) -> str | None:
+    m = re.search(r"PROJECT (\d+)/(\d+) COLUMNS", plan)
+    if m and int(m.group(1)) < int(m.group(2)):
+        return m.group(0)
+    for schema in re.findall(r"ReadSchema: struct<([^>]*)>", plan):
+        if 0 < schema.count(":") < _POSTS_COLUMNS:
+            return f"ReadSchema of {schema.count(':')} columns"
+    return None
 
 
 def plan_evidence(plan: str | None) -> tuple[bool, str]:
@@ -252,10 +292,12 @@ def plan_evidence(plan: str | None) -> tuple[bool, str]:
     if not plan:
         return False, "no plan: every operation runs as it is called"
     found = []
-    for what, pattern in _PUSHDOWN:
-        m = pattern.search(plan)
-        if m:
-            found.append(f"{what} ({m.group(0).strip()[:90]})")
+    m = _FILTER_PUSHED.search(plan)
+    if m:
+        found.append(f"filter pushed into the scan ({m.group(0).strip()[:90]})")
+    pruned = _columns_pruned(plan)
+    if pruned:
+        found.append(f"columns pruned at the scan ({pruned})")
     return bool(found), "; ".join(found) or "plan shows no pushdown"
 
 
@@ -296,33 +338,37 @@ def capability_table(speedup: list[dict], sweep: list[dict], plans: dict[str, st
                             f"answered L, A, B, C on a {n}-executor standalone cluster" if n
                             else "no cluster measurement (a single-process engine cannot be)"))
         out.append(Evidence(engine, "arrow", claims["arrow"], None, "not measured (a claim about the format)"))
-        # Out-of-core: a query completed under a budget smaller than the data.
+        # Out-of-core: query L (the whole table kept by the engine) completed under a budget smaller than the
+        # table. A, B, C read a few columns, so completing them proves less than it seems.
         engines = [engine, f"{engine}-streaming"] if engine == "polars" else [engine]
-        done = [(r["engine"], r["query"], r["dataset_rows"]) for r in sweep
-                if r["engine"] in engines and r["status"] == "ok" and arrow_bytes.get(r["dataset_rows"], 0) > budget]
-        over = [n for n in arrow_bytes if arrow_bytes[n] > budget]
+        over = [r for r in measured(sweep) if r["engine"] in engines and r["query"] == "L"
+                and arrow_bytes.get(r["dataset_rows"], 0) > budget]
+        done = [r for r in over if r["status"] == "ok"]
         if done:
-            biggest = max(n for _, _, n in done)
-            qs = sorted({f"{q} ({e})" for e, q, n in done if n == biggest})
+            r = max(done, key=lambda r: r["dataset_rows"])
             out.append(Evidence(engine, "out_of_core", claims["out_of_core"], True,
-                                f"completed {', '.join(qs)} on {biggest:,} rows "
-                                f"({arrow_bytes[biggest] / budget:.2f}x the {_gib(budget)} budget)"))
-        elif over and any(r["engine"] in engines and r["dataset_rows"] in over for r in sweep):
+                                f"{r['engine']} kept the whole table (L) of {r['dataset_rows']:,} rows, "
+                                f"{arrow_bytes[r['dataset_rows']] / budget:.2f}x the {_gib(budget)} budget"))
+        elif over:
             out.append(Evidence(engine, "out_of_core", claims["out_of_core"], False,
-                                f"no query completed on data larger than the {_gib(budget)} budget"))
+                                f"L on data larger than the {_gib(budget)} budget ended "
+                                + ", ".join(sorted({f"{r['status']} ({r['engine']})" for r in over}))))
         else:
             out.append(Evidence(engine, "out_of_core", claims["out_of_core"], None,
                                 "no sweep size larger than the budget measured yet"))
-        # Parallel: speedup at the machine's cores against 1 thread, best query.
-        pts = [r for r in speedup if r["engine"] == engine and r["threads"] == cores and r["speedup"] is not None]
-        if pts and cores > 1:
+        # Parallel: speedup against 1 thread at the most threads measured within the machine's cores.
+        within = [r for r in speedup if r["engine"] == engine and 1 < r["threads"] <= cores
+                  and r["speedup"] is not None]
+        top = max((r["threads"] for r in within), default=None)
+        pts = [r for r in within if r["threads"] == top]
+        if pts:
             best = max(pts, key=lambda r: r["speedup"])
             out.append(Evidence(engine, "parallel", claims["parallel"], best["speedup"] >= 1.2,
-                                f"best speedup at {cores} threads {best['speedup']:.2f}x (query {best['query']}); "
+                                f"best speedup at {top} threads {best['speedup']:.2f}x (query {best['query']}); "
                                 + ", ".join(f"{r['query']} {r['speedup']:.2f}x" for r in pts)))
         else:
             out.append(Evidence(engine, "parallel", claims["parallel"], None,
-                                f"no 1- and {cores}-thread cells measured yet" if cores > 1 else "one core"))
+                                "no valid 1-thread and multi-thread cells measured yet" if cores > 1 else "one core"))
         out.append(Evidence(engine, "apis", claims["apis"], None, "not measured (a claim about the interface)"))
         out.append(Evidence(engine, "gpu", claims["gpu"], None,
                             f"GPU present ({gpu}) but not benchmarked" if gpu else "no GPU on this machine"))

@@ -116,11 +116,16 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return dataclasses.replace(cls(), **values)
 
-    def save(self) -> Path:
-        """Record the run's choices in $BENCH_HOME/settings.json (see the module docstring)."""
+    def save(self, only: tuple[str, ...] | None = None) -> Path:
+        """Record the run's choices in $BENCH_HOME/settings.json (see the module docstring).
+
+        only: save just these fields, keeping what the file says of the others
+        (`limits` records its own choices without changing the main grid's)."""
         self.home.mkdir(parents=True, exist_ok=True)
         path = self.home / SAVED_FILE
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "home"}
+        if only is not None:
+            data = {**_load_saved(self.home), **{k: v for k, v in data.items() if k in only}}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2))
         tmp.replace(path)
@@ -157,6 +162,8 @@ class Settings:
     @property
     def sweep_budget_bytes(self) -> int:
         return self.sweep_budget_mib * 2**20
+
+    LIMITS_FIELDS = ("sweep_rows", "sweep_budget_mib", "sweep_repeats", "modes_rows")
 
     @property
     def limits_rows(self) -> tuple[int, ...]:

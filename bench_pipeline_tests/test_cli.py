@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -92,3 +93,29 @@ def test_cell_command_fills_the_store(small_data, tmp_path):
 
     rows = ResultsStore(store).query("SELECT query, status FROM query_summary ORDER BY query")
     assert rows == [{"query": "A", "status": "ok"}, {"query": "C", "status": "ok"}]
+
+
+@pytest.mark.parametrize("args,words", [
+    (["limits", "--sizes", "0"], ["--sizes", "greater than 0"]),
+    (["limits", "--budget-mib", "-5"], ["--budget-mib"]),
+    (["limits", "--engines", "sqlite"], ["--engines", "sqlite"]),
+    (["limits", "--engines", "datafusion"], ["--engines", "datafusion"]),
+    (["limits", "--repeats", "1"], ["--repeats", "3 or more"]),
+])
+def test_bad_limits_arguments_are_one_line_and_write_nothing(tmp_path, args, words):
+    home = tmp_path / "home"
+    proc = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, "BENCH_HOME": str(home)})
+    _one_line_error(proc, *words)
+    assert not home.exists()
+
+
+def test_limits_choices_do_not_replace_the_main_grids(tmp_path):
+    from bench_pipeline.settings import Settings
+
+    Settings(home=tmp_path, engines=("duckdb",), threads=(1, 2)).save()
+    Settings(home=tmp_path, engines=("polars",), sweep_rows=(5000,), sweep_budget_mib=300).save(
+        only=Settings.LIMITS_FIELDS)
+    saved = Settings.from_env(home=tmp_path)
+    assert saved.engines == ("duckdb",) and saved.threads == (1, 2)
+    assert saved.sweep_rows == (5000,) and saved.sweep_budget_mib == 300

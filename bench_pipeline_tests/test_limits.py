@@ -130,7 +130,7 @@ def test_decision_names_the_boundary_when_only_spark_completes():
     text = decision(_grid(single_ok_at_large=False, spark_ok_at_large=True), SIZES, 1024 * MiB, 2)
     boundary = [t for t in text if t.startswith("Boundary")]
     assert boundary and "8,000 rows" in boundary[0] and "1.6x the memory" in boundary[0]
-    assert "polars: L completed up to 1,000 rows and failed (oom) at 8,000" in " ".join(text)
+    assert "polars: L completed up to 1,000 rows and ran out of the budget (oom) at 8,000" in " ".join(text)
 
 
 def test_decision_changes_when_the_numbers_change():
@@ -147,9 +147,29 @@ def test_decision_changes_when_the_numbers_change():
     assert any("0.8x the memory" in t for t in decision(_grid(False, True), SIZES, 2048 * MiB, 2))
 
 
+def test_decision_text_survives_partial_skipped_and_one_sided_sweeps():
+    grid = _grid(single_ok_at_large=False, spark_ok_at_large=True)
+    # An interrupted Spark cell: B and C never measured.
+    partial = [r for r in grid if not (r["engine"] == "pyspark" and r["query"] in ("B", "C"))]
+    assert any("B not measured" in t for t in decision(partial, SIZES, 1024 * MiB, 2))
+    # Spark skipped (no Java) is absent, not a failure: no boundary toward it.
+    skipped = [{**r, "status": "skipped"} if r["engine"] == "pyspark" else r for r in grid]
+    text = decision(skipped, SIZES, 1024 * MiB, 2)
+    assert any(t.startswith("Spark was not in this sweep") for t in text)
+    assert not any("pyspark from" in t for t in text)
+    # Only pandas and Spark: no single-node engine to draw a boundary against.
+    one_sided = [r for r in grid if r["engine"] in ("pandas", "pyspark")]
+    text = decision(one_sided, SIZES, 1024 * MiB, 2)
+    assert not any(t.startswith("Boundary") for t in text)
+    assert any(t.startswith("No single-node engine (Polars, DuckDB) was in this sweep") for t in text)
+
+
 def test_reach_finds_the_first_failure():
     sweep = _sweep({("polars", "L", 1000): "ok", ("polars", "L", 4000): "ok", ("polars", "L", 8000): "oom"})
     assert reach(sweep, "polars", "L") == Reach("polars", "L", 4000, 8000, "oom", 1.0)
+    # A success after a failure does not extend the reach.
+    sweep = _sweep({("polars", "L", 1000): "ok", ("polars", "L", 4000): "timeout", ("polars", "L", 8000): "ok"})
+    assert reach(sweep, "polars", "L") == Reach("polars", "L", 1000, 4000, "timeout", 1.0)
 
 
 def test_capability_table_reports_disagreements_from_measurements():
@@ -162,9 +182,19 @@ def test_capability_table_reports_disagreements_from_measurements():
     assert cell[("duckdb", "parallel")].measured is True and cell[("duckdb", "parallel")].disagrees
     assert cell[("pandas", "parallel")].measured is False and not cell[("pandas", "parallel")].disagrees
     assert cell[("pyspark", "distributed")].measured is True
-    assert cell[("duckdb", "out_of_core")].measured is True
+    assert cell[("duckdb", "out_of_core")].measured is True and "kept the whole table (L)" in \
+        cell[("duckdb", "out_of_core")].evidence
     assert cell[("polars", "out_of_core")].measured is False and cell[("polars", "out_of_core")].disagrees
+    # Completing A (a few columns) on data larger than the budget is not out-of-core evidence; only L is.
+    only_a = [r for r in sweep if not (r["engine"] == "pandas" and r["query"] == "A" and r["dataset_rows"] == 8000)]
+    only_a.append({"engine": "pandas", "query": "A", "dataset_rows": 8000, "status": "ok", "median_seconds": 1.0,
+                   "budget_bytes": 1024 * MiB, "peak_rss_bytes": 500 * MiB})
+    pandas_ooc = {e.capability: e for e in capability_table(speedup, only_a, plans, {}, SIZES, 1024 * MiB, 2, None)
+                  if e.engine == "pandas"}["out_of_core"]
+    assert pandas_ooc.measured is False
     assert cell[("pandas", "optimizer")].measured is False
+    assert plan_evidence("PushedFilters: []\nReadSchema: struct<" + ",".join(f"c{i}:int" for i in range(12)) + ">") \
+        == (False, "plan shows no pushdown")
     text = capability_disagreements(table)
     assert any(t.startswith("duckdb / parallel") for t in text)
     # Slower DuckDB at 2 threads: the disagreement goes away.

@@ -59,6 +59,18 @@ def test_second_run_recomputes_nothing(home):
     assert again.cells_run == [] and sorted(again.cells_fresh) == sorted(GRID)
 
 
+def test_another_memory_budget_makes_the_grid_stale(home):
+    """A budget sets the engines' own limits too, so cells measured without one are not its measurement."""
+    import dataclasses
+
+    from bench_pipeline.assets.staleness import grid_staleness
+
+    settings = Settings.from_env()
+    assert set(grid_staleness(_instance(), GRID, settings).values()) == {None}
+    stale = grid_staleness(_instance(), GRID, dataclasses.replace(settings, budget_mib=2000))
+    assert all(reason and f"budget_bytes None -> {2000 * 2**20}" in reason for reason in stale.values())
+
+
 def test_new_engine_version_makes_exactly_its_cells_stale(home, monkeypatch):
     instance = _instance()
     assert all(v is None for v in cell_staleness(instance, GRID, 1).values())

@@ -125,8 +125,9 @@ def test_handoff_through_the_harness_is_zero_copy(wars_data, tmp_path):
                        "checks": result.rows[-1]["checks"]}]
 
 
-def test_image_pipeline_through_the_harness_serves_itself(wars_data):
-    # No server started by the test: the runner serves the images for its worker.
+def test_image_pipeline_through_the_harness_serves_itself(wars_data, monkeypatch):
+    # No server from the test: the session fixture's URL is taken away, so only the runner's own can serve.
+    monkeypatch.delenv(IMAGES_URL_ENV, raising=False)
     result = run_workload("images", "daft", wars_data, threads=2, repeats=1)
     assert [r["status"] for r in result.rows] == ["ok", "ok"], result.rows
     assert result.rows[0]["answer_rows"] == IMAGES and result.rows[0]["threads_verified"] == 2

@@ -14,7 +14,7 @@ import dagster as dg
 
 from bench_pipeline.assets.benchmark import benchmark_cells, engine_versions
 from bench_pipeline.assets.partitions import grid_keys
-from bench_pipeline.assets.staleness import cell_staleness
+from bench_pipeline.assets.staleness import grid_staleness
 from bench_pipeline.settings import Settings
 
 NIGHTLY_CRON = "0 2 * * *"
@@ -37,7 +37,7 @@ def local_timezone() -> str:
 
 
 def stale_run_requests(instance: dg.DagsterInstance, settings: Settings, tick: str) -> list[dg.RunRequest]:
-    stale = cell_staleness(instance, grid_keys(settings.engines, settings.threads), settings.repeats)
+    stale = grid_staleness(instance, grid_keys(settings.engines, settings.threads), settings)
     return [
         dg.RunRequest(run_key=f"{tick}:{key}", partition_key=key, tags={"bench/stale_reason": reason[:200]})
         for key, reason in stale.items()

@@ -71,7 +71,8 @@ def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> 
     store = bench.store()
     result = run_cell(CellSpec(engine, threads, data, repeats=s.repeats, timeout_s=s.timeout_s,
                                budget_bytes=s.budget_bytes, dagster_run_id=context.run.run_id), store)
-    return cell_outcome(context.partition_key, result, store, engine, threads, data, s.repeats)
+    return cell_outcome(context.partition_key, result, store, engine, threads, data, s.repeats,
+                        extra_metadata={"budget_bytes": s.budget_bytes})
 
 
 def cell_outcome(key: str, result, store, engine: str, threads: int, data, repeats: int,

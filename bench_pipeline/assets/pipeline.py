@@ -14,7 +14,7 @@ import dagster as dg
 
 from bench_pipeline.assets.partitions import THREADS, grid_keys
 from bench_pipeline.assets.resources import BenchSettings
-from bench_pipeline.assets.staleness import cell_staleness, current_dataset_version
+from bench_pipeline.assets.staleness import cell_staleness, current_dataset_version, grid_staleness
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.settings import Settings
@@ -144,7 +144,7 @@ def run_pipeline(settings: Settings, on_cell_start=None) -> PipelineResult:
     keys = grid_keys(settings.engines, settings.threads)  # before anything is written
     instance = _prepare(settings)
     result = PipelineResult()
-    _run_stale(instance, "benchmark_cells", cell_staleness(instance, keys, settings.repeats), settings, result,
+    _run_stale(instance, "benchmark_cells", grid_staleness(instance, keys, settings), settings, result,
                on_cell_start)
     _outputs(instance, settings, result, ["metrics", "speedup_plots", "benchmark_report"])
     return result
@@ -177,7 +177,7 @@ def run_cluster(settings: Settings, executors: list[int], layouts: list[str], sp
     _run_stale(instance, "spark_cluster_cells",
                cell_staleness(instance, keys, settings.repeats, CLUSTER_KEY, engine_of=lambda key: "pyspark"),
                settings, result, on_cell_start, resources)
-    _run_stale(instance, "benchmark_cells", cell_staleness(instance, local_keys, settings.repeats), settings,
+    _run_stale(instance, "benchmark_cells", grid_staleness(instance, local_keys, settings), settings,
                result, on_cell_start)
     _outputs(instance, settings, result, ["cluster_analysis", "metrics", "speedup_plots", "benchmark_report"])
     return result
@@ -267,7 +267,7 @@ def run_limits(settings: Settings, on_cell_start=None) -> PipelineResult:
             if not r.success:
                 raise DatasetBuildError(f"the {int(n):,}-row dataset could not be built: {_failure_message(r)}")
             versions[n] = current_dataset_version(instance, SWEEP_DATASET_KEY, n)
-    _run_stale(instance, "benchmark_cells", cell_staleness(instance, grid, settings.repeats), settings, result,
+    _run_stale(instance, "benchmark_cells", grid_staleness(instance, grid, settings), settings, result,
                on_cell_start)
     if "polars" in settings.engines:
         modes = cell_staleness(instance, list(MODES), settings.repeats, MODES_KEY, engine_of=MODES.get,
