@@ -336,7 +336,8 @@ def capability_table(speedup: list[dict], sweep: list[dict], plans: dict[str, st
         n = cluster_ok.get(engine)
         out.append(Evidence(engine, "distributed", claims["distributed"], True if n else None,
                             f"answered L, A, B, C on a {n}-executor standalone cluster" if n
-                            else "no cluster measurement (a single-process engine cannot be)"))
+                            else "no cluster cells measured yet (bench-pipeline cluster)" if engine == DISTRIBUTED
+                            else "a single-process engine: nothing to measure on a cluster"))
         out.append(Evidence(engine, "arrow", claims["arrow"], None, "not measured (a claim about the format)"))
         # Out-of-core: query L (the whole table kept by the engine) completed under a budget smaller than the
         # table. A, B, C read a few columns, so completing them proves less than it seems.

@@ -44,6 +44,16 @@ def test_duckdb_gets_its_own_limit_and_spill_folder_from_the_budget(small_data):
     assert max(r["peak_rss_bytes"] for r in rows) < 1000 * MiB
 
 
+def test_spill_folders_live_and_die_with_the_query(small_data):
+    """Spill files go under the query's own temporary folder, removed even when the worker was killed."""
+    import os
+
+    rows = run_query(QuerySpec("duckdb", "A", small_data, threads=1, repeats=0, budget_bytes=1000 * MiB))
+    temp = rows[0]["engine_limits"].split("temp_directory=")[1]
+    assert "bench-query-" in temp and "scratch" in temp
+    assert not os.path.exists(temp)
+
+
 def test_no_budget_means_no_engine_limits(small_data):
     rows = run_query(QuerySpec("duckdb", "A", small_data, threads=1, repeats=0))
     assert _status(rows) == "ok" and rows[0]["engine_limits"] is None

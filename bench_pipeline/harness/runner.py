@@ -112,8 +112,12 @@ class CellResult:
         return out
 
 
-def _worker_env(threads: int, extra: dict[str, str], budget_bytes: int | None) -> dict:
+def _worker_env(threads: int, extra: dict[str, str], budget_bytes: int | None, scratch: Path) -> dict:
     env = {**os.environ, **extra}
+    # Spill and temporary files (DuckDB's temp_directory, DataFusion's disk manager, Spark's block
+    # manager) go under the query's own folder, which the runner removes even when it had to kill the
+    # worker (oom, timeout) before the engine could clean up.
+    env["TMPDIR"] = env["SPARK_LOCAL_DIRS"] = str(scratch)
     env.pop(BUDGET_ENV, None)
     if budget_bytes is not None:
         env[BUDGET_ENV] = str(budget_bytes)  # engines with limits of their own set them from it
@@ -163,12 +167,15 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
     with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
         answers = Path(tmp)
         stderr_path = Path(tmp) / "stderr.log"
+        scratch = Path(tmp) / "scratch"
+        scratch.mkdir()
         cmd = [sys.executable, "-m", "bench_pipeline.harness.worker", "--engine", spec.engine,
                "--query", spec.query, "--data", str(spec.data.root), "--threads", str(spec.threads),
                "--runs", str(1 + spec.repeats), "--answer-out", str(answers)]
         with open(stderr_path, "wb") as stderr:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                                    env=_worker_env(spec.threads, spec.env, spec.budget_bytes), text=True, bufsize=1)
+                                    env=_worker_env(spec.threads, spec.env, spec.budget_bytes, scratch), text=True,
+                                    bufsize=1)
         events: queue.Queue = queue.Queue()
         threading.Thread(target=_read_events, args=(proc.stdout, events), daemon=True).start()
         ready: dict = {}
