@@ -44,6 +44,11 @@ BUDGET_JVM_OPTIONS = ("-XX:+UseSerialGC -XX:ReservedCodeCacheSize=48m -XX:MaxMet
                       "-XX:MaxDirectMemorySize=128m -Xss512k")
 
 
+def budget_heap(budget_bytes: int) -> str:
+    """The driver heap (spark.driver.memory) for a process-tree budget in local mode."""
+    return f"{max(MIN_HEAP_MIB, mib(budget_bytes) - BUDGET_OUTSIDE_HEAP_MIB)}m"
+
+
 class SparkEngine(Engine):
     name = "pyspark"
     distribution = "pyspark"
@@ -64,10 +69,9 @@ class SparkEngine(Engine):
         self.Window = Window
         env = os.environ
         master = env.get("BENCH_SPARK_MASTER")
-        self.driver_memory = env.get("BENCH_SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY)
         budgeted = bool(self.memory_budget and not master)
-        if budgeted:
-            self.driver_memory = f"{max(MIN_HEAP_MIB, mib(self.memory_budget) - BUDGET_OUTSIDE_HEAP_MIB)}m"
+        self.driver_memory = (budget_heap(self.memory_budget) if budgeted
+                              else env.get("BENCH_SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY))
         builder = (
             SparkSession.builder.appName("bench_pipeline")
             .config("spark.driver.memory", self.driver_memory)
