@@ -344,21 +344,28 @@ def _with_progress(settings: Settings, title: str, work, queries_per_cell: int =
             return work(on_cell_start)
 
 
-def _report_result(args, settings: Settings, result, table: list[dict], title: str) -> int:
+def _report_result(args, settings: Settings, result, table: list[dict], title: str, show=None,
+                   extra: dict | None = None, notes: tuple[str, ...] = (), plots: list[str] | None = None) -> int:
+    """The end of every pipeline command: the summary (JSON with --json), cells, plots, report; exit code.
+
+    show: prints the results table (default: the cells' summary table); extra: more JSON keys;
+    notes: lines printed after the table; plots: the plots to list (default: all of them)."""
     import json
 
     summary = {
         "cells_run": result.cells_run, "cells_fresh": result.cells_fresh, "cells_failed": result.cells_failed,
         "stale_reasons": result.stale_reasons, "plots": result.plots, "report": result.report,
-        "outputs_error": result.outputs_error, "store": str(settings.store_path.resolve()),
+        "outputs_error": result.outputs_error, "store": str(settings.store_path.resolve()), **(extra or {}),
     }
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary, indent=2, default=str))
     else:
-        print_summary(table, title)
+        (show or (lambda: print_summary(table, title)))()
+        for line in notes:
+            print(line)
         print(f"cells run: {len(result.cells_run)}, fresh: {len(result.cells_fresh)}, "
               f"failed: {len(result.cells_failed)} {' '.join(result.cells_failed)}")
-        for p in result.plots:
+        for p in result.plots if plots is None else plots:
             print(f"plot:   {p}")
         print(f"report: {result.report or 'not written: ' + str(result.outputs_error)}")
     return 0 if not result.cells_failed and result.report else 1
@@ -419,8 +426,6 @@ def cmd_cluster(args) -> int:
 
 
 def cmd_wars(args) -> int:
-    import json
-
     from bench_pipeline.assets.pipeline import run_wars
     from bench_pipeline.store import ResultsStore
     from bench_pipeline.wars.analysis import read_wars_metrics
@@ -440,28 +445,14 @@ def cmd_wars(args) -> int:
     data_dir = wars.data_dir(settings.home, settings.seed).resolve()
     rows = [r for r in read_wars_metrics(ResultsStore(settings.store_path))
             if r["dataset_fingerprint"] == _wars_fingerprint(data_dir)] if result.report else []
-    if args.json:
-        keep = ("query", "engine", "status", "threads_asked", "threads_verified", "cold_seconds", "median_seconds",
-                "min_seconds", "max_seconds", "cv", "peak_rss_bytes", "baseline_rss_bytes", "startup_seconds",
-                "answer_rows", "zero_copy", "message")
-        print(json.dumps({
-            "cells_run": result.cells_run, "cells_fresh": result.cells_fresh, "cells_failed": result.cells_failed,
-            "stale_reasons": result.stale_reasons, "missing_engines": missing, "plots": result.plots,
-            "report": result.report, "outputs_error": result.outputs_error, "data": str(data_dir),
-            "store": str(settings.store_path.resolve()),
-            "results": [{("workload" if k == "query" else k): r.get(k) for k in keep} for r in rows],
-        }, indent=2, default=str))
-    else:
-        _print_wars(rows)
-        for engine, reason in sorted(missing.items()):
-            print(f"missing engine {engine}: {reason}")
-        print(f"cells run: {len(result.cells_run)}, fresh: {len(result.cells_fresh)}, "
-              f"failed: {len(result.cells_failed)} {' '.join(result.cells_failed)}")
-        for p in result.plots:
-            if Path(p).name.startswith("wars_"):
-                print(f"plot:   {p}")
-        print(f"report: {result.report or 'not written: ' + str(result.outputs_error)}")
-    return 0 if not result.cells_failed and result.report else 1
+    keep = ("query", "engine", "status", "threads_asked", "threads_verified", "cold_seconds", "median_seconds",
+            "min_seconds", "max_seconds", "cv", "peak_rss_bytes", "baseline_rss_bytes", "startup_seconds",
+            "answer_rows", "zero_copy", "message")
+    extra = {"missing_engines": missing, "data": str(data_dir),
+             "results": [{("workload" if k == "query" else k): r.get(k) for k in keep} for r in rows]}
+    return _report_result(args, settings, result, rows, title, show=lambda: _print_wars(rows), extra=extra,
+                          notes=tuple(f"missing engine {e}: {reason}" for e, reason in sorted(missing.items())),
+                          plots=[p for p in result.plots if Path(p).name.startswith("wars_")])
 
 
 def _wars_fingerprint(root: Path) -> str | None:

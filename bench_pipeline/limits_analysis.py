@@ -59,15 +59,18 @@ def _cluster_ok(store: ResultsStore) -> dict[str, int]:
     return {r["engine"]: r["n"] for r in rows if r["n"]}
 
 
-def analyse(settings: Settings, store: ResultsStore, cores: int, draw: bool = True) -> LimitsAnalysis:
+def analyse(settings: Settings, store: ResultsStore, cores: int, draw: bool = True,
+            speedup: list[dict] | None = None) -> LimitsAnalysis:
+    """speedup: the main grid's metrics_speedup rows when the caller has just built them."""
     budget = settings.sweep_budget_bytes
     sweep_data = {n: ds for n in settings.sweep_rows if (ds := _open(settings.data_dir_for(n))) is not None}
     modes_data = _open(settings.data_dir_for(settings.modes_rows))
     m = build_limits_metrics(store, modes_data.fingerprint() if modes_data else None,
                              [ds.fingerprint() for ds in sweep_data.values()], budget)
     arrow_bytes = {n: ds.posts_arrow_bytes() for n, ds in sweep_data.items()}
-    main = _open(settings.data_dir)
-    speedup = build_metrics(store, main.fingerprint())["metrics_speedup"] if main else []
+    if speedup is None:
+        main = _open(settings.data_dir)
+        speedup = build_metrics(store, main.fingerprint())["metrics_speedup"] if main else []
     a = LimitsAnalysis(budget, m, arrow_bytes)
     if a.empty:
         return a

@@ -18,7 +18,7 @@ class SleepyEngine(DuckDBEngine):
 
     def query_A(self, data):
         time.sleep(120)
-        return super().query_A(data)
+        return self.catalogue_sql(data, "A")
 
 
 class GreedyEngine(DuckDBEngine):
@@ -29,7 +29,7 @@ class GreedyEngine(DuckDBEngine):
         for i in range(0, len(hog), 4096):
             hog[i] = 1
         time.sleep(1)
-        return super().query_A(data)
+        return self.catalogue_sql(data, "A")
 
 
 class BrokenEngine(DuckDBEngine):

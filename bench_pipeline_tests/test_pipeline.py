@@ -28,15 +28,10 @@ def home(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench_home")
     env = {"BENCH_HOME": str(root), "BENCH_ROWS": "5000", "BENCH_ENGINES": "duckdb,polars",
            "BENCH_THREADS": "1,2", "BENCH_REPEATS": "1", "DAGSTER_HOME": ""}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    first = run_pipeline(Settings.from_env())
-    yield root, first
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        yield root, run_pipeline(Settings.from_env())
 
 
 def _instance():
@@ -224,14 +219,10 @@ def limits_env(home):
     """Sizes and modes on the grid's own 5,000-row data; a budget the small data fits in."""
     env = {"BENCH_SWEEP_ROWS": "5000", "BENCH_MODES_ROWS": "5000", "BENCH_SWEEP_BUDGET_MIB": "1024",
            "BENCH_SWEEP_REPEATS": "1"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    yield home[0]
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        yield home[0]
 
 
 def test_limits_builds_modes_sweep_capabilities_and_decision(limits_env):
@@ -256,22 +247,19 @@ def test_limits_builds_modes_sweep_capabilities_and_decision(limits_env):
     assert again.cells_run == [] and not again.cells_failed
 
 
-def test_oom_under_the_budget_is_a_result_not_a_failed_cell(limits_env):
+def test_oom_under_the_budget_is_a_result_not_a_failed_cell(limits_env, monkeypatch):
     from bench_pipeline.assets.pipeline import run_limits
 
-    os.environ["BENCH_SWEEP_BUDGET_MIB"] = "64"  # below any engine's interpreter: every query ends in oom
-    try:
-        result = run_limits(Settings.from_env())
-        assert sorted(result.cells_run) == sorted(["duckdb|5000", "polars-streaming|5000", "polars|5000"])
-        assert all("budget_bytes" in result.stale_reasons[k] for k in result.cells_run)
-        assert not result.cells_failed and result.report
-        rows = ResultsStore(limits_env / "results.duckdb").query(
-            "SELECT DISTINCT status FROM metrics_sweep")
-        assert [r["status"] for r in rows] == ["oom"]
-        report = (limits_env / "report.html").read_text()
-        assert '<td class="bad">oom</td>' in report
-        assert "Spark was not in this sweep, so no boundary between them can be drawn." in report
-        assert "L ran out of the budget (oom) from the smallest size, 5,000 rows" in report
-        assert run_limits(Settings.from_env()).cells_run == []  # an oom under the budget stays measured
-    finally:
-        os.environ["BENCH_SWEEP_BUDGET_MIB"] = "1024"
+    monkeypatch.setenv("BENCH_SWEEP_BUDGET_MIB", "64")  # below any engine's interpreter: every query ends in oom
+    result = run_limits(Settings.from_env())
+    assert sorted(result.cells_run) == sorted(["duckdb|5000", "polars-streaming|5000", "polars|5000"])
+    assert all("budget_bytes" in result.stale_reasons[k] for k in result.cells_run)
+    assert not result.cells_failed and result.report
+    rows = ResultsStore(limits_env / "results.duckdb").query(
+        "SELECT DISTINCT status FROM metrics_sweep")
+    assert [r["status"] for r in rows] == ["oom"]
+    report = (limits_env / "report.html").read_text()
+    assert '<td class="bad">oom</td>' in report
+    assert "Spark was not in this sweep, so no boundary between them can be drawn." in report
+    assert "L ran out of the budget (oom) from the smallest size, 5,000 rows" in report
+    assert run_limits(Settings.from_env()).cells_run == []  # an oom under the budget stays measured

@@ -24,15 +24,10 @@ WARS = WarsSettings(events_rows=5_000, sales_rows=5_000, images=4, threads=2)
 def wars_home(tmp_path_factory):
     root = tmp_path_factory.mktemp("wars_home")
     env = {"BENCH_HOME": str(root), "BENCH_REPEATS": "1", "DAGSTER_HOME": ""}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    first = run_wars(Settings.from_env(), WARS)
-    yield root, first
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        yield root, run_wars(Settings.from_env(), WARS)
 
 
 @pytest.mark.spark

@@ -111,7 +111,7 @@ def benchmark_report(bench: BenchSettings, wars: WarsConfig) -> dg.MaterializeRe
     plots = sorted(p for p in s.plots_dir.glob("*.png") if not p.name.startswith(("cluster_", "limits_", "wars_")))
     cluster = build_cluster_metrics(bench.store(), ds["fingerprint"], cores) if "fingerprint" in ds else None
     has_cluster = bool(cluster and cluster["metrics_cluster"])
-    limits = analyse(s, bench.store(), cores)
+    limits = analyse(s, bench.store(), cores, speedup=m["metrics_speedup"] if m is not _NO_METRICS else None)
     path = write_report(s.report_path, metrics=m, plots=plots if m is not _NO_METRICS else [],
                         machine=provenance.machine(), dataset=ds, cores=cores, cluster=cluster,
                         cluster_findings=findings(cluster, cores) if has_cluster else [],

@@ -111,20 +111,23 @@ def _prepare(settings: Settings) -> dg.DagsterInstance:
 
 
 def _run_stale(instance, asset: str, stale: dict[str, str | None], settings: Settings, result: PipelineResult,
-               on_cell_start=None, resources: dict | None = None, runs_per_cell: int | None = None) -> None:
+               on_cell_start=None, resources: dict | None = None, runs_per_cell: int | None = None,
+               label=lambda key: key) -> None:
     """Materialize each stale cell of `asset`, one run per cell, as a backfill would.
 
-    on_cell_start(key, reason, runs) is told before each cell (runs: query runs it will make)."""
+    on_cell_start(label, reason, runs) is told before each cell (runs: query runs it will make);
+    `label` names a partition key in the result (the Engine Wars: 'workload:engine')."""
     runs_per_cell = runs_per_cell or len(QUERY_NAMES) * (1 + settings.repeats)
     for key, reason in stale.items():
+        name = label(key)
         if reason is None:
-            result.cells_fresh.append(key)
+            result.cells_fresh.append(name)
             continue
-        result.stale_reasons[key] = reason
+        result.stale_reasons[name] = reason
         if on_cell_start:
-            on_cell_start(key, reason, runs_per_cell)
+            on_cell_start(name, reason, runs_per_cell)
         r = _materialize(instance, [asset], settings, partition_key=key, resources=resources)
-        (result.cells_run if r.success else result.cells_failed).append(key)
+        (result.cells_run if r.success else result.cells_failed).append(name)
 
 
 def _outputs(instance, settings: Settings, result: PipelineResult, selection: list[str],
@@ -219,17 +222,8 @@ def run_wars(settings: Settings, wars, on_cell_start=None) -> PipelineResult:
             raise DatasetBuildError(f"the Engine Wars data could not be built: {_failure_message(r)}")
     result = PipelineResult()
     for name, stale in wars_staleness(instance, wars, settings.repeats).items():
-        asset = workload_key(name).to_user_string()
-        for engine, reason in stale.items():
-            label = f"{name}:{engine}"
-            if reason is None:
-                result.cells_fresh.append(label)
-                continue
-            result.stale_reasons[label] = reason
-            if on_cell_start:
-                on_cell_start(label, reason, 1 + settings.repeats)
-            r = _materialize(instance, [asset], settings, partition_key=engine, resources=resources)
-            (result.cells_run if r.success else result.cells_failed).append(label)
+        _run_stale(instance, workload_key(name).to_user_string(), stale, settings, result, on_cell_start, resources,
+                   runs_per_cell=1 + settings.repeats, label=lambda engine, name=name: f"{name}:{engine}")
     _outputs(instance, settings, result, ["wars_summary", "benchmark_report"], resources)
     return result
 

@@ -79,14 +79,19 @@ class Engine(ABC):
 
     # -- the timed part ----------------------------------------------------
     def run(self, query: str, data: Dataset) -> Any:
-        """Query Q is `query_Q(data)`, or for engines with a planner `finish(frame_Q(data))`."""
+        """Query Q is `query_Q(data)`; for engines with a planner `finish(frame_Q(data))`; for SQL engines
+        that define neither, the catalogue's reference SQL through `catalogue_sql`."""
         frame = getattr(self, f"frame_{query}", None)
         if frame is not None:
             return self.finish(frame(data))
         method = getattr(self, f"query_{query}", None)
-        if method is None:
-            raise NotImplementedError(f"engine {self.name} has no query {query}")
-        return method(data)
+        if method is not None:
+            return method(data)
+        return self.catalogue_sql(data, query)
+
+    def catalogue_sql(self, data: Dataset, query: str) -> Any:
+        """Run the query's reference SQL (queries.py) over `posts` and `users`: SQL engines override this."""
+        raise NotImplementedError(f"engine {self.name} has no query {query}")
 
     def finish(self, frame: Any) -> Any:
         """Compute a lazy query built by a `frame_<Q>` method (collect, fetch)."""
@@ -105,7 +110,8 @@ class Engine(ABC):
     # -- the queries (SPEC §2; F: queries.py) -------------------------------
     # Each engine implements L, A, B, C and F as `query_<Q>(data)` returning its
     # computed result, or, where the engine plans lazily, as `frame_<Q>(data)`
-    # returning the unexecuted query that `finish` computes.
+    # returning the unexecuted query that `finish` computes; a SQL engine may
+    # leave a query to `catalogue_sql`, which runs the reference SQL itself.
 
 
 def _dist_version(dist: str) -> str:

@@ -62,7 +62,7 @@ class DataFusionEngine(Engine):
         for name, path in (("posts", data.posts), ("users", data.users)):
             self.ctx.sql(f"CREATE OR REPLACE EXTERNAL TABLE {name} STORED AS PARQUET LOCATION {sql_string(path)}")
 
-    def _sql(self, data: Dataset, query: str) -> pa.Table:
+    def catalogue_sql(self, data: Dataset, query: str) -> pa.Table:
         self._tables(data)
         return self.ctx.sql(get_query(query).sql).to_arrow_table()
 
@@ -71,18 +71,6 @@ class DataFusionEngine(Engine):
         self.ctx.sql(f"CREATE OR REPLACE EXTERNAL TABLE posts_file STORED AS PARQUET LOCATION {sql_string(data.posts)}")
         self.ctx.sql("CREATE OR REPLACE TABLE posts_mem AS SELECT * FROM posts_file").collect()
         return self.ctx.sql("SELECT COUNT(*) AS rows FROM posts_mem").to_arrow_table()
-
-    def query_A(self, data: Dataset) -> Any:
-        return self._sql(data, "A")
-
-    def query_B(self, data: Dataset) -> Any:
-        return self._sql(data, "B")
-
-    def query_C(self, data: Dataset) -> Any:
-        return self._sql(data, "C")
-
-    def query_F(self, data: Dataset) -> Any:
-        return self._sql(data, "F")
 
     def plan(self, query: str, data: Dataset) -> str | None:
         self._tables(data)

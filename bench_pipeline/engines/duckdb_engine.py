@@ -54,7 +54,7 @@ class DuckDBEngine(Engine):
         self.con.execute(f"CREATE OR REPLACE VIEW posts AS SELECT * FROM read_parquet({sql_string(data.posts)})")
         self.con.execute(f"CREATE OR REPLACE VIEW users AS SELECT * FROM read_parquet({sql_string(data.users)})")
 
-    def _sql(self, data: Dataset, query: str) -> pa.Table:
+    def catalogue_sql(self, data: Dataset, query: str) -> pa.Table:
         self._views(data)
         return self.con.sql(get_query(query).sql).to_arrow_table()
 
@@ -68,18 +68,6 @@ class DuckDBEngine(Engine):
         # Materialise the whole table in DuckDB's memory, then count it.
         self.con.execute(f"CREATE OR REPLACE TABLE posts_mem AS SELECT * FROM read_parquet({sql_string(data.posts)})")
         return self.con.sql("SELECT COUNT(*) AS rows FROM posts_mem").to_arrow_table()
-
-    def query_A(self, data: Dataset) -> Any:
-        return self._sql(data, "A")
-
-    def query_B(self, data: Dataset) -> Any:
-        return self._sql(data, "B")
-
-    def query_C(self, data: Dataset) -> Any:
-        return self._sql(data, "C")
-
-    def query_F(self, data: Dataset) -> Any:
-        return self._sql(data, "F")
 
     def after_run(self, result: Any) -> None:
         self.con.execute("DROP TABLE IF EXISTS posts_mem")
