@@ -487,12 +487,12 @@ def _print_wars(rows: list[dict]) -> None:
 def cmd_limits(args) -> int:
     from bench_pipeline.assets.pipeline import run_limits
     from bench_pipeline.harness import provenance
-    from bench_pipeline.limits import SWEEP_ENGINES
+    from bench_pipeline.limits import SWEEP_ENGINES, sweep_engines
     from bench_pipeline.limits_analysis import analyse
     from bench_pipeline.store import ResultsStore
 
     _check_installed(args.engines or ())
-    if args.engines and not any(e.split("-")[0] in args.engines for e in SWEEP_ENGINES):
+    if args.engines and not sweep_engines(args.engines):
         raise UsageError(f"argument --engines: the limits suite measures {', '.join(SWEEP_ENGINES)}; "
                          f"{', '.join(args.engines)} gives none of them")
     settings = Settings.from_env(engines=args.engines, repeats=args.repeats, timeout_s=args.timeout,

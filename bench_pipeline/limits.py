@@ -47,6 +47,11 @@ WHERE rn = 1""",
 ]
 
 
+def sweep_engines(engines: Sequence[str]) -> list[str]:
+    """The sweep's engines among those chosen (Polars' streaming mode comes with polars)."""
+    return [e for e in SWEEP_ENGINES if e.split("-")[0] in engines]
+
+
 def build_limits_metrics(store: ResultsStore, modes_fp: str | None, sweep_fps: Sequence[str],
                          budget_bytes: int) -> dict[str, list[dict]]:
     store.execute(_SQL, {"modes_fp": modes_fp or "", "sweep_fps": list(sweep_fps) or [""], "budget": budget_bytes,

@@ -12,7 +12,7 @@ import inspect
 import sys
 from pathlib import Path
 
-from bench_pipeline.engines import REGISTRY, VARIANTS, engine_class
+from bench_pipeline.engines import engine_class, engine_path
 from bench_pipeline.engines.base import Engine
 
 _PKG = Path(__file__).resolve().parent
@@ -31,7 +31,7 @@ def _hash_files(paths: list[Path]) -> str:
 def engine_code_hash(engine: str) -> str:
     """The module that names the engine and every module its class inherits from (a mode variant: its base too)."""
     cls = engine_class(engine)
-    named_in = sys.modules[(REGISTRY.get(engine) or VARIANTS.get(engine) or engine).partition(":")[0]]
+    named_in = sys.modules[engine_path(engine).partition(":")[0]]
     files = {Path(inspect.getfile(c)).resolve() for c in cls.__mro__ if issubclass(c, Engine)}
     return _hash_files(sorted(files | {Path(named_in.__file__).resolve()}))
 

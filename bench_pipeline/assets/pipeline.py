@@ -238,10 +238,9 @@ def run_limits(settings: Settings, on_cell_start=None) -> PipelineResult:
     """
     from bench_pipeline.assets.limits import MODES_KEY, SWEEP_DATASET_KEY, SWEEP_KEY, SWEEP_ROWS
     from bench_pipeline.harness import provenance
-    from bench_pipeline.limits import MODE_QUERIES, MODES, SWEEP_ENGINES, SWEEP_QUERIES
+    from bench_pipeline.limits import MODE_QUERIES, MODES, SWEEP_QUERIES, sweep_engines
 
     cores = provenance.logical_cores()
-    sweep_engines = [e for e in SWEEP_ENGINES if e.split("-")[0] in settings.engines]
     threads = sorted({1, min(cores, 8)} & {int(k) for k in THREADS.get_partition_keys()})
     grid = grid_keys(settings.engines, threads)
     instance = _prepare(settings)
@@ -269,7 +268,7 @@ def run_limits(settings: Settings, on_cell_start=None) -> PipelineResult:
                                expected={"modes_rows": settings.modes_rows})
         _run_stale(instance, "polars_modes", modes, settings, result, on_cell_start,
                    runs_per_cell=len(MODE_QUERIES) * (1 + settings.repeats))
-    keys = [f"{e}|{n}" for e in sweep_engines for n in settings.sweep_rows]
+    keys = [f"{e}|{n}" for e in sweep_engines(settings.engines) for n in settings.sweep_rows]
     sweep = cell_staleness(instance, keys, settings.sweep_repeats, SWEEP_KEY, engine_of=lambda k: k.split("|")[0],
                            dataset_version_of=lambda k: versions[k.split("|")[1]],
                            expected={"budget_bytes": settings.sweep_budget_bytes})

@@ -44,10 +44,14 @@ class UnknownEngine(ValueError):
     pass
 
 
+def engine_path(name: str) -> str:
+    """The "module:Class" path an engine name (registered, a variant, or itself a path) stands for."""
+    return REGISTRY.get(name) or VARIANTS.get(name, name)
+
+
 def engine_class(name: str) -> type[Engine]:
     """The class for a registered engine name or a "module:Class" path."""
-    target = REGISTRY.get(name) or VARIANTS.get(name, name)
-    module_name, sep, class_name = target.partition(":")
+    module_name, sep, class_name = engine_path(name).partition(":")
     if not sep:
         raise UnknownEngine(f"unknown engine {name!r}; choose from {', '.join(ENGINE_NAMES)}")
     try:
