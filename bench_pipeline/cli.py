@@ -8,14 +8,18 @@ in a worker process that fixes its threads first.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
 
+from bench_pipeline import state
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.engines import ENGINE_NAMES, VARIANTS
+from bench_pipeline.harness import interrupt
 from bench_pipeline.queries import ALL_QUERY_NAMES, QUERY_NAMES
 from bench_pipeline.settings import DEFAULT_THREADS, Settings, SettingsError
+from bench_pipeline.state import StateError
 
 PROG = "bench-pipeline"
 MiB = 2**20
@@ -40,6 +44,8 @@ def _number(kind: type, minimum: float, inclusive: bool):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
         if value < minimum or (value == minimum and not inclusive):
             raise argparse.ArgumentTypeError(f"must be {bound}, got {value:g}")
         return value
@@ -163,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     lim.add_argument("--json", action="store_true", help="print the summary as JSON")
     lim.set_defaults(rows=None, seed=None, threads=None)
 
+    lk = sub.add_parser("lock", help="who holds the machine's measurement lock; --release stops the holder")
+    lk.add_argument("--release", action="store_true",
+                    help="interrupt the holder (SIGTERM: it stops cleanly, exit 130) and wait for the lock")
+
     u = sub.add_parser("ui", help="the Dagster UI and daemon on 127.0.0.1, against the same state as run")
     u.add_argument("--port", type=_positive_int, default=3000)
 
@@ -199,6 +209,7 @@ def cmd_generate(args) -> int:
     parent = next((p for p in [args.out, *args.out.resolve().parents] if p.exists()), None)
     if parent is not None and not os.access(parent, os.W_OK):
         raise UsageError(f"argument --out: {parent} is not writable")
+    state.check_room(args.out, state.dataset_bytes(args.rows), f"argument --rows: {args.rows:,} rows")
     ds = generate(args.rows, args.out, seed=args.seed)
     print(f"wrote {ds.posts} ({args.rows:,} rows) and {ds.users}; fingerprint {ds.fingerprint()}")
     return 0
@@ -254,17 +265,35 @@ def print_summary(summary: list[dict], title: str) -> None:
 
 def cmd_cell(args) -> int:
     from bench_pipeline.harness.runner import CellSpec, run_cell
-    from bench_pipeline.store import ResultsStore
 
     data = _open_data(args.data)
-    store = ResultsStore(args.store or Settings.from_env().store_path)
-    if store.path.is_dir():
-        raise UsageError(f"argument --store: {store.path} is a folder, not a DuckDB file")
+    store = _open_store(args.store)
     spec = CellSpec(args.engine, args.threads, data, args.queries, args.repeats, args.timeout,
                     None if args.budget_mib is None else args.budget_mib * MiB)
     result = run_cell(spec, store, on_run=lambda r: print(f"  {r['query']} {_describe_run(r)}", flush=True))
     print_summary(store.summary(result.cell_run_id), f"cell {args.engine}|{args.threads} -> {store.path}")
     return 0 if all(s == "ok" for s in result.statuses().values()) else 1
+
+
+def _open_store(path: Path | None):
+    """The results store a command writes to, checked before anything is measured.
+
+    The default store is moved aside when it cannot be opened (a new one starts);
+    a file given with --store that is not a DuckDB file is refused, never moved."""
+    from bench_pipeline.store import ResultsStore, StoreError, is_duckdb_file
+
+    if path is None:
+        settings = Settings.from_env()
+        return state.prepare(settings.home, settings.store_path)
+    store = ResultsStore(path)
+    if path.is_file() and path.stat().st_size and not is_duckdb_file(path):
+        raise UsageError(f"argument --store: {path} is not a DuckDB results store")
+    try:
+        store.recover()
+        store.check_writable()
+    except StoreError as exc:
+        raise UsageError(f"argument --store: {exc}") from None
+    return store
 
 
 def cmd_bench_datagen(args) -> int:
@@ -315,8 +344,79 @@ def _run_settings(args, **extra) -> Settings:
     )
 
 
+def _prepare_state(settings: Settings, datasets: dict[Path, int], what: str = "argument --rows") -> None:
+    """Before the first measurement: room for the datasets still to generate, the state folder, the store."""
+    state.check_datasets(settings.home, datasets, what)
+    state.prepare(settings.home, settings.store_path)
+
+
+class Stopped(Exception):
+    """An interrupt stopped a pipeline command: says what was being measured."""
+
+
+# Seconds a stopped command waits for its cell to wind down (workers killed, a cluster stopped).
+_STOP_GRACE_S = 30.0
+
+
+def _interruptible(settings: Settings, work):
+    """work() in a thread, with SIGINT and SIGTERM turned into a clean stop.
+
+    Dagster captures interrupts only in the main thread; here the main thread
+    keeps them: a signal kills the running workers at once (`interrupt.request`),
+    the cell step then fails without writing rows and the pipeline raises
+    `Interrupted` between cells. A second signal, or a step that does not end
+    within the grace time (a wait for a pool slot), marks this process's runs
+    failed and exits at once."""
+    import signal
+    import threading
+
+    box: dict = {}
+
+    def target():
+        try:
+            box["result"] = work()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            box["error"] = exc
+
+    def on_signal(signum, _frame):
+        if interrupt.requested():
+            _hard_stop(settings)
+        interrupt.request(signal.Signals(signum).name)
+
+    thread = threading.Thread(target=target, name="bench-pipeline", daemon=True)
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.2)
+            if interrupt.requested():
+                thread.join(_STOP_GRACE_S)
+                if thread.is_alive():
+                    _hard_stop(settings)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    if interrupt.requested():
+        error = box.get("error")
+        raise Stopped(f"interrupted ({interrupt.reason()})"
+                      + (f" {error}" if isinstance(error, interrupt.Interrupted) and str(error) else ""))
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _hard_stop(settings: Settings) -> None:
+    from bench_pipeline.assets.pipeline import prepare_instance
+    from bench_pipeline.assets.runs import reap_dead_runs
+
+    reap_dead_runs(prepare_instance(settings), owned_by_me=True)
+    print(f"{PROG}: interrupted ({interrupt.reason()}); stopped without waiting for the cell to end; nothing of it "
+          "was stored", file=sys.stderr, flush=True)
+    os._exit(130)
+
+
 def _with_progress(settings: Settings, title: str, work, queries_per_cell: int = len(QUERY_NAMES)):
-    """Run work(on_cell_start) with a progress bar per measured cell on stderr."""
+    """Run work(on_cell_start) with a progress bar per measured cell on stderr; Ctrl-C/SIGTERM stop it."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -341,7 +441,7 @@ def _with_progress(settings: Settings, title: str, work, queries_per_cell: int =
 
         err.print(f"bench_pipeline: {title}, state in {settings.home.resolve()}")
         with listening(on_run):
-            return work(on_cell_start)
+            return _interruptible(settings, lambda: work(on_cell_start))
 
 
 def _report_result(args, settings: Settings, result, table: list[dict], title: str, show=None,
@@ -354,8 +454,9 @@ def _report_result(args, settings: Settings, result, table: list[dict], title: s
 
     summary = {
         "cells_run": result.cells_run, "cells_fresh": result.cells_fresh, "cells_failed": result.cells_failed,
-        "stale_reasons": result.stale_reasons, "plots": result.plots, "report": result.report,
-        "outputs_error": result.outputs_error, "store": str(settings.store_path.resolve()), **(extra or {}),
+        "stale_reasons": result.stale_reasons, "failures": result.failures, "plots": result.plots,
+        "report": result.report, "outputs_error": result.outputs_error,
+        "store": str(settings.store_path.resolve()), **(extra or {}),
     }
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
@@ -363,6 +464,8 @@ def _report_result(args, settings: Settings, result, table: list[dict], title: s
         (show or (lambda: print_summary(table, title)))()
         for line in notes:
             print(line)
+        for name, why in result.failures.items():
+            print(f"failed cell {name}: {why.splitlines()[0][:300] if why else 'step failed'}")
         print(f"cells run: {len(result.cells_run)}, fresh: {len(result.cells_fresh)}, "
               f"failed: {len(result.cells_failed)} {' '.join(result.cells_failed)}")
         for p in result.plots if plots is None else plots:
@@ -383,6 +486,7 @@ def cmd_run(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     _check_installed(args.engines or ())
+    _prepare_state(settings, {settings.data_dir: settings.rows})
     if not args.engines and (note := optional_note()):
         print(note, file=sys.stderr)
     settings.save()  # the UI and the nightly schedule follow this run's choices
@@ -412,6 +516,8 @@ def cmd_cluster(args) -> int:
     if args.master and args.data_uri is None and not args.master.startswith("spark://127.0.0.1"):
         raise UsageError("argument --data-uri: a remote cluster needs the data folder's URI (hdfs://, gs://)")
     spark_cluster = {k: v for k, v in (("master_url", args.master), ("data_uri", args.data_uri)) if v}
+    copies = 2 if "partitioned" in layouts else 1  # the partitioned copy is the posts once more
+    _prepare_state(settings, {settings.data_dir: settings.rows * copies})
     title = f"Spark cluster, executors {','.join(map(str, executors))} x {','.join(layouts)}, {settings.rows:,} rows"
     result = _with_progress(settings, title, lambda start: run_cluster(settings, executors, layouts, spark_cluster,
                                                                        on_cell_start=start))
@@ -436,6 +542,12 @@ def cmd_wars(args) -> int:
                                  budget_mib=args.budget_mib)
     wars = WarsSettings.from_env(settings.home, events_rows=args.rows, sales_rows=args.csv_rows, images=args.images,
                                  threads=args.threads)
+    _prepare_state(settings, {})
+    data_dir = wars.data_dir(settings.home, settings.seed)
+    if not data_dir.exists():
+        need = wars.events_rows * 40 + wars.sales_rows * 50 + wars.images * 60_000  # parquet, CSV, JPEG
+        state.check_room(settings.home, need, f"arguments --rows/--csv-rows/--images: {wars.events_rows:,} "
+                                              f"events, {wars.sales_rows:,} CSV rows, {wars.images} images")
     wars.save(settings.home)  # the UI measures what this command measured
     missing = missing_engines()
     title = (f"Engine Wars, {wars.events_rows:,} events, {wars.sales_rows:,} CSV rows, {wars.images} images, "
@@ -498,6 +610,7 @@ def cmd_limits(args) -> int:
     settings = Settings.from_env(engines=args.engines, repeats=args.repeats, timeout_s=args.timeout,
                                  sweep_rows=args.sizes, sweep_budget_mib=args.budget_mib,
                                  sweep_repeats=args.sweep_repeats, modes_rows=args.modes_rows)
+    _prepare_state(settings, {settings.data_dir_for(n): n for n in settings.limits_rows}, what="argument --sizes")
     # The UI's limits assets measure what this command measured; the main grid's choices stay as they were.
     settings.save(only=Settings.LIMITS_FIELDS)
     title = (f"limits: sizes {','.join(f'{n:,}' for n in settings.sweep_rows)} under "
@@ -514,22 +627,78 @@ def cmd_limits(args) -> int:
     return code
 
 
-def cmd_ui(args) -> int:
-    import os
+def cmd_lock(args) -> int:
     import signal
+    import time
+
+    from bench_pipeline.harness import machine_lock
+
+    h = machine_lock.holder()
+    if h is None:
+        print(f"measurement lock {machine_lock.lock_path()}: free")
+        return 0
+    print(f"measurement lock {machine_lock.lock_path()}: held by {machine_lock.describe(h)}")
+    if not args.release:
+        return 0
+    if not h.get("pid"):
+        raise UsageError("argument --release: the holder did not say its pid")
+    os.kill(int(h["pid"]), signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while machine_lock.holder() is not None:
+        if time.monotonic() > deadline:
+            print(f"{PROG}: the holder (pid {h['pid']}) still holds the lock after 60 s", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+    print("released: the holder stopped")
+    return 0
+
+
+def cmd_ui(args) -> int:
+    import signal
+    import subprocess
+    import time
+
+    import psutil
 
     from bench_pipeline.assets.pipeline import ui_command
+    from bench_pipeline.harness.sampler import kill_tree
 
     settings = Settings.from_env()
+    state.prepare(settings.home, settings.store_path)
     os.environ["BENCH_HOME"] = str(settings.home.resolve())
     cmd = ui_command(settings, "127.0.0.1", args.port)
     print(f"Dagster UI on http://127.0.0.1:{args.port} (state in {settings.home.resolve()}); Ctrl-C stops it",
           file=sys.stderr, flush=True)
-    # A process started in the background inherits SIGINT ignored; dagster dev
-    # then cannot be stopped. Reset both signals before handing over.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.execvp(cmd[0], cmd)
+
+    def defaults():  # a process started in the background inherits SIGINT ignored; dagster dev needs it
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    stop: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: stop.append(signum))
+    proc = subprocess.Popen(cmd, start_new_session=True, preexec_fn=defaults)
+    while proc.poll() is None and not stop:
+        time.sleep(0.2)
+    if proc.poll() is not None:
+        return proc.returncode
+    # dagster dev stops its webserver and daemon on SIGINT, but its code servers wait for a heartbeat
+    # that no longer comes (45-60 s): give it a few seconds, then end whatever of its tree is left.
+    family = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=_UI_GRACE_S)
+    except subprocess.TimeoutExpired:
+        pass
+    kill_tree(proc.pid)
+    for p in family:
+        if p.is_running():
+            kill_tree(p.pid)
+    return 0
+
+
+# Seconds `ui` gives dagster dev to stop its processes before it ends the rest.
+_UI_GRACE_S = 5.0
 
 
 COMMANDS = {
@@ -538,6 +707,7 @@ COMMANDS = {
     "wars": cmd_wars,
     "limits": cmd_limits,
     "ui": cmd_ui,
+    "lock": cmd_lock,
     "generate": cmd_generate,
     "query": cmd_query,
     "cell": cmd_cell,
@@ -552,12 +722,22 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"{PROG}: error: settings: {exc}", file=sys.stderr)
         return 2
-    except UsageError as exc:
+    except (UsageError, StateError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+    except Stopped as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
         return 130
+    except (KeyboardInterrupt, interrupt.Interrupted):
+        print(f"{PROG}: interrupted; what was being measured was not stored", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from bench_pipeline.assets.pipeline import DatasetBuildError
+
+        if isinstance(exc, DatasetBuildError):
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

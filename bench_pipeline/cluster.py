@@ -13,7 +13,6 @@ nothing is started: see `ClusterConfig.master_url`.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
@@ -33,10 +32,9 @@ import psutil
 from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.harness.runner import CellResult, CellSpec, run_cell
-from bench_pipeline.harness.sampler import kill_tree, trees
+from bench_pipeline.harness.sampler import die_with_parent, kill_tree, trees
 from bench_pipeline.queries import QUERY_NAMES
 
-_PR_SET_PDEATHSIG = 1
 START_TIMEOUT_S = 120.0
 
 
@@ -54,14 +52,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """preexec_fn: SIGKILL this child when the process that started it dies."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass  # not Linux: stop() and the finally blocks are the only guard
 
 
 @dataclass
@@ -116,7 +106,7 @@ class StandaloneCluster:
         log = open(self.state_dir / "logs" / f"{name}.log", "wb")
         cmd = [str(spark_home() / "bin" / "spark-class"), *args]
         return subprocess.Popen(cmd, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
 
     def start(self) -> None:
         t0 = time.perf_counter()

@@ -152,4 +152,7 @@ def open_dataset(root: str | os.PathLike) -> Dataset:
     ds = Dataset(root.resolve())
     _check_file(ds.posts, POSTS_SCHEMA)
     _check_file(ds.users, USERS_SCHEMA)
+    for path in (ds.posts, ds.users):
+        if pq.ParquetFile(path).metadata.num_rows == 0:
+            raise DatasetError(f"{path}: has no rows; there is nothing to measure")
     return ds

@@ -13,6 +13,7 @@ from bench_pipeline.assets.cluster import (
 from bench_pipeline.assets.limits import limits_analysis, polars_modes, sweep_cells, sweep_dataset
 from bench_pipeline.assets.outputs import benchmark_report, metrics, speedup_plots
 from bench_pipeline.assets.resources import BenchSettings
+from bench_pipeline.assets.runs import reap_dead_runs_sensor
 from bench_pipeline.assets.wars import WORKLOAD_ASSETS, WarsConfig, wars_dataset, wars_summary
 
 defs = dg.Definitions(
@@ -24,6 +25,7 @@ defs = dg.Definitions(
     schedules=[nightly_stale_cells, nightly_observe],
     sensors=[dg.AutomationConditionSensorDefinition("refresh_outputs", target=dg.AssetSelection.groups("analysis")
                                                      | dg.AssetSelection.assets(cluster_analysis, wars_summary),
-                                                     default_status=dg.DefaultSensorStatus.RUNNING)],
+                                                     default_status=dg.DefaultSensorStatus.RUNNING),
+             reap_dead_runs_sensor],
     resources={"bench": BenchSettings(), "spark_cluster": SparkCluster(), "wars": WarsConfig()},
 )

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,12 +25,37 @@ SAVED_FILE = "settings.json"
 
 
 def _load_saved(home: Path) -> dict:
+    """settings.json as typed values; a file that does not parse, an unknown key or a value of the wrong
+    type is a SettingsError naming the file and the key (and the file is left as it is)."""
+    import pydantic
+
+    if home.exists() and not home.is_dir():
+        raise SettingsError(f"BENCH_HOME {home} is a file, not a folder")
+    path = home / SAVED_FILE
     try:
-        data = json.loads((home / SAVED_FILE).read_text())
-    except (OSError, ValueError):
+        text = path.read_text()
+    except FileNotFoundError:
         return {}
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
-            if k in {f.name for f in dataclasses.fields(Settings)} and k != "home"}
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise SettingsError(f"{path}: not valid JSON ({exc}); fix or delete the file") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: must hold a JSON object of settings, got {type(data).__name__}")
+    hints = typing.get_type_hints(Settings)
+    out = {}
+    for key, value in data.items():
+        if key not in hints or key == "home":
+            raise SettingsError(f"{path}: unknown key {key!r}; the keys are {', '.join(_SAVED_KEYS)}")
+        try:
+            # Strict JSON validation: a list for a tuple, an int for a float, nothing coerced from text.
+            out[key] = pydantic.TypeAdapter(hints[key]).validate_json(json.dumps(value), strict=True)
+        except pydantic.ValidationError as exc:
+            problem = exc.errors()[0]["msg"]
+            raise SettingsError(f"{path}: key {key!r}: {problem}, got {json.dumps(value)}") from None
+    return out
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -75,8 +102,8 @@ class Settings:
             problems.append(f"threads must be whole numbers greater than 0, got {self.threads!r}")
         if not isinstance(self.repeats, int) or self.repeats < 0:
             problems.append(f"repeats must be 0 or more, got {self.repeats!r}")
-        if self.timeout_s <= 0:
-            problems.append(f"timeout must be greater than 0, got {self.timeout_s!r}")
+        if not isinstance(self.timeout_s, int | float) or not math.isfinite(self.timeout_s) or self.timeout_s <= 0:
+            problems.append(f"timeout must be a finite number of seconds greater than 0, got {self.timeout_s!r}")
         if self.budget_mib is not None and self.budget_mib <= 0:
             problems.append(f"budget must be greater than 0 MiB, got {self.budget_mib!r}")
         if not self.sweep_rows or any(not isinstance(n, int) or n <= 0 for n in self.sweep_rows):
@@ -169,3 +196,6 @@ class Settings:
     def limits_rows(self) -> tuple[int, ...]:
         """Every posts size the limits suite needs: the sweep's and the modes'."""
         return tuple(sorted({*self.sweep_rows, self.modes_rows}))
+
+
+_SAVED_KEYS = [f.name for f in dataclasses.fields(Settings) if f.name != "home"]

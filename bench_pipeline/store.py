@@ -34,15 +34,19 @@ View `query_summary`: one row per cell_run_id and query: its status (the first
 non-ok run's, else ok), cold time, median/min/max/coefficient of variation of
 the warm runs, peak and baseline memory, limits and plan.
 
-Each query's rows are inserted in one transaction, so a crash leaves either all
+A cell's rows are inserted in one transaction, so a crash leaves either all
 of them or none. DuckDB lets one process write a file at a time; a writer that
-finds the file locked waits and tries again.
+finds the file locked waits and tries again. A store that cannot be opened
+(truncated, not a DuckDB file) is moved aside by `recover()`, never deleted.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
+import sys
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -128,6 +132,21 @@ GROUP BY cell_run_id, engine, query, threads_asked;
 """
 
 _LOCK_WAIT_S = 120.0
+# DuckDB files carry this magic at byte 8 (after a checksum).
+_MAGIC = (8, b"DUCK")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (its folder not writable, a file that is not a store): one line, exit 2."""
+
+
+def is_duckdb_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_MAGIC[0] + len(_MAGIC[1]))
+    except OSError:
+        return False
+    return head[_MAGIC[0]:] == _MAGIC[1]
 
 
 class ResultsStore:
@@ -150,6 +169,57 @@ class ResultsStore:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05 + random.random() * 0.2)
+
+    def check_writable(self) -> None:
+        """Fail now, in one line, if rows could not be written later: a folder, an unwritable place."""
+        if self.path.is_dir():
+            raise StoreError(f"results store {self.path} is a folder, not a DuckDB file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.path.parent, prefix=".write-probe-"):
+                pass
+        except OSError as exc:
+            raise StoreError(f"results store {self.path}: its folder is not writable ({exc.strerror or exc})") \
+                from None
+        self.init()
+
+    def recover(self, say=None) -> Path | None:
+        """Open the store; if it cannot be opened (truncated, not a DuckDB file), move it aside and start anew.
+
+        Returns where the old file went (it is kept, renamed with the time), or None when the store was fine.
+        Cells whose rows were in the old file are stale from then on and measured again."""
+        import duckdb
+
+        say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+        if not self.path.exists():
+            return None
+        try:
+            self.init()
+            return None
+        except duckdb.Error as exc:
+            if "lock" in str(exc).lower():
+                raise
+            problem = str(exc).splitlines()[0]
+        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.unreadable-{stamp}")
+        try:
+            self.path.rename(aside)
+            wal = self.path.with_name(self.path.name + ".wal")
+            if wal.exists():
+                wal.rename(aside.with_name(aside.name + ".wal"))
+        except OSError as exc:
+            raise StoreError(f"results store {self.path} cannot be opened ({problem}) nor moved aside "
+                             f"({exc.strerror or exc})") from None
+        say(f"bench-pipeline: results store {self.path} could not be opened ({problem}); moved aside to {aside}; "
+            "a new store starts and the cells are measured again")
+        self.init()
+        return aside
+
+    def cell_run_ids(self) -> set[str]:
+        """Every cell measured in this store (a cell's rows are written whole, so one id is one whole cell)."""
+        if not self.path.exists():
+            return set()
+        return {r["cell_run_id"] for r in self.query("SELECT DISTINCT cell_run_id FROM measurements")}
 
     def init(self) -> None:
         con = self._connect()

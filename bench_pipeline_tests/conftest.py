@@ -13,6 +13,16 @@ from bench_pipeline.labgen import generate_lab_posts
 SMALL_ROWS = 20_000
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_measurement_lock(tmp_path_factory):
+    """The tests' own machine-wide measurement lock, so that a benchmark running beside them on this machine
+    neither waits for them nor makes them wait (every process the tests start inherits it)."""
+    path = tmp_path_factory.mktemp("lock") / "measurement.lock"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BENCH_LOCK_FILE", str(path))
+        yield path
+
+
 @pytest.fixture(scope="session")
 def small_data(tmp_path_factory):
     """A generated dataset, small enough for every engine in a second or two."""

@@ -202,14 +202,17 @@ def test_ui_shows_the_graph_grid_and_plots_then_stops_on_sigterm(home):
         children = psutil.Process(proc.pid).children(recursive=True)
         assert children, "dagster dev runs its webserver and daemon as child processes"
     finally:
+        stopped = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raise
-    _, alive = psutil.wait_procs(children, timeout=30)
+    _, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, f"processes left after SIGTERM: {alive}"
+    took = time.monotonic() - stopped
+    assert took < 15, f"the UI took {took:.0f} s to stop (its code server used to linger for 45-60 s)"
 
 
 # -- the limits suite on the same instance ---------------------------------------------------------------

@@ -106,6 +106,9 @@ def test_spark_memory_counts_the_jvm(small_data):
 
 
 def test_killed_cell_leaves_the_store_intact(small_data, tmp_path):
+    """A cell's rows are written whole when it ends: killed in its second query, it leaves nothing."""
+    import psutil
+
     path = tmp_path / "results.duckdb"
     script = (
         "from bench_pipeline.harness.runner import CellSpec, run_cell\n"
@@ -115,17 +118,18 @@ def test_killed_cell_leaves_the_store_intact(small_data, tmp_path):
         f"queries=['L', 'A'], repeats=1), ResultsStore({str(path)!r}))\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
-    store = ResultsStore(path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        time.sleep(0.5)
-        if path.exists() and store.query("SELECT count(*) AS n FROM measurements")[0]["n"]:
+        time.sleep(0.2)
+        workers = [" ".join(p.cmdline()) for p in psutil.Process(proc.pid).children(recursive=True)]
+        if any("--query A" in w for w in workers):
             break
     time.sleep(1)  # A is now sleeping inside its worker
     os.killpg(proc.pid, signal.SIGKILL)  # the runner and its worker, as a crash would take them
     proc.wait()
-    rows = store.query("SELECT query, status FROM measurements")
-    assert rows == [{"query": "L", "status": "ok"}] * 2
+    store = ResultsStore(path)
+    store.init()  # opens: the file is whole
+    assert store.query("SELECT query, status FROM measurements") == []
 
 
 def test_concurrent_writers_lose_no_rows(tmp_path):

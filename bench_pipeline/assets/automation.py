@@ -14,6 +14,7 @@ import dagster as dg
 
 from bench_pipeline.assets.benchmark import benchmark_cells, engine_versions
 from bench_pipeline.assets.partitions import grid_keys
+from bench_pipeline.assets.runs import DECIDED_AT, reap_dead_runs
 from bench_pipeline.assets.staleness import grid_staleness
 from bench_pipeline.settings import Settings
 
@@ -37,9 +38,14 @@ def local_timezone() -> str:
 
 
 def stale_run_requests(instance: dg.DagsterInstance, settings: Settings, tick: str) -> list[dg.RunRequest]:
+    import time
+
+    reap_dead_runs(instance)  # a cell whose run died is stale, and its pool slot is free again
+    decided = f"{time.time():.6f}"
     stale = grid_staleness(instance, grid_keys(settings.engines, settings.threads), settings)
     return [
-        dg.RunRequest(run_key=f"{tick}:{key}", partition_key=key, tags={"bench/stale_reason": reason[:200]})
+        dg.RunRequest(run_key=f"{tick}:{key}", partition_key=key,
+                      tags={"bench/stale_reason": reason[:200], DECIDED_AT: decided})
         for key, reason in stale.items()
         if reason is not None
     ]

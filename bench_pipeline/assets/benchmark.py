@@ -1,12 +1,16 @@
 """The measured part of the graph: engine versions, the dataset, the engine x threads cells."""
 
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from bench_pipeline.assets.partitions import CELLS, ENGINES, split_key
 from bench_pipeline.assets.resources import BenchSettings
+from bench_pipeline.assets.runs import DECIDED_AT, OWNER_PID, owner_tags
 from bench_pipeline.datagen import generate
 from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.harness.machine_lock import measurement_lock
 from bench_pipeline.harness.runner import CellSpec, run_cell
 from bench_pipeline.versions import engine_signature, harness_code_hash
 
@@ -69,10 +73,56 @@ def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> 
     except DatasetError as exc:
         raise dg.Failure(f"the dataset is not there ({exc}); materialize `dataset` first") from None
     store = bench.store()
-    result = run_cell(CellSpec(engine, threads, data, repeats=s.repeats, timeout_s=s.timeout_s,
-                               budget_bytes=s.budget_bytes, dagster_run_id=context.run.run_id), store)
-    return cell_outcome(context.partition_key, result, store, engine, threads, data, s.repeats,
-                        extra_metadata={"budget_bytes": s.budget_bytes})
+
+    def measure() -> dg.MaterializeResult:
+        result = run_cell(CellSpec(engine, threads, data, repeats=s.repeats, timeout_s=s.timeout_s,
+                                   budget_bytes=s.budget_bytes, dagster_run_id=context.run.run_id), store)
+        return cell_outcome(context.partition_key, result, store, engine, threads, data, s.repeats,
+                            extra_metadata={"budget_bytes": s.budget_bytes})
+
+    return measure_cell(context, store, measure)
+
+
+def measure_cell(context: dg.AssetExecutionContext, store, measure: Callable[[], dg.MaterializeResult]
+                 ) -> dg.MaterializeResult:
+    """Every cell asset's body: `measure()` under the machine's measurement lock, unless another run
+    measured this cell after this run's launcher decided it was stale (two `run`s at once, the schedule
+    beside the CLI): then that measurement is this materialization too, and nothing is measured twice."""
+    instance = context.instance
+    if OWNER_PID not in context.run.tags:  # a run the daemon launched: its step process owns it
+        instance.add_run_tags(context.run_id, owner_tags())
+    what = f"dagster run {context.run_id[:8]} ({context.asset_key.to_user_string()} {context.partition_key})"
+    with measurement_lock(what):
+        decided = context.run.tags.get(DECIDED_AT)
+        since = float(decided) if decided else instance.get_run_record_by_id(context.run_id).create_timestamp \
+            .timestamp()
+        done = _measured_since(instance, context.asset_key, context.partition_key, since, store)
+        if done is not None:
+            context.log.info(f"measured meanwhile by run {done.metadata['measured_by_run']}; not measured again")
+            return done
+        return measure()
+
+
+def _measured_since(instance, asset_key, partition: str, since: float, store) -> dg.MaterializeResult | None:
+    """The latest whole, ok measurement of the cell if it landed after `since`, as this run's result."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1).records
+    if not records or records[0].timestamp <= since:
+        return None
+    metadata = dict(records[0].asset_materialization.metadata)
+    md = {k: getattr(v, "value", v) for k, v in metadata.items()}
+    if not md.get("all_ok") or md.get("cell_run_id") not in store.cell_run_ids():
+        return None
+    reused = {"measured_by_run": records[0].run_id}
+    return dg.MaterializeResult(
+        metadata={**metadata, **reused},
+        check_results=[
+            dg.AssetCheckResult(check_name="answers_valid", passed=True, metadata=reused),
+            dg.AssetCheckResult(check_name="threads_verified",
+                                passed=str(md.get("threads_verified")) == str(md.get("threads_asked")),
+                                metadata=reused),
+        ],
+    )
 
 
 def cell_outcome(key: str, result, store, engine: str, threads: int, data, repeats: int,

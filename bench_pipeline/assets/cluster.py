@@ -11,7 +11,7 @@ import os
 
 import dagster as dg
 
-from bench_pipeline.assets.benchmark import cell_checks, cell_outcome, dataset
+from bench_pipeline.assets.benchmark import cell_checks, cell_outcome, dataset, measure_cell
 from bench_pipeline.assets.resources import BenchSettings
 from bench_pipeline.cluster import LAYOUTS, ClusterConfig, run_cluster_cell
 from bench_pipeline.cluster_analysis import build_cluster_metrics, draw_cluster
@@ -79,13 +79,17 @@ def spark_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings,
     data = _data(bench)
     config = spark_cluster.config()
     store = bench.store()
-    result = run_cluster_cell(data, executors, layout, config, store, repeats=s.repeats, timeout_s=s.timeout_s,
-                              dagster_run_id=context.run.run_id)
-    start = next((r.get("cluster_start_seconds") for r in result.rows if r.get("cluster_start_seconds")), None)
-    if start:
-        context.log.info(f"cluster of {executors} workers started in {start:.1f} s")
-    return cell_outcome(context.partition_key, result, store, "pyspark", executors * config.cores_per_worker,
-                        data, s.repeats)
+
+    def measure() -> dg.MaterializeResult:
+        result = run_cluster_cell(data, executors, layout, config, store, repeats=s.repeats,
+                                  timeout_s=s.timeout_s, dagster_run_id=context.run.run_id)
+        start = next((r.get("cluster_start_seconds") for r in result.rows if r.get("cluster_start_seconds")), None)
+        if start:
+            context.log.info(f"cluster of {executors} workers started in {start:.1f} s")
+        return cell_outcome(context.partition_key, result, store, "pyspark", executors * config.cores_per_worker,
+                            data, s.repeats)
+
+    return measure_cell(context, store, measure)
 
 
 @dg.asset(group_name="cluster", deps=[spark_cluster_cells],

@@ -10,7 +10,7 @@
 
 import dagster as dg
 
-from bench_pipeline.assets.benchmark import FAILED_STATUSES, cell_checks, cell_outcome
+from bench_pipeline.assets.benchmark import FAILED_STATUSES, cell_checks, cell_outcome, measure_cell
 from bench_pipeline.assets.resources import BenchSettings
 from bench_pipeline.datagen import generate
 from bench_pipeline.dataset import DatasetError, open_dataset
@@ -66,11 +66,15 @@ def sweep_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.M
     data = _open(bench, rows)
     cores = provenance.logical_cores()
     store = bench.store()
-    result = run_cell(CellSpec(engine, cores, data, SWEEP_QUERIES, repeats=s.sweep_repeats, timeout_s=s.timeout_s,
-                               budget_bytes=s.sweep_budget_bytes, dagster_run_id=context.run.run_id,
-                               context={"suite": "sweep"}), store)
-    return cell_outcome(context.partition_key, result, store, engine, cores, data, s.sweep_repeats,
-                        expected_failures=LIMIT_STATUSES, extra_metadata={"budget_bytes": s.sweep_budget_bytes})
+
+    def measure() -> dg.MaterializeResult:
+        result = run_cell(CellSpec(engine, cores, data, SWEEP_QUERIES, repeats=s.sweep_repeats,
+                                   timeout_s=s.timeout_s, budget_bytes=s.sweep_budget_bytes,
+                                   dagster_run_id=context.run.run_id, context={"suite": "sweep"}), store)
+        return cell_outcome(context.partition_key, result, store, engine, cores, data, s.sweep_repeats,
+                            expected_failures=LIMIT_STATUSES, extra_metadata={"budget_bytes": s.sweep_budget_bytes})
+
+    return measure_cell(context, store, measure)
 
 
 @dg.asset(
@@ -85,13 +89,17 @@ def polars_modes(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.
     data = _open(bench, s.modes_rows)
     cores = provenance.logical_cores()
     store = bench.store()
-    result = run_cell(CellSpec(engine, cores, data, MODE_QUERIES, repeats=s.repeats, timeout_s=s.timeout_s,
-                               dagster_run_id=context.run.run_id, context={"suite": "modes"}), store)
-    plans = {r["query"]: r["plan"] for r in store.summary(result.cell_run_id) if r.get("plan")}
-    return cell_outcome(context.partition_key, result, store, engine, cores, data, s.repeats,
-                        extra_metadata={"modes_rows": s.modes_rows,
-                                        **{f"plan_{q}": dg.MetadataValue.md(f"```\n{p}\n```")
-                                           for q, p in plans.items()}})
+
+    def measure() -> dg.MaterializeResult:
+        result = run_cell(CellSpec(engine, cores, data, MODE_QUERIES, repeats=s.repeats, timeout_s=s.timeout_s,
+                                   dagster_run_id=context.run.run_id, context={"suite": "modes"}), store)
+        plans = {r["query"]: r["plan"] for r in store.summary(result.cell_run_id) if r.get("plan")}
+        return cell_outcome(context.partition_key, result, store, engine, cores, data, s.repeats,
+                            extra_metadata={"modes_rows": s.modes_rows,
+                                            **{f"plan_{q}": dg.MetadataValue.md(f"```\n{p}\n```")
+                                               for q, p in plans.items()}})
+
+    return measure_cell(context, store, measure)
 
 
 @dg.asset(group_name="limits", deps=[sweep_cells, polars_modes],

@@ -6,32 +6,43 @@ would), then metrics, plots and report. Every run lands in the same instance
 the UI reads, so the UI shows them.
 """
 
+import fcntl
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 
 import dagster as dg
 
 from bench_pipeline.assets.partitions import THREADS, grid_keys
 from bench_pipeline.assets.resources import BenchSettings
+from bench_pipeline.assets.runs import DECIDED_AT, owner_tags, pool_holders, reap_dead_runs
 from bench_pipeline.assets.staleness import cell_staleness, current_dataset_version, grid_staleness
 from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.harness import interrupt
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.settings import Settings
 
-DAGSTER_YAML = """\
-# Written by bench_pipeline. One benchmark cell at a time per machine (pool
+_MARK = "# Written by bench_pipeline."
+DAGSTER_YAML = f"""\
+{_MARK} One benchmark cell at a time per machine (pool
 # `bench_cells`, every pool limited to 1) and one run at a time from the queue.
+# Run monitoring lets the daemon fail runs stuck starting and free the slots of
+# ended runs; runs whose process died are failed by bench_pipeline's reaper.
 concurrency:
   pools:
     default_limit: 1
   runs:
     max_concurrent_runs: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  free_slots_after_run_end_seconds: 30
 telemetry:
   enabled: false
 """
-# Only warnings and errors from Dagster's own console logger: the CLI draws progress.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's console logger stays silent: the CLI draws progress and prints each failed cell in one line.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 class DatasetBuildError(RuntimeError):
@@ -44,20 +55,32 @@ class PipelineResult:
     cells_fresh: list[str] = field(default_factory=list)
     cells_failed: list[str] = field(default_factory=list)
     stale_reasons: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)  # failed cell -> why, in a line
     plots: list[str] = field(default_factory=list)
     report: str | None = None
     outputs_error: str | None = None
+    # When the cells' staleness was decided: a cell another run measures after this is not measured again.
+    decided_at: float = field(default_factory=time.time)
 
 
 def prepare_instance(settings: Settings) -> dg.DagsterInstance:
-    """The persistent instance under settings.dagster_home, with the pool limits in place."""
+    """The persistent instance under settings.dagster_home, with the pool limits in place, its dead runs
+    reaped. Two commands starting at once on a new state folder create its storage one after the other."""
     home = settings.dagster_home.resolve()
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
-    return dg.DagsterInstance.get()
+    with open(home / ".bench-init.lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        config = home / "dagster.yaml"
+        if not config.exists() or (config.read_text().startswith(_MARK) and config.read_text() != DAGSTER_YAML):
+            tmp = config.with_suffix(".tmp")
+            tmp.write_text(DAGSTER_YAML)
+            tmp.replace(config)
+        instance = dg.DagsterInstance.get()
+        instance.get_run_records(limit=1)  # creates the run storage while the guard is held
+        instance.event_log_storage.get_concurrency_keys()
+        reap_dead_runs(instance)
+    return instance
 
 
 def _resources(settings: Settings, spark_cluster: dict | None = None, wars=None) -> dict:
@@ -76,13 +99,13 @@ def _resources(settings: Settings, spark_cluster: dict | None = None, wars=None)
 
 
 def _materialize(instance, selection, settings: Settings, partition_key: str | None = None,
-                 resources: dict | None = None):
+                 resources: dict | None = None, tags: dict | None = None):
     from bench_pipeline.definitions import defs
 
     assets = list(defs.assets)
     return dg.materialize(assets, selection=selection, partition_key=partition_key, instance=instance,
                           resources=resources or _resources(settings), run_config=QUIET, raise_on_error=False,
-                          tags={"bench/source": "cli"})
+                          tags={"bench/source": "cli", **owner_tags(), **(tags or {})})
 
 
 def _observe_engines(instance) -> None:
@@ -119,15 +142,37 @@ def _run_stale(instance, asset: str, stale: dict[str, str | None], settings: Set
     `label` names a partition key in the result (the Engine Wars: 'workload:engine')."""
     runs_per_cell = runs_per_cell or len(QUERY_NAMES) * (1 + settings.repeats)
     for key, reason in stale.items():
+        if interrupt.requested():
+            raise interrupt.Interrupted("between two cells")
         name = label(key)
         if reason is None:
             result.cells_fresh.append(name)
             continue
-        result.stale_reasons[name] = reason
+        if holders := pool_holders(instance):
+            print(f"bench-pipeline: cell {name} waits for the bench_cells pool, held by {', '.join(holders)}",
+                  file=sys.stderr, flush=True)
         if on_cell_start:
             on_cell_start(name, reason, runs_per_cell)
-        r = _materialize(instance, [asset], settings, partition_key=key, resources=resources)
-        (result.cells_run if r.success else result.cells_failed).append(name)
+        r = _materialize(instance, [asset], settings, partition_key=key, resources=resources,
+                         tags={DECIDED_AT: f"{result.decided_at:.6f}"})
+        if interrupt.requested():
+            raise interrupt.Interrupted(
+                f"after cell {name} was measured and stored" if r.success else
+                f"while measuring cell {name}; nothing of that cell was stored, the next run measures it again")
+        if r.success and _measured_by_another_run(r):
+            result.cells_fresh.append(name)
+            continue
+        result.stale_reasons[name] = reason
+        if r.success:
+            result.cells_run.append(name)
+        else:
+            result.cells_failed.append(name)
+            result.failures[name] = _failure_message(r)
+
+
+def _measured_by_another_run(r) -> bool:
+    """The cell step found the cell measured by a run that started after this one decided (see measure_cell)."""
+    return any("measured_by_run" in (e.materialization.metadata or {}) for e in r.get_asset_materialization_events())
 
 
 def _outputs(instance, settings: Settings, result: PipelineResult, selection: list[str],

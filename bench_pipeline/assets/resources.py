@@ -36,4 +36,7 @@ class BenchSettings(dg.ConfigurableResource):
         )
 
     def store(self) -> ResultsStore:
-        return ResultsStore(self.settings().store_path)
+        """The results store; one that cannot be opened is moved aside and a new one starts (see recover)."""
+        store = ResultsStore(self.settings().store_path)
+        store.recover()
+        return store

@@ -5,8 +5,10 @@ measured with: the engine signature (library version + engine code hash), the
 dataset's data version (its fingerprint) and the harness code hash, and whether
 every query came back ok. A cell is stale when it was never materialized, when
 its latest run failed or any answer was not ok, or when any of those inputs now
-differ, or when it had fewer warm runs than now asked. The CLI and the nightly
-schedule both ask this one function.
+differ, or when it had fewer warm runs than now asked. The results store is the
+truth about what was measured: a cell whose rows are not in the store (a store
+lost, or moved aside because it could not be opened) is stale, whatever
+Dagster's records say. The CLI and the nightly schedule both ask this one function.
 """
 
 
@@ -15,6 +17,8 @@ from collections.abc import Callable, Iterable
 import dagster as dg
 
 from bench_pipeline.assets.partitions import split_key
+from bench_pipeline.settings import Settings
+from bench_pipeline.store import ResultsStore
 from bench_pipeline.versions import engine_signature, harness_code_hash
 
 CELLS_KEY = dg.AssetKey("benchmark_cells")
@@ -50,7 +54,7 @@ def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: i
                    signature_of: Callable[[str], str] = engine_signature,
                    dataset_key: dg.AssetKey = DATASET_KEY,
                    harness_version: Callable[[], str] = harness_code_hash,
-                   expected: dict | None = None) -> dict[str, str | None]:
+                   expected: dict | None = None, measured: set[str] | None = None) -> dict[str, str | None]:
     """partition key -> why it is stale, or None when it is fresh.
 
     `repeats` is the number of warm runs asked for now: a cell measured with
@@ -59,8 +63,11 @@ def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: i
     gives each key its own dataset (the size sweep), and `expected` lists other
     metadata a fresh cell must carry (e.g. the memory budget). `signature_of`,
     `dataset_key` and `harness_version` let the Engine Wars cells (their own
-    engines, data and code) use them too.
+    engines, data and code) use them too. `measured`: the cell run ids in the
+    results store (default: read from the store of the settings in force).
     """
+    if measured is None:
+        measured = ResultsStore(Settings.from_env().store_path).cell_run_ids()
     main_version = current_dataset_version(instance, dataset_key)
     dataset_version_of = dataset_version_of or (lambda key: main_version)
     harness = harness_version()
@@ -81,6 +88,8 @@ def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: i
             signatures[engine] = signature_of(engine)
         if _latest_run_failed(instance, asset_key, key, after=rec.timestamp):
             out[key] = "failed"
+        elif md.get("cell_run_id") not in measured:
+            out[key] = "not in the results store"
         elif not md.get("all_ok", False):
             out[key] = f"failed: {md.get('statuses', 'a query was not ok')}"
         elif md.get("engine_signature") != signatures[engine]:
@@ -102,4 +111,5 @@ def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: i
 def grid_staleness(instance: dg.DagsterInstance, keys: Iterable[str], settings) -> dict[str, str | None]:
     """`cell_staleness` for engine x threads cells: also stale when measured under another memory budget
     (the budget sets engines' own limits: DuckDB memory_limit, Spark heap)."""
-    return cell_staleness(instance, keys, settings.repeats, expected={"budget_bytes": settings.budget_bytes})
+    return cell_staleness(instance, keys, settings.repeats, expected={"budget_bytes": settings.budget_bytes},
+                          measured=ResultsStore(settings.store_path).cell_run_ids())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from bench_pipeline.assets.benchmark import cell_checks, cell_outcome
+from bench_pipeline.assets.benchmark import cell_checks, cell_outcome, measure_cell
 from bench_pipeline.assets.resources import BenchSettings
 from bench_pipeline.wars.analysis import build_wars_metrics, draw_wars
 from bench_pipeline.wars.data import WarsData, WarsDataError, generate_wars, open_wars
@@ -94,12 +94,17 @@ def _workload_asset(name: str) -> dg.AssetsDefinition:
         data = _open(bench, wars)
         engine = context.partition_key
         store = bench.store()
-        result = run_workload(name, engine, data, ws.thread_count, store, repeats=s.repeats, timeout_s=s.timeout_s,
-                              budget_bytes=s.budget_bytes, dagster_run_id=context.run.run_id)
-        path = wars_engine_path(name, engine)
-        return cell_outcome(f"{name}:{engine}", result, store, path, ws.thread_count, data, s.repeats,
-                            signature=wars_signature(path), harness_version=suite_code_hash(),
-                            extra_metadata={"workload": name, **_zero_copy_metadata(result)})
+
+        def measure() -> dg.MaterializeResult:
+            result = run_workload(name, engine, data, ws.thread_count, store, repeats=s.repeats,
+                                  timeout_s=s.timeout_s, budget_bytes=s.budget_bytes,
+                                  dagster_run_id=context.run.run_id)
+            path = wars_engine_path(name, engine)
+            return cell_outcome(f"{name}:{engine}", result, store, path, ws.thread_count, data, s.repeats,
+                                signature=wars_signature(path), harness_version=suite_code_hash(),
+                                extra_metadata={"workload": name, **_zero_copy_metadata(result)})
+
+        return measure_cell(context, store, measure)
 
     return _asset
 

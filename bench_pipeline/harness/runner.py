@@ -16,7 +16,6 @@ import os
 import queue
 import subprocess
 import sys
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -28,8 +27,10 @@ import pyarrow.parquet as pq
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines import engine_class
 from bench_pipeline.engines.base import BUDGET_ENV
-from bench_pipeline.harness import provenance
+from bench_pipeline.harness import interrupt, provenance
+from bench_pipeline.harness.machine_lock import measurement_lock, this_command
 from bench_pipeline.harness.sampler import TreeSampler, kill_tree
+from bench_pipeline.harness.scratch import scratch_folder
 from bench_pipeline.harness.validate import AnswerMismatch, ReferenceFailure, validate
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.store import ResultsStore
@@ -41,6 +42,7 @@ STARTUP_TIMEOUT_S = 300.0
 # pinned in the worker's environment so "1 thread" means one from the first import.
 _THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS")
 _STDERR_TAIL = 1500
+PARENT_ENV = "BENCH_RUNNER_PID"
 
 
 # Callbacks told about every finished run, for a caller that cannot pass `on_run`
@@ -125,6 +127,7 @@ def _worker_env(threads: int, extra: dict[str, str], budget_bytes: int | None, s
         env[var] = str(threads)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     env["PYTHONUNBUFFERED"] = "1"
+    env[PARENT_ENV] = str(os.getpid())  # the worker dies with this process (see worker.py)
     return env
 
 
@@ -163,8 +166,13 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
         _notify(row, on_run)
         return [row]
 
+    with measurement_lock(this_command()):
+        return _measure_query(spec, base, on_run)
+
+
+def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[dict]:
     rows: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
+    with scratch_folder() as tmp:
         answers = Path(tmp)
         stderr_path = Path(tmp) / "stderr.log"
         scratch = Path(tmp) / "scratch"
@@ -182,7 +190,8 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
         plan: str | None = None
         failure: tuple[str, str] | None = None  # (status, message) of the run that failed
         try:
-            with TreeSampler(proc.pid, budget_bytes=spec.budget_bytes, extra_pids=spec.extra_pids) as sampler:
+            with interrupt.tracking(proc.pid), \
+                    TreeSampler(proc.pid, budget_bytes=spec.budget_bytes, extra_pids=spec.extra_pids) as sampler:
 
                 def next_event(timeout: float) -> dict:
                     try:
@@ -249,6 +258,8 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
             if proc.poll() is None:
                 kill_tree(proc.pid)
             proc.wait()
+        # A run killed by an interrupt is no measurement: nothing of this query becomes a row.
+        interrupt.check()
 
         if failure and not rows:  # failed before any run began
             rows.append({**base, "run_index": 0, "run_kind": "cold", "status": failure[0],
@@ -306,7 +317,11 @@ def run_cell(
     store: ResultsStore | None = None,
     on_run: Callable[[dict], None] | None = None,
 ) -> CellResult:
-    """Run every query of a cell, each in its own worker, appending each query's rows to the store."""
+    """Run every query of a cell, each in its own worker, then append the cell's rows to the store.
+
+    The cell's rows go in one transaction when its last query ends, so the store
+    holds whole cells only: a cell killed or interrupted half-way leaves nothing
+    (it is measured again), and the store is checked before the first query."""
     result = CellResult(uuid.uuid4().hex, spec.engine, spec.threads)
     identity = {
         "cell_run_id": result.cell_run_id,
@@ -317,15 +332,19 @@ def run_cell(
         **provenance.machine(),
         **spec.context,
     }
-    for query in spec.queries:
-        qspec = QuerySpec(spec.engine, query, spec.data, spec.threads, spec.repeats, spec.timeout_s,
-                          spec.budget_bytes, env=spec.env, extra_pids=spec.extra_pids)
-        rows = run_query(qspec, on_run=on_run)
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        for r in rows:
-            r.update(identity)
-            r["measured_at"] = now
+    if store is not None:
+        store.check_writable()
+    with measurement_lock(this_command()):
+        for query in spec.queries:
+            interrupt.check()
+            qspec = QuerySpec(spec.engine, query, spec.data, spec.threads, spec.repeats, spec.timeout_s,
+                              spec.budget_bytes, env=spec.env, extra_pids=spec.extra_pids)
+            rows = run_query(qspec, on_run=on_run)
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            for r in rows:
+                r.update(identity)
+                r["measured_at"] = now
+            result.rows.extend(rows)
         if store is not None:
-            store.append(rows)
-        result.rows.extend(rows)
+            store.append(result.rows)
     return result

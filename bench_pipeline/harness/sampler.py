@@ -8,6 +8,7 @@ a memory budget by killing the tree the moment the sum exceeds it.
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import threading
 
@@ -54,6 +55,17 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL, timeout: float = 10) -> None:
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(procs, timeout=timeout)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when the process that started it dies (a preexec_fn, or a child's first act)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass  # not Linux: the parent's finally blocks are the only guard
 
 
 class TreeSampler:

@@ -36,7 +36,31 @@ def _protocol_stream():
     return proto
 
 
+def _die_with_runner() -> None:
+    """A worker whose runner was killed (kill -9, OOM) stops at once instead of measuring for no one."""
+    from bench_pipeline.harness.sampler import die_with_parent
+
+    runner = os.environ.get("BENCH_RUNNER_PID")
+    if runner:
+        die_with_parent()
+        if os.getppid() != int(runner):  # the runner died before the line above
+            os._exit(3)
+
+
+def error_message(exc: BaseException) -> str:
+    """The failure in a line or two. A Java exception (PySpark) gives its own message and its first
+    `Caused by`, not a stack cut in the middle; anything else is kept as it is (first 2,000 characters)."""
+    text = f"{type(exc).__name__}: {exc}".strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    java = next((line[2:] for line in lines[1:] if line.startswith(": ")), None)  # Py4J's ': <exception>'
+    cause = next((line for line in lines if line.startswith("Caused by:")), None)
+    if java is None and cause is None:
+        return text[:2000]
+    return " ... ".join(p for p in (java or lines[0], cause) if p)[:2000]
+
+
 def main(argv: list[str] | None = None) -> int:
+    _die_with_runner()
     ap = argparse.ArgumentParser(prog="bench_pipeline.harness.worker")
     ap.add_argument("--engine", required=True)
     ap.add_argument("--query", required=True)
@@ -102,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the runner as a status
         traceback.print_exc()
-        message = f"{type(exc).__name__}: {exc}".strip()
-        say("error", stage=stage, message=message[:2000])
+        say("error", stage=stage, message=error_message(exc))
         return 1
 
 

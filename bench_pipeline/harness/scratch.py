@@ -1,0 +1,56 @@
+"""A query's scratch folder (answers, stderr, spill files) that outlives no one.
+
+Each folder holds `.owner`, flocked by the process that made it for as long as
+it uses the folder. A process killed with SIGKILL cannot remove its folder, but
+the kernel drops its flock: `remove_dead()`, called when a command starts,
+removes every `bench-query-*` folder whose owner is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+PREFIX = "bench-query-"
+_OWNER = ".owner"
+_YOUNG_S = 60  # a folder this new may be between mkdtemp and its owner's flock: left alone
+
+
+@contextlib.contextmanager
+def scratch_folder():
+    root = Path(tempfile.mkdtemp(prefix=PREFIX))
+    fd = os.open(root / _OWNER, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        os.close(fd)
+
+
+def remove_dead(tmp: str | os.PathLike | None = None) -> list[Path]:
+    """Remove the scratch folders of processes that died without cleaning up; return them."""
+    removed = []
+    for root in Path(tmp or tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            if time.time() - root.stat().st_mtime < _YOUNG_S:
+                continue
+            fd = os.open(root / _OWNER, os.O_RDWR)
+        except FileNotFoundError:
+            continue  # being created or removed right now, or not ours
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its owner is alive
+        finally:
+            os.close(fd)
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    return removed

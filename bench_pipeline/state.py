@@ -1,0 +1,95 @@
+"""The state folder checked before anything is measured: usable, with room, its store openable.
+
+Every command that keeps state calls `prepare()` first, after its arguments
+are parsed and before its first measurement, so a state folder that is a file,
+is not writable or is full, and a dataset that would not fit on the disk, each
+end in one line (exit 2) instead of a traceback half-way through a run. A store
+that cannot be opened is moved aside (see `ResultsStore.recover`), and the
+scratch folders of workers that died are removed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from bench_pipeline.harness import scratch
+from bench_pipeline.store import ResultsStore, StoreError
+
+MiB = 2**20
+# Room kept free beyond the data: the store, plots, Dagster's records, engines' spill files.
+MIN_FREE_BYTES = 256 * MiB
+# posts.parquet measured at 105 bytes a row (200,000 rows, zstd); users.parquet about 1 MiB.
+POSTS_BYTES_PER_ROW = 110
+USERS_BYTES = 2 * MiB
+
+
+class StateError(ValueError):
+    """The state folder or the room on its disk cannot hold the run: one line, exit 2."""
+
+
+def size_text(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} PiB"
+
+
+def _existing(path: Path) -> Path:
+    path = path.resolve()
+    return next(p for p in [path, *path.parents] if p.exists())
+
+
+def free_bytes(path: Path) -> int:
+    return shutil.disk_usage(_existing(path)).free
+
+
+def dataset_bytes(rows: int) -> int:
+    """About how much disk a generated posts + users dataset of `rows` posts takes."""
+    return rows * POSTS_BYTES_PER_ROW + USERS_BYTES
+
+
+def check_room(where: Path, need: int, what: str) -> None:
+    """`what` (e.g. 'argument --rows: 5,000,000 rows') needs about `need` bytes more under `where`."""
+    free = free_bytes(where)
+    if need + MIN_FREE_BYTES > free:
+        raise StateError(f"{what} need about {size_text(need)} on disk (and {size_text(MIN_FREE_BYTES)} to spare); "
+                         f"{_existing(where)} has {size_text(free)} free")
+
+
+def check_datasets(where: Path, rows_by_folder: dict[Path, int], what: str = "argument --rows") -> None:
+    """Room for every dataset not generated yet (folders that exist need nothing)."""
+    todo = {folder: rows for folder, rows in rows_by_folder.items() if not folder.exists()}
+    if todo:
+        rows_text = " + ".join(f"{n:,}" for n in todo.values())
+        check_room(where, sum(dataset_bytes(n) for n in todo.values()), f"{what}: {rows_text} rows")
+
+
+def check_home(home: Path) -> None:
+    if home.exists() and not home.is_dir():
+        raise StateError(f"BENCH_HOME {home} is a file, not a folder")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=home, prefix=".write-probe-"):
+            pass
+    except OSError as exc:
+        raise StateError(f"BENCH_HOME {home} is not writable ({exc.strerror or exc})") from None
+    free = free_bytes(home)
+    if free < MIN_FREE_BYTES:
+        raise StateError(f"BENCH_HOME {home} has {size_text(free)} free; the store and the state need at least "
+                         f"{size_text(MIN_FREE_BYTES)}")
+
+
+def prepare(home: Path, store_path: Path) -> ResultsStore:
+    """Check the state folder and the store, before the first measurement; return the store."""
+    check_home(home)
+    store = ResultsStore(store_path)
+    try:
+        store.recover()
+        store.check_writable()
+    except StoreError as exc:
+        raise StateError(str(exc)) from None
+    scratch.remove_dead()
+    return store

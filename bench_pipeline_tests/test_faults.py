@@ -1,0 +1,337 @@
+"""A benchmark night that never hangs, never loses a measurement and never measures twice.
+
+Real `bench-pipeline` processes on small data: kill -9 at several points,
+Ctrl-C and SIGTERM, two runs at once, `cell` beside `run`, a lost or corrupt
+store, and bad values and state refused before anything is measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import psutil
+import pytest
+
+from bench_pipeline.store import ResultsStore
+
+GRID = ["duckdb|1", "duckdb|2", "polars|1", "polars|2"]
+ROWS_PER_CELL = 4 * (1 + 3)  # L, A, B, C; a cold run and 3 warm runs each
+RUN = ["run", "--rows", "5000", "--engines", "duckdb,polars", "--threads", "1,2", "--repeats", "3"]
+
+
+def _env(home: Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_") or k == "BENCH_LOCK_FILE"}
+    return {**env, "BENCH_HOME": str(home), "DAGSTER_HOME": "", **extra}
+
+
+def cli(home: Path, *args, timeout: float = 300, **extra) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench_pipeline.cli", *map(str, args)], env=_env(home, **extra),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start(home: Path, *args, **extra) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "bench_pipeline.cli", *map(str, args)], env=_env(home, **extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _workers(pid: int) -> list[psutil.Process]:
+    try:
+        kids = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    out = []
+    for p in kids:
+        try:
+            if "bench_pipeline.harness.worker" in " ".join(p.cmdline()):
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
+
+
+def _wait_for_worker(proc: subprocess.Popen, nth: int, timeout: float = 180) -> None:
+    """Return once the nth worker process (counting from 1) of `proc` has started."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < nth:
+        assert proc.poll() is None, f"the run ended before worker {nth}: {proc.stderr.read()[-2000:]}"
+        assert time.monotonic() < deadline, f"worker {nth} never started"
+        seen |= {p.pid for p in _workers(proc.pid)}
+        time.sleep(0.05)
+
+
+def _orphans(home: Path) -> list[psutil.Process]:
+    """Worker processes still measuring this state folder's data."""
+    out = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if "bench_pipeline.harness.worker" in cmd and str(home) in cmd:
+            out.append(p)
+    return out
+
+
+def _cells_in_store(home: Path) -> dict[str, int]:
+    return {r["cell_run_id"]: r["n"] for r in ResultsStore(home / "results.duckdb").query(
+        "SELECT cell_run_id, count(*) AS n FROM measurements GROUP BY ALL")}
+
+
+def _pairs_in_store(home: Path) -> set[tuple]:
+    if not (home / "results.duckdb").exists():
+        return set()
+    return {(r["engine"], r["threads_asked"]) for r in ResultsStore(home / "results.duckdb").query(
+        "SELECT DISTINCT engine, threads_asked FROM measurements")}
+
+
+def _materialized_cells(home: Path) -> list[str]:
+    """cell_run_id of every successful benchmark_cells materialization that measured (not a re-use)."""
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    records = instance.fetch_materializations(dg.AssetKey("benchmark_cells"), limit=1000).records
+    out = []
+    for r in records:
+        md = r.asset_materialization.metadata
+        if "measured_by_run" not in md:
+            out.append(md["cell_run_id"].value)
+    return out
+
+
+def _json(proc: subprocess.CompletedProcess) -> dict:
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def test_kill_9_at_several_points_loses_and_duplicates_nothing(tmp_path):
+    """kill -9 of `run` during its cells (and once after them): each next run finishes without help."""
+    home = tmp_path / "home"
+    kill_points = [1, 3, 6, 10]  # the nth worker (query) of that run has started
+    for nth in kill_points:
+        proc = start(home, *RUN)
+        _wait_for_worker(proc, nth)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        time.sleep(1)
+        assert not _orphans(home), "a worker outlived its killed runner"
+    # Killed once more after every cell has landed, while plots and report are built.
+    proc = start(home, *RUN)
+    deadline = time.monotonic() + 240
+    while len(_pairs_in_store(home)) < len(GRID) or _workers(proc.pid):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()[-3000:]
+        time.sleep(0.1)
+    time.sleep(1.5)  # past the last cell's materialization: metrics, plots and report are being built
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    final = _json(cli(home, *RUN, "--json"))  # finishes without help (the dead runs are reaped)
+    assert not final["cells_failed"] and final["report"]
+    again = _json(cli(home, *RUN, "--json"))
+    assert again["cells_run"] == [] and sorted(again["cells_fresh"]) == sorted(GRID)
+
+    stored = _cells_in_store(home)
+    assert set(stored.values()) == {ROWS_PER_CELL}, f"a partial cell reached the store: {stored}"
+    measured = _materialized_cells(home)
+    assert sorted(measured) == sorted(stored), "each stored cell is one measurement, each measurement stored"
+    assert len(measured) == len(set(measured))
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    stuck = instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    assert not stuck, "a dead run was left STARTED"
+    assert not instance.event_log_storage.get_concurrency_info("bench_cells").claimed_slots
+    print(f"kill points tried: {len(kill_points) + 1}; cells measured: {len(measured)} for {len(GRID)} cells")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_stops_with_130_and_the_next_run_measures_only_that_cell(tmp_path, sig):
+    home = tmp_path / "home"
+    grid = ["run", "--rows", "5000", "--engines", "duckdb", "--threads", "1,2", "--repeats", "3"]
+    proc = start(home, *grid)
+    _wait_for_worker(proc, 6)  # the second cell's second query
+    time.sleep(0.3)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"bench-pipeline: interrupted ({sig.name}) while measuring cell duckdb|2"), err[-3000:]
+    assert "Traceback" not in err and "dagster" not in err.lower()
+    assert not _orphans(home)
+    assert list(_cells_in_store(home).values()) == [ROWS_PER_CELL]  # duckdb|1 only
+    nxt = _json(cli(home, *grid, "--json"))
+    assert nxt["cells_run"] == ["duckdb|2"] and nxt["cells_fresh"] == ["duckdb|1"]
+
+
+def _two_runs(home: Path, args: list[str]) -> list[dict]:
+    procs = [start(home, *args, "--json") for _ in range(2)]
+    outs = [p.communicate(timeout=400) for p in procs]
+    for p, (_out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-3000:]
+    return [json.loads(out) for out, _ in outs]
+
+
+def test_two_runs_at_once_measure_each_cell_once(tmp_path):
+    home = tmp_path / "home"
+    first = _two_runs(home, RUN)  # a fresh state folder: both create it at once
+    assert sorted(first[0]["cells_run"] + first[1]["cells_run"]) == sorted(GRID)
+    stored = _cells_in_store(home)
+    assert len(stored) == len(GRID) and set(stored.values()) == {ROWS_PER_CELL}
+
+    more = [*RUN[:-1], "4"]  # one more warm run asked: every cell is stale, on an existing state folder
+    second = _two_runs(home, more)
+    assert sorted(second[0]["cells_run"] + second[1]["cells_run"]) == sorted(GRID)
+    assert len(_cells_in_store(home)) == 2 * len(GRID)
+
+
+def test_cell_waits_for_a_running_run(tmp_path, small_data):
+    home = tmp_path / "home"
+    run = start(home, *RUN)
+    _wait_for_worker(run, 2)
+    cell = cli(home, "cell", "--engine", "duckdb", "--data", small_data.root, "--queries", "A",
+               "--store", tmp_path / "other.duckdb")
+    assert cell.returncode == 0, cell.stderr[-2000:]
+    assert "waiting for the measurement lock" in cell.stderr and f"(pid {run.pid}," in cell.stderr, cell.stderr
+    assert run.wait(timeout=300) == 0
+    # Never at the same time: the cell's measurement lies outside every cell of the run.
+    theirs = ResultsStore(home / "results.duckdb").query(
+        "SELECT cell_run_id, min(measured_at) AS t0, max(measured_at) AS t1 FROM measurements GROUP BY ALL")
+    ours = ResultsStore(tmp_path / "other.duckdb").query("SELECT max(measured_at) AS t FROM measurements")[0]["t"]
+    assert len(theirs) == len(GRID) and ours is not None
+
+
+def test_a_truncated_or_deleted_store_is_measured_again(tmp_path):
+    home = tmp_path / "home"
+    assert sorted(_json(cli(home, *RUN, "--json"))["cells_run"]) == sorted(GRID)
+    store = home / "results.duckdb"
+    os.truncate(store, 1000)
+    proc = cli(home, *RUN, "--json")
+    again = _json(proc)
+    assert sorted(again["cells_run"]) == sorted(GRID) and again["report"]
+    aside = list(home.glob("results.duckdb.unreadable-*"))
+    assert len(aside) == 1 and aside[0].stat().st_size == 1000, "the old store is kept, not deleted"
+    notes = [line for line in proc.stderr.splitlines() if "moved aside" in line]
+    assert len(notes) == 1 and str(aside[0]) in notes[0]
+
+    store.unlink()
+    gone = _json(cli(home, *RUN, "--json"))
+    assert sorted(gone["cells_run"]) == sorted(GRID) and gone["report"]
+    assert len(_cells_in_store(home)) == len(GRID)
+
+
+def _one_line(proc: subprocess.CompletedProcess, *words) -> None:
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bench-pipeline: error:"), proc.stderr[-2000:]
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--timeout", "inf"], ["--timeout", "finite"]),
+    (["--timeout", "nan"], ["--timeout", "finite"]),
+    (["--rows", "10000000000000"], ["--rows", "10,000,000,000,000", "free"]),
+])
+def test_bad_values_are_refused_before_anything_is_written(tmp_path, args, words):
+    home = tmp_path / "home"
+    _one_line(cli(home, "run", *args), *words)
+    assert not home.exists()
+
+
+def test_bad_settings_and_state_are_one_line_and_left_as_they_are(tmp_path, small_data):
+    home = tmp_path / "home"
+    home.mkdir()
+    saved = home / "settings.json"
+    for text, words in (("{not json", ["settings.json", "not valid JSON"]),
+                        ('{"threads": 5}', ["settings.json", "'threads'"]),
+                        ('{"colour": "red"}', ["settings.json", "'colour'"])):
+        saved.write_text(text)
+        _one_line(cli(home, "run", "--rows", "5000"), *words)
+        assert saved.read_text() == text, "a bad settings file is never overwritten"
+        assert not (home / "results.duckdb").exists()
+    saved.unlink()
+    _one_line(cli(home, "run", BENCH_TIMEOUT_S="inf"), "timeout", "finite")
+
+    a_file = tmp_path / "state-file"
+    a_file.write_text("not a folder")
+    _one_line(cli(a_file, "run", "--rows", "5000"), "BENCH_HOME", "is a file")
+
+    text_store = tmp_path / "notes.txt"
+    text_store.write_text("my notes\n")
+    _one_line(cli(home, "cell", "--engine", "duckdb", "--data", small_data.root, "--store", text_store),
+              "--store", "not a DuckDB")
+    assert text_store.read_text() == "my notes\n"
+
+
+def test_a_posts_file_with_no_rows_is_refused(tmp_path, small_data):
+    import pyarrow.parquet as pq
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    pq.write_table(pq.read_table(small_data.posts).slice(0, 0), empty / "posts.parquet")
+    pq.write_table(pq.read_table(small_data.users), empty / "users.parquet")
+    _one_line(cli(tmp_path / "home", "query", "--engine", "duckdb", "--query", "A", "--data", empty),
+              "--data", "no rows")
+
+
+@pytest.fixture
+def small_mount(tmp_path):
+    """A 2 MiB tmpfs (needs root and mount rights; skipped where there are none)."""
+    where = tmp_path / "mnt"
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def test_a_full_or_read_only_state_folder_is_refused(small_mount, small_data):
+    """Checked before the first query (`cell` needs no dataset built, so the state folder is what fails)."""
+    cell = ("cell", "--engine", "duckdb", "--data", small_data.root, "--queries", "A")
+    _one_line(cli(small_mount / "home", *cell), "BENCH_HOME", "free")
+    _one_line(cli(small_mount / "home", "run", "--rows", "5000"), "--rows", "free")
+    subprocess.run(["mount", "-o", "remount,ro", str(small_mount)], check=True)
+    _one_line(cli(small_mount / "home", *cell), "BENCH_HOME", "not writable")
+
+
+def test_scratch_folders_of_dead_workers_are_removed(tmp_path):
+    from bench_pipeline.harness import scratch
+
+    script = ("import os, sys, time\n"
+              "from bench_pipeline.harness.scratch import scratch_folder\n"
+              "with scratch_folder() as d:\n"
+              "    print(d, flush=True)\n"
+              "    time.sleep(60)\n")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    dead = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+    alive = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+    dead_dir, alive_dir = Path(dead.stdout.readline().strip()), Path(alive.stdout.readline().strip())
+    dead.kill()
+    dead.wait()
+    old = time.time() - 3600
+    for d in (dead_dir, alive_dir):
+        os.utime(d, (old, old))
+    try:
+        assert scratch.remove_dead(tmp_path) == [dead_dir]
+        assert not dead_dir.exists() and alive_dir.exists()
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+@pytest.mark.spark
+def test_a_spark_failure_keeps_its_java_cause(started_engines, tmp_path):
+    from bench_pipeline.harness.worker import error_message
+
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1" + b"x" * 5000 + b"PAR1")
+    spark = started_engines("pyspark").spark
+    with pytest.raises(Exception) as info:
+        spark.read.parquet(str(bad)).count()
+    message = error_message(info.value)
+    assert "Caused by: " in message and "\tat " not in message and len(message) < 2000, message
+    assert message.startswith("org.apache.spark.SparkException"), message
