@@ -18,7 +18,7 @@ from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.engines import ENGINE_NAMES, VARIANTS
 from bench_pipeline.harness import interrupt
 from bench_pipeline.queries import ALL_QUERY_NAMES, QUERY_NAMES
-from bench_pipeline.settings import DEFAULT_THREADS, Settings, SettingsError
+from bench_pipeline.settings import Settings, SettingsError
 from bench_pipeline.state import StateError
 
 PROG = "bench-pipeline"
@@ -93,93 +93,141 @@ def _fail_one(what: str, text: str):
     raise argparse.ArgumentTypeError(f"takes one {what}, got {text!r}")
 
 
+def _measure_options(repeats_default: str, timeout_default: str = "600") -> argparse.ArgumentParser:
+    """Options every measuring command shares (a parent parser): warm runs, timeout, memory budget."""
+    m = argparse.ArgumentParser(add_help=False)
+    m.add_argument("--repeats", type=_warm_runs, default=None,
+                   help=f"the least number of warm runs per query, when they fit in the query budget (default: "
+                        f"{repeats_default})")
+    m.add_argument("--timeout", type=_positive_float, default=None,
+                   help=f"seconds a run may take before it ends as `timeout` (default: {timeout_default})")
+    m.add_argument("--budget-mib", type=_positive_int, default=None,
+                   help="memory budget of a query's whole process tree in MiB; over it the run ends as `oom` "
+                        "(default: none)")
+    return m
+
+
+def _json_option() -> argparse.ArgumentParser:
+    j = argparse.ArgumentParser(add_help=False)
+    j.add_argument("--json", action="store_true", help="print the summary as JSON instead of tables")
+    return j
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Benchmark data engines on a synthetic social-media dataset.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = _Parser(prog=PROG, description="Which data engine should I use here? Measures pandas, Polars, DuckDB and "
+                                        "PySpark (DataFusion and Daft with the engines extra) on the same validated "
+                                        "queries. Settings not given keep $BENCH_HOME/settings.json's, then the "
+                                        "defaults.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
-    g = sub.add_parser("generate", help="write DIR/posts.parquet and DIR/users.parquet")
-    g.add_argument("--rows", type=_positive_int, required=True)
-    g.add_argument("--seed", type=_non_negative_int, default=42)
-    g.add_argument("--out", type=Path, required=True)
+    r = sub.add_parser("run", parents=[_measure_options("3, 30 at most"), _json_option()],
+                       help="the whole benchmark through Dagster, measuring only stale or missing cells; "
+                            "ends with the verdict")
+    r.add_argument("--rows", type=_positive_int, default=None, help="posts rows (default: 5,000,000, the lab's)")
+    r.add_argument("--seed", type=_non_negative_int, default=None, help="data generator seed (default: 42)")
+    r.add_argument("--engines", type=_choice_list(ENGINE_NAMES, "engine"), default=None,
+                   help="comma-separated engines (default: the core four and the installed optional ones)")
+    r.add_argument("--threads", type=_int_list, default=None,
+                   help="comma-separated thread counts, any positive whole numbers (default: 1, 2, 4, ... up to "
+                        "the machine's cores, and twice the cores)")
+    r.add_argument("--max-repeats", type=_positive_int, default=None,
+                   help="the most warm runs per query while the median is not yet precise (default: 30)")
+    r.add_argument("--precision", type=_positive_float, default=None,
+                   help="stop adding warm runs once the 95 %% interval is within this share of the typical time "
+                        "(default: 0.05)")
+    r.add_argument("--query-budget", type=_positive_float, default=None,
+                   help="seconds of warm runs per query, after which no more are added (default: 30)")
 
-    q = sub.add_parser("query", help="run one query on one engine and print its time")
-    q.add_argument("--engine", type=_engine, required=True)
-    q.add_argument("--query", type=_query, required=True)
-    q.add_argument("--data", type=Path, required=True)
-    q.add_argument("--threads", type=_positive_int, default=1)
-    q.add_argument("--repeats", type=_non_negative_int, default=0, help="warm runs after the cold one")
-    q.add_argument("--timeout", type=_positive_float, default=600.0, help="seconds per run")
-    q.add_argument("--budget-mib", type=_positive_int, default=None)
-    q.add_argument("--out", type=Path, default=None, help="write the validated answer as Parquet")
+    k = sub.add_parser("cluster", parents=[_measure_options("3"), _json_option()],
+                       help="Spark on a real standalone cluster: executor scaling, layouts, analysis")
+    k.add_argument("--rows", type=_positive_int, default=None, help="posts rows (default: as `run`)")
+    k.add_argument("--seed", type=_non_negative_int, default=None, help="data generator seed (default: 42)")
+    k.add_argument("--executors", type=_int_list, default=None, help="executor counts (default: 2,3,4)")
+    k.add_argument("--layouts", type=_choice_list(("flat", "partitioned"), "layout"), default=None,
+                   help="posts layouts: flat, partitioned (default: both)")
+    k.add_argument("--master", default=None,
+                   help="an existing cluster: spark://host:7077, yarn, k8s://... (default: one started per cell)")
+    k.add_argument("--data-uri", default=None,
+                   help="the data folder as the executors see it: hdfs://, gs:// (needed with a remote --master)")
+    k.set_defaults(engines=None, threads=None)
+
+    lim = sub.add_parser("limits", parents=[_measure_options("3"), _json_option()],
+                         help="Polars eager/lazy/streaming, a size sweep under a memory budget, the measured "
+                              "capability table and the decision boundary")
+    lim.add_argument("--sizes", type=_int_list, default=None,
+                     help="posts rows of the sweep (default: 1000000,2500000,7500000)")
+    lim.add_argument("--modes-rows", type=_positive_int, default=None,
+                     help="posts rows for the Polars modes (default: 2,500,000)")
+    lim.add_argument("--sweep-repeats", type=_positive_int, default=None,
+                     help="warm runs per sweep query (default: 1)")
+    lim.add_argument("--engines", type=_choice_list(ENGINE_NAMES, "engine"), default=None,
+                     help="engines of the sweep (default: as `run`)")
+    lim.set_defaults(rows=None, seed=None, threads=None)
+    for action in lim._actions:  # here the budget is the sweep's, with its own default
+        if action.dest == "budget_mib":
+            action.help = "the sweep's memory budget in MiB (default: 1152)"
+
+    w = sub.add_parser("wars", parents=[_measure_options("3"), _json_option()],
+                       help="the Engine Wars workloads (ETL chain, CSV group-by, Arrow hand-off, images) through "
+                            "Dagster, measuring only stale or missing cells")
+    w.add_argument("--rows", type=_positive_int, default=None, help="events rows (default: 1,000,000)")
+    w.add_argument("--csv-rows", type=_positive_int, default=None, help="sales.csv rows (default: 1,000,000)")
+    w.add_argument("--images", type=_positive_int, default=None, help="generated images (default: 200)")
+    w.add_argument("--threads", type=_positive_int, default=None,
+                   help="threads for every engine (default: the machine's cores)")
+    w.add_argument("--seed", type=_non_negative_int, default=None, help="data generator seed (default: 42)")
+
+    q = sub.add_parser("query", help="run one query on one engine in a fresh process and print its time")
+    q.add_argument("--engine", type=_engine, required=True,
+                   help=f"one of {', '.join((*ENGINE_NAMES, *VARIANTS))}")
+    q.add_argument("--query", type=_query, required=True, help=f"one of {', '.join(ALL_QUERY_NAMES)}")
+    q.add_argument("--data", type=Path, required=True, help="folder with posts.parquet and users.parquet")
+    q.add_argument("--threads", type=_positive_int, default=1, help="threads for the engine (default: 1)")
+    q.add_argument("--repeats", type=_non_negative_int, default=0,
+                   help="warm runs after the cold one (default: 0)")
+    q.add_argument("--timeout", type=_positive_float, default=600.0, help="seconds per run (default: 600)")
+    q.add_argument("--budget-mib", type=_positive_int, default=None,
+                   help="memory budget of the process tree in MiB (default: none)")
+    q.add_argument("--out", type=Path, default=None, help="write the validated answer as Parquet to this file")
 
     c = sub.add_parser("cell", help="run one cell (an engine at a thread count) into the results store")
-    c.add_argument("--engine", type=_engine, required=True)
-    c.add_argument("--threads", type=_positive_int, default=1)
-    c.add_argument("--data", type=Path, required=True)
-    c.add_argument("--queries", type=_choice_list(ALL_QUERY_NAMES, "query"), default=QUERY_NAMES)
-    c.add_argument("--repeats", type=_warm_runs, default=3)
-    c.add_argument("--timeout", type=_positive_float, default=600.0)
-    c.add_argument("--budget-mib", type=_positive_int, default=None)
-    c.add_argument("--store", type=Path, default=None, help="results store (default $BENCH_HOME/results.duckdb)")
+    c.add_argument("--engine", type=_engine, required=True,
+                   help=f"one of {', '.join((*ENGINE_NAMES, *VARIANTS))}")
+    c.add_argument("--threads", type=_positive_int, default=1, help="threads for the engine (default: 1)")
+    c.add_argument("--data", type=Path, required=True, help="folder with posts.parquet and users.parquet")
+    c.add_argument("--queries", type=_choice_list(ALL_QUERY_NAMES, "query"), default=QUERY_NAMES,
+                   help=f"comma-separated queries (default: {','.join(QUERY_NAMES)})")
+    c.add_argument("--repeats", type=_warm_runs, default=3, help="warm runs per query (default: 3)")
+    c.add_argument("--timeout", type=_positive_float, default=600.0, help="seconds per run (default: 600)")
+    c.add_argument("--budget-mib", type=_positive_int, default=None,
+                   help="memory budget of the process tree in MiB (default: none)")
+    c.add_argument("--store", type=Path, default=None, help="results store (default: $BENCH_HOME/results.duckdb)")
 
-    r = sub.add_parser("run", help="the whole benchmark through Dagster, recomputing only stale or missing cells")
-    r.add_argument("--rows", type=_positive_int, default=None)
-    r.add_argument("--seed", type=_non_negative_int, default=None)
-    r.add_argument("--engines", type=_choice_list(ENGINE_NAMES, "engine"), default=None)
-    r.add_argument("--threads", type=_choice_list(tuple(str(t) for t in DEFAULT_THREADS), "thread count"),
-                   default=None)
-    r.add_argument("--repeats", type=_warm_runs, default=None)
-    r.add_argument("--timeout", type=_positive_float, default=None, help="seconds per run")
-    r.add_argument("--budget-mib", type=_positive_int, default=None)
-    r.add_argument("--json", action="store_true", help="print the summary as JSON")
+    g = sub.add_parser("generate", help="write DIR/posts.parquet and DIR/users.parquet")
+    g.add_argument("--rows", type=_positive_int, required=True, help="posts rows")
+    g.add_argument("--seed", type=_non_negative_int, default=42, help="generator seed (default: 42)")
+    g.add_argument("--out", type=Path, required=True, help="the folder to write")
 
-    k = sub.add_parser("cluster", help="Spark on a real standalone cluster: executor scaling, layouts, analysis")
-    k.add_argument("--rows", type=_positive_int, default=None)
-    k.add_argument("--seed", type=_non_negative_int, default=None)
-    k.add_argument("--executors", type=_int_list, default=None, help="executor counts (default 2,3,4)")
-    k.add_argument("--layouts", type=_choice_list(("flat", "partitioned"), "layout"), default=None)
-    k.add_argument("--repeats", type=_warm_runs, default=None)
-    k.add_argument("--timeout", type=_positive_float, default=None, help="seconds per run")
-    k.add_argument("--master", default=None, help="an existing cluster: spark://host:7077, yarn, k8s://...")
-    k.add_argument("--data-uri", default=None, help="the data folder as the executors see it (hdfs://, gs://)")
-    k.add_argument("--json", action="store_true", help="print the summary as JSON")
-    k.set_defaults(engines=None, threads=None, budget_mib=None)
-
-    w = sub.add_parser("wars", help="the Engine Wars workloads (ETL chain, CSV group-by, Arrow hand-off, images) "
-                                    "through Dagster, recomputing only stale or missing cells")
-    w.add_argument("--rows", type=_positive_int, default=None, help="events rows (default 1,000,000)")
-    w.add_argument("--csv-rows", type=_positive_int, default=None, help="sales.csv rows (default 1,000,000)")
-    w.add_argument("--images", type=_positive_int, default=None, help="generated images (default 200)")
-    w.add_argument("--threads", type=_positive_int, default=None, help="threads for every engine (default: cores)")
-    w.add_argument("--seed", type=_non_negative_int, default=None)
-    w.add_argument("--repeats", type=_warm_runs, default=None)
-    w.add_argument("--timeout", type=_positive_float, default=None, help="seconds per run")
-    w.add_argument("--budget-mib", type=_positive_int, default=None)
-    w.add_argument("--json", action="store_true", help="print the summary as JSON")
-
-    lim = sub.add_parser("limits", help="Polars eager/lazy/streaming, a size sweep under a memory budget, "
-                                         "the measured capability table and the decision boundary")
-    lim.add_argument("--sizes", type=_int_list, default=None, help="posts rows of the sweep (default 1M,2.5M,7.5M)")
-    lim.add_argument("--budget-mib", type=_positive_int, default=None, help="the sweep's memory budget (1152)")
-    lim.add_argument("--modes-rows", type=_positive_int, default=None, help="posts rows for the modes (2.5M)")
-    lim.add_argument("--sweep-repeats", type=_positive_int, default=None, help="warm runs per sweep query (1)")
-    lim.add_argument("--engines", type=_choice_list(ENGINE_NAMES, "engine"), default=None)
-    lim.add_argument("--repeats", type=_warm_runs, default=None, help="warm runs of the modes and thread cells")
-    lim.add_argument("--timeout", type=_positive_float, default=None, help="seconds per run")
-    lim.add_argument("--json", action="store_true", help="print the summary as JSON")
-    lim.set_defaults(rows=None, seed=None, threads=None)
+    aa = sub.add_parser("aa-test", help="measure one engine as several cells and count how often the verdict's "
+                                        "rule calls a difference between them (it should not)")
+    aa.add_argument("--engine", type=_engine, default="duckdb", help="the engine (default: duckdb)")
+    aa.add_argument("--cells", type=_positive_int, default=10, help="cells to measure (default: 10)")
+    aa.add_argument("--rows", type=_positive_int, default=1_000_000, help="posts rows (default: 1,000,000)")
+    aa.add_argument("--threads", type=_positive_int, default=None, help="threads (default: the machine's cores)")
+    aa.add_argument("--repeats", type=_warm_runs, default=3, help="the least warm runs per query (default: 3)")
 
     lk = sub.add_parser("lock", help="who holds the machine's measurement lock; --release stops the holder")
     lk.add_argument("--release", action="store_true",
                     help="interrupt the holder (SIGTERM: it stops cleanly, exit 130) and wait for the lock")
 
     u = sub.add_parser("ui", help="the Dagster UI and daemon on 127.0.0.1, against the same state as run")
-    u.add_argument("--port", type=_positive_int, default=3000)
+    u.add_argument("--port", type=_positive_int, default=3000, help="port (default: 3000)")
 
     b = sub.add_parser("bench-datagen", help="measure the generator against the lab's generate_data()")
-    b.add_argument("--rows", type=_int_list, default=(1_000_000, 20_000_000))
+    b.add_argument("--rows", type=_int_list, default=(1_000_000, 20_000_000),
+                   help="rows for our generator (default: 1000000,20000000)")
     b.add_argument("--lab-rows", type=_non_negative_int, default=1_000_000,
-                   help="rows for the lab generator (0 skips it)")
+                   help="rows for the lab generator, 0 skips it (default: 1000000)")
     return p
 
 
@@ -203,6 +251,7 @@ def _check_out_file(path: Path | None) -> None:
 
 def cmd_generate(args) -> int:
     from bench_pipeline.datagen import generate
+    from bench_pipeline.harness.machine_lock import measurement_lock, this_command
 
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"argument --out: {args.out} exists and is not a folder")
@@ -210,7 +259,8 @@ def cmd_generate(args) -> int:
     if parent is not None and not os.access(parent, os.W_OK):
         raise UsageError(f"argument --out: {parent} is not writable")
     state.check_room(args.out, state.dataset_bytes(args.rows), f"argument --rows: {args.rows:,} rows")
-    ds = generate(args.rows, args.out, seed=args.seed)
+    with measurement_lock(this_command()):
+        ds = generate(args.rows, args.out, seed=args.seed)
     print(f"wrote {ds.posts} ({args.rows:,} rows) and {ds.users}; fingerprint {ds.fingerprint()}")
     return 0
 
@@ -248,19 +298,24 @@ def print_summary(summary: list[dict], title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title)
-    for col in ("engine", "threads", "query", "status", "cold s", "median s", "cv", "peak MiB", "start-up s"):
-        table.add_column(col, justify="right" if col not in ("engine", "query", "status") else "left")
+    from bench_pipeline import stats
+
+    table = Table(title=title, caption="* oversubscribed (threads above the cores); noisy: other work used the CPU")
+    for col in ("engine", "threads", "query", "status", "cold s", "median s", "95 % interval", "warm runs",
+                "peak MiB", "start-up s", "noise"):
+        table.add_column(col, justify="right" if col not in ("engine", "query", "status", "noise") else "left")
     for s in summary:
         def f(v, fmt):
             return "-" if v is None else format(v, fmt)
 
         threads = f"{s['threads_asked']}" + ("*" if s.get("oversubscribed") else "")
+        interval = stats.typical(s.get("warm_list") or []) if s["status"] == "ok" else None
         table.add_row(s["engine"], threads, s["query"], s["status"], f(s["cold_seconds"], ".4f"),
-                      f(s["median_seconds"], ".4f"), f(s["cv"], ".2f"),
+                      f(s["median_seconds"], ".4f"),
+                      f"{interval.low:.4f}-{interval.high:.4f}" if interval else "-", f(s.get("warm_runs"), "d"),
                       f((s["peak_rss_bytes"] or 0) / MiB if s["peak_rss_bytes"] else None, ",.0f"),
-                      f(s["startup_seconds"], ".2f"))
-    Console(width=None if sys.stdout.isatty() else 160).print(table)
+                      f(s["startup_seconds"], ".2f"), "noisy" if s.get("noisy") else "")
+    Console(width=None if sys.stdout.isatty() else 180).print(table)
 
 
 def cmd_cell(args) -> int:
@@ -280,25 +335,28 @@ def _open_store(path: Path | None):
 
     The default store is moved aside when it cannot be opened (a new one starts);
     a file given with --store that is not a DuckDB file is refused, never moved."""
-    from bench_pipeline.store import ResultsStore, StoreError, is_duckdb_file
+    from bench_pipeline.store import StoreError, is_duckdb_file
 
     if path is None:
         settings = Settings.from_env()
         return state.prepare(settings.home, settings.store_path)
-    store = ResultsStore(path)
     if path.is_file() and path.stat().st_size and not is_duckdb_file(path):
         raise UsageError(f"argument --store: {path} is not a DuckDB results store")
     try:
-        store.recover()
-        store.check_writable()
+        return state.open_store(path)
     except StoreError as exc:
         raise UsageError(f"argument --store: {exc}") from None
-    return store
 
 
 def cmd_bench_datagen(args) -> int:
     from bench_pipeline.datagen_bench import measure
+    from bench_pipeline.harness.machine_lock import measurement_lock, this_command
 
+    with measurement_lock(this_command()):
+        return _bench_datagen(args, measure)
+
+
+def _bench_datagen(args, measure) -> int:
     results = []
     if args.lab_rows:
         results.append(measure("lab", args.lab_rows))
@@ -340,7 +398,9 @@ def optional_note() -> str | None:
 def _run_settings(args, **extra) -> Settings:
     return Settings.from_env(
         rows=args.rows, seed=args.seed, engines=args.engines, repeats=args.repeats, timeout_s=args.timeout,
-        budget_mib=args.budget_mib, threads=tuple(int(t) for t in args.threads) if args.threads else None, **extra,
+        budget_mib=args.budget_mib, threads=tuple(args.threads) if args.threads else None,
+        max_repeats=getattr(args, "max_repeats", None), precision=getattr(args, "precision", None),
+        query_budget_s=getattr(args, "query_budget", None), **extra,
     )
 
 
@@ -409,39 +469,27 @@ def _hard_stop(settings: Settings) -> None:
     from bench_pipeline.assets.pipeline import prepare_instance
     from bench_pipeline.assets.runs import reap_dead_runs
 
-    reap_dead_runs(prepare_instance(settings), owned_by_me=True)
-    print(f"{PROG}: interrupted ({interrupt.reason()}); stopped without waiting for the cell to end; nothing of it "
-          "was stored", file=sys.stderr, flush=True)
-    os._exit(130)
+    try:
+        reap_dead_runs(prepare_instance(settings), owned_by_me=True)
+    except Exception:  # noqa: BLE001 - the next command reaps them anyway
+        pass
+    finally:
+        print(f"{PROG}: interrupted ({interrupt.reason()}); stopped without waiting for the cell to end; nothing "
+              "of it was stored", file=sys.stderr, flush=True)
+        os._exit(130)
 
 
-def _with_progress(settings: Settings, title: str, work, queries_per_cell: int = len(QUERY_NAMES)):
-    """Run work(on_cell_start) with a progress bar per measured cell on stderr; Ctrl-C/SIGTERM stop it."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+def _with_progress(settings: Settings, title: str, work):
+    """Run work() with the progress display on stderr (steps, a bar per cell moving with every run, the time
+    left); Ctrl-C/SIGTERM stop it cleanly."""
+    from bench_pipeline.assets.pipeline import observing
     from bench_pipeline.harness.runner import listening
+    from bench_pipeline.progress import ProgressDisplay
 
-    err = Console(stderr=True)
-    runs_per_cell = queries_per_cell * (1 + settings.repeats)
-    current: list[int] = []  # [task, runs per query] of the cell being measured (cells run one at a time)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=False) as progress:
-
-        def on_cell_start(key: str, reason: str, runs: int | None = None) -> None:
-            total = runs or runs_per_cell
-            current[:] = [progress.add_task(f"cell {key:<22} ({reason[:40]})", total=total),
-                          total // queries_per_cell]
-
-        def on_run(row: dict) -> None:
-            if current:
-                # A failed run ends its query: its remaining runs are done too.
-                skipped = current[1] - 1 - row["run_index"] if row.get("status") != "ok" else 0
-                progress.advance(current[0], 1 + skipped)
-
-        err.print(f"bench_pipeline: {title}, state in {settings.home.resolve()}")
-        with listening(on_run):
-            return _interruptible(settings, lambda: work(on_cell_start))
+    with ProgressDisplay() as display:
+        display.console.print(f"bench_pipeline: {title}, state in {settings.home.resolve()}")
+        with observing(display), listening(display.on_run):
+            return _interruptible(settings, work)
 
 
 def _report_result(args, settings: Settings, result, table: list[dict], title: str, show=None,
@@ -477,8 +525,10 @@ def _report_result(args, settings: Settings, result, table: list[dict], title: s
 def cmd_run(args) -> int:
     from bench_pipeline.assets.partitions import grid_keys
     from bench_pipeline.assets.pipeline import run_pipeline
+    from bench_pipeline.harness import provenance
     from bench_pipeline.metrics import read_metrics
     from bench_pipeline.store import ResultsStore
+    from bench_pipeline.verdict import build_verdict
 
     settings = _run_settings(args)
     try:
@@ -492,11 +542,15 @@ def cmd_run(args) -> int:
     settings.save()  # the UI and the nightly schedule follow this run's choices
     title = (f"engines {','.join(settings.engines)} x threads {','.join(map(str, settings.threads))}, "
              f"{settings.rows:,} rows")
-    result = _with_progress(settings, title, lambda start: run_pipeline(settings, on_cell_start=start))
+    result = _with_progress(settings, title, lambda: run_pipeline(settings))
     latest = read_metrics(ResultsStore(settings.store_path))["metrics_latest"] if result.report else []
     asked = {(e, t) for e in settings.engines for t in settings.threads}
     latest = [r for r in latest if (r["engine"], r["threads_asked"]) in asked]
-    return _report_result(args, settings, result, latest, "latest measurement per cell and query")
+    verdict = build_verdict(latest, provenance.logical_cores(), settings.rows) if latest else None
+    notes = ("", "Verdict:", *(f"- {line}" for line in verdict.recommendation),
+             *(f"- caveat: {line}" for line in verdict.caveats)) if verdict else ()
+    return _report_result(args, settings, result, latest, "latest measurement per cell and query",
+                          extra={"verdict": verdict.as_json() if verdict else None}, notes=notes)
 
 
 def cmd_cluster(args) -> int:
@@ -519,8 +573,7 @@ def cmd_cluster(args) -> int:
     copies = 2 if "partitioned" in layouts else 1  # the partitioned copy is the posts once more
     _prepare_state(settings, {settings.data_dir: settings.rows * copies})
     title = f"Spark cluster, executors {','.join(map(str, executors))} x {','.join(layouts)}, {settings.rows:,} rows"
-    result = _with_progress(settings, title, lambda start: run_cluster(settings, executors, layouts, spark_cluster,
-                                                                       on_cell_start=start))
+    result = _with_progress(settings, title, lambda: run_cluster(settings, executors, layouts, spark_cluster))
     cluster = read_cluster_metrics(ResultsStore(settings.store_path)) if result.report else None
     rows = [{**r, "engine": f"cluster {r['executors']}x {r['data_layout']}", "threads_asked": r["executors"]}
             for r in (cluster or {}).get("metrics_cluster", [])]
@@ -552,8 +605,7 @@ def cmd_wars(args) -> int:
     missing = missing_engines()
     title = (f"Engine Wars, {wars.events_rows:,} events, {wars.sales_rows:,} CSV rows, {wars.images} images, "
              f"{wars.thread_count} threads")
-    result = _with_progress(settings, title, lambda start: run_wars(settings, wars, on_cell_start=start),
-                            queries_per_cell=1)
+    result = _with_progress(settings, title, lambda: run_wars(settings, wars))
     data_dir = wars.data_dir(settings.home, settings.seed).resolve()
     rows = [r for r in read_wars_metrics(ResultsStore(settings.store_path))
             if r["dataset_fingerprint"] == _wars_fingerprint(data_dir)] if result.report else []
@@ -615,7 +667,7 @@ def cmd_limits(args) -> int:
     settings.save(only=Settings.LIMITS_FIELDS)
     title = (f"limits: sizes {','.join(f'{n:,}' for n in settings.sweep_rows)} under "
              f"{settings.sweep_budget_mib:,} MiB, Polars modes on {settings.modes_rows:,} rows")
-    result = _with_progress(settings, title, lambda start: run_limits(settings, on_cell_start=start))
+    result = _with_progress(settings, title, lambda: run_limits(settings))
     a = analyse(settings, ResultsStore(settings.store_path), provenance.logical_cores(), draw=False) \
         if result.report else None
     rows = [{**r, "engine": f"{r['engine']} @{r['dataset_rows']:,}", "threads_asked": r["threads_asked"]}
@@ -625,6 +677,47 @@ def cmd_limits(args) -> int:
         for line in [*a.modes, *a.disagreements, *a.decision]:
             print(f"- {line}")
     return code
+
+
+def cmd_aa_test(args) -> int:
+    """One engine measured as several cells on the same data: every pair the rule calls different is a false
+    positive. Prints the rate per query and over all comparisons."""
+    import itertools
+
+    from bench_pipeline import stats
+    from bench_pipeline.datagen import generate
+    from bench_pipeline.harness import provenance
+    from bench_pipeline.harness.machine_lock import measurement_lock, this_command
+    from bench_pipeline.harness.runner import CellSpec, run_cell
+
+    settings = Settings.from_env(rows=args.rows)
+    _prepare_state(settings, {settings.data_dir: settings.rows})
+    try:
+        data = open_dataset(settings.data_dir)
+    except DatasetError:
+        with measurement_lock(this_command()):
+            data = generate(settings.rows, settings.data_dir, seed=settings.seed)
+    threads = args.threads or provenance.logical_cores()
+    cells: list[dict[str, list[float]]] = []
+    for i in range(args.cells):
+        result = run_cell(CellSpec(args.engine, threads, data, repeats=args.repeats, max_repeats=settings.max_repeats,
+                                   precision=settings.precision, query_budget_s=settings.query_budget_s))
+        warm: dict[str, list[float]] = {}
+        for r in result.rows:
+            if r["run_kind"] == "warm" and r.get("kept", True) and r["status"] == "ok":
+                warm.setdefault(r["query"], []).append(r["seconds"])
+        cells.append(warm)
+        print(f"cell {i + 1}/{args.cells}: " + ", ".join(f"{q} {len(v)} runs" for q, v in warm.items()), flush=True)
+    total = called = 0
+    for q in QUERY_NAMES:
+        pairs = [(a[q], b[q]) for a, b in itertools.combinations(cells, 2) if q in a and q in b]
+        hits = sum(stats.differ(a, b) for a, b in pairs)
+        total, called = total + len(pairs), called + hits
+        print(f"query {q}: {hits} of {len(pairs)} A/A comparisons called different")
+    rate = called / total if total else 0.0
+    print(f"A/A false-positive rate: {called} of {total} comparisons ({rate:.1%}); {args.engine} at {threads} "
+          f"threads, {settings.rows:,} rows, {args.cells} cells, {provenance.logical_cores()} cores")
+    return 0
 
 
 def cmd_lock(args) -> int:
@@ -642,7 +735,13 @@ def cmd_lock(args) -> int:
         return 0
     if not h.get("pid"):
         raise UsageError("argument --release: the holder did not say its pid")
-    os.kill(int(h["pid"]), signal.SIGTERM)
+    try:
+        os.kill(int(h["pid"]), signal.SIGTERM)
+    except ProcessLookupError:
+        pass  # it has just ended: the lock is free or about to be
+    except PermissionError:
+        raise UsageError(f"argument --release: pid {h['pid']} belongs to another user; stop it as that user") \
+            from None
     deadline = time.monotonic() + 60
     while machine_lock.holder() is not None:
         if time.monotonic() > deadline:
@@ -661,7 +760,7 @@ def cmd_ui(args) -> int:
     import psutil
 
     from bench_pipeline.assets.pipeline import ui_command
-    from bench_pipeline.harness.sampler import kill_tree
+    from bench_pipeline.harness.sampler import die_with_parent, kill_tree
 
     settings = Settings.from_env()
     state.prepare(settings.home, settings.store_path)
@@ -673,9 +772,10 @@ def cmd_ui(args) -> int:
     def defaults():  # a process started in the background inherits SIGINT ignored; dagster dev needs it
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        die_with_parent(signal.SIGTERM)  # dagster dev stops its own children on SIGTERM
 
     stop: list[int] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, _frame: stop.append(signum))
     proc = subprocess.Popen(cmd, start_new_session=True, preexec_fn=defaults)
     while proc.poll() is None and not stop:
@@ -689,8 +789,7 @@ def cmd_ui(args) -> int:
     try:
         proc.wait(timeout=_UI_GRACE_S)
     except subprocess.TimeoutExpired:
-        pass
-    kill_tree(proc.pid)
+        kill_tree(proc.pid)
     for p in family:
         if p.is_running():
             kill_tree(p.pid)
@@ -701,6 +800,12 @@ def cmd_ui(args) -> int:
 _UI_GRACE_S = 5.0
 
 
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 COMMANDS = {
     "run": cmd_run,
     "cluster": cmd_cluster,
@@ -708,6 +813,7 @@ COMMANDS = {
     "limits": cmd_limits,
     "ui": cmd_ui,
     "lock": cmd_lock,
+    "aa-test": cmd_aa_test,
     "generate": cmd_generate,
     "query": cmd_query,
     "cell": cmd_cell,
@@ -715,14 +821,29 @@ COMMANDS = {
 }
 
 
+def _terminate_as_interrupt(_signum, _frame):
+    raise KeyboardInterrupt  # SIGTERM stops `cell`, `query` and the others as Ctrl-C does
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    from bench_pipeline.harness.machine_lock import LockError
+    from bench_pipeline.store import StoreError
+
+    if threading_main():
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
         return COMMANDS[args.command](args)
     except SettingsError as exc:
         print(f"{PROG}: error: settings: {exc}", file=sys.stderr)
         return 2
-    except (UsageError, StateError) as exc:
+    except (UsageError, StateError, StoreError, LockError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except Stopped as exc:

@@ -28,4 +28,7 @@ defs = dg.Definitions(
                                                      default_status=dg.DefaultSensorStatus.RUNNING),
              reap_dead_runs_sensor],
     resources={"bench": BenchSettings(), "spark_cluster": SparkCluster(), "wars": WarsConfig()},
+    # A run's steps in its own worker process: the process the `bench` resource names as the run's owner
+    # (a dead one is found and failed), and the one SIGTERM interrupts. Cells run one at a time anyway.
+    executor=dg.in_process_executor,
 )

@@ -5,6 +5,12 @@
 - `metrics_speedup`: per engine, query and threads, the median warm time of the
   latest measurement, speedup against the same engine at 1 thread and parallel
   efficiency (speedup / threads); NULL unless both latest measurements are ok.
+
+`read_metrics` adds the intervals (stats.py) to the rows it returns: `ci_low`,
+`ci_high` (95 % interval of the typical warm time) to `metrics_latest`;
+`speedup_low`, `speedup_high` and `suspect` (the interval lies above the ideal,
+the thread count) to `metrics_speedup`. `noisy` marks a measurement that kept a
+run taken while other work used the CPU.
 - `metrics_load_vs_query`: per engine and threads, load time (L) beside the
   summed time of the queries A, B, C (NULL unless all three are valid).
 
@@ -14,6 +20,7 @@ tables so a plot or a report reads them without recomputing.
 
 from __future__ import annotations
 
+from bench_pipeline import stats
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.store import ResultsStore
 
@@ -25,11 +32,12 @@ SELECT * EXCLUDE (rn) FROM (
 WHERE rn = 1""",
     """CREATE OR REPLACE TABLE metrics_speedup AS
 WITH cell AS (
-  SELECT engine, query, threads_asked AS threads, oversubscribed, status, peak_rss_bytes,
+  SELECT engine, query, threads_asked AS threads, oversubscribed, status, peak_rss_bytes, noisy, warm_list,
          CASE WHEN status = 'ok' THEN median_seconds END AS median_seconds
   FROM metrics_latest)
 SELECT c.engine, c.query, c.threads, c.oversubscribed, c.status, c.median_seconds,
-       b.median_seconds AS base_seconds,
+       b.median_seconds AS base_seconds, c.noisy OR coalesce(b.noisy, false) AS noisy,
+       c.warm_list, b.warm_list AS base_list,
        b.median_seconds / c.median_seconds AS speedup,
        b.median_seconds / c.median_seconds / c.threads AS efficiency,
        c.peak_rss_bytes
@@ -57,5 +65,14 @@ def read_metrics(store: ResultsStore) -> dict[str, list[dict]]:
         "metrics_speedup": "engine, list_position($q, query), threads",
         "metrics_load_vs_query": "engine, threads",
     }
-    return {name: store.query(f"SELECT * FROM {name} ORDER BY {o}", {"q": list(QUERY_NAMES)} if "$q" in o else None)
-            for name, o in order.items()}
+    tables = {name: store.query(f"SELECT * FROM {name} ORDER BY {o}", {"q": list(QUERY_NAMES)} if "$q" in o
+                                else None) for name, o in order.items()}
+    for r in tables["metrics_latest"]:
+        interval = stats.typical(r.get("warm_list") or []) if r["status"] == "ok" else None
+        r["ci_low"], r["ci_high"] = (interval.low, interval.high) if interval else (None, None)
+    for r in tables["metrics_speedup"]:
+        interval = stats.speedup(r.get("base_list") or [], r.get("warm_list") or []) \
+            if r["speedup"] is not None and r["threads"] != 1 else None
+        r["speedup_low"], r["speedup_high"] = (interval.low, interval.high) if interval else (None, None)
+        r["suspect"] = bool(interval and interval.low > r["threads"])
+    return tables

@@ -27,6 +27,49 @@ def _table(rows: list[dict], columns: Sequence[tuple[str, str, str]]) -> str:
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def _facts(items: dict) -> str:
+    """A two-column table of facts, names as row headers (no empty header row); byte counts as MiB/GiB."""
+    from bench_pipeline.state import size_text
+
+    rows = []
+    for k, v in items.items():
+        text = size_text(v) if k.endswith("_bytes") and isinstance(v, int) else ("-" if v is None else str(v))
+        rows.append(f"<tr><th>{html.escape(k.removesuffix('_bytes').replace('_', ' '))}</th>"
+                    f"<td style='text-align:left'>{html.escape(text)}</td></tr>")
+    return f"<table>{''.join(rows)}</table>"
+
+
+def _verdict_section(verdict) -> str:
+    """At the top of the report: the answer, with the rule that decided it and its caveats."""
+    if verdict is None or not verdict.queries:
+        return ""
+    from bench_pipeline.queries import QUERIES
+    from bench_pipeline.verdict import RULE
+
+    rows = []
+    for q, v in verdict.queries.items():
+        memory = (f"{v.smallest_memory[0]} ({v.smallest_memory[1] / MiB:,.0f} MiB)" if v.smallest_memory else "-")
+        scaling = "<br>".join(f"{html.escape(s.engine)}: {html.escape(s.text())}" for s in v.scaling) or "-"
+        rows.append(f"<tr><th>{html.escape(q)}</th><td style='text-align:left'>{html.escape(QUERIES[q].title)}: "
+                    f"{html.escape(QUERIES[q].description)}</td><td>{v.threads}</td>"
+                    f"<td><b>{html.escape(v.fastest or 'none valid')}</b></td>"
+                    f"<td style='text-align:left'>{html.escape(', '.join(v.tied_with) or '-')}</td>"
+                    f"<td style='text-align:left'>{scaling}</td><td>{html.escape(memory)}</td></tr>")
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in verdict.recommendation)
+    caveats = "".join(f"<li>{html.escape(line)}</li>" for line in verdict.caveats)
+    return (f'<section id="verdict"><h2>Verdict</h2><ul>{items}</ul>'
+            f"<table><tr><th>query</th><th>what it does</th><th>threads</th><th>fastest</th>"
+            f"<th>cannot be told apart from it</th><th>speedup from 1 thread (95 % interval)</th>"
+            f"<th>smallest memory</th></tr>{''.join(rows)}</table>"
+            f"<p><small>The rule: {html.escape(RULE)}.</small></p><p>Caveats:</p><ul>{caveats}</ul></section>")
+
+
+def _plot_order(path: Path) -> tuple:
+    """Per query: speedup, then time, then memory."""
+    kind, _, query = path.stem.partition("_")
+    return (query, {"speedup": 0, "time": 1, "memory": 2}.get(kind, 3), path.name)
+
+
 def _img(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
     return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
@@ -70,12 +113,11 @@ def _wars_section(rows: Sequence[dict] | None, plots: Sequence[Path], missing: d
         ("answer_rows", "answer rows", ""), ("zero_copy", "zero-copy hand-off", ""), ("message", "message", ""),
     ]
     gone = "".join(f"<li>{html.escape(e)}: {html.escape(r)}</li>" for e, r in sorted((missing or {}).items()))
-    data_rows = [{"k": k, "v": v} for k, v in (data or {}).items()]
     return ("<h2>The Engine Wars workloads</h2><p>The article's workloads on their own generated data, each "
             "engine's answer checked against a reference; images served over HTTP on 127.0.0.1 by the project. "
             "Peak memory is the whole process tree's (Spark's JVM and Python workers included).</p>"
             + (f"<p>Engines that cannot run here (measured as <em>skipped</em>):</p><ul>{gone}</ul>" if gone else "")
-            + (_table(data_rows, [("k", "", ""), ("v", "", "")]) if data_rows else "")
+            + (_facts(data) if data else "")
             + "".join(_img(p) for p in plots)
             + _table(list(rows or []), cols))
 
@@ -156,7 +198,7 @@ def render(metrics: dict[str, list[dict]], plots: Sequence[Path], machine: dict,
            cores: int, cluster: dict | None = None, cluster_findings: Sequence[str] = (),
            cluster_plots: Sequence[Path] = (), limits=None, wars: Sequence[dict] | None = None,
            wars_plots: Sequence[Path] = (), wars_missing: dict[str, str] | None = None,
-           wars_data: dict | None = None) -> str:
+           wars_data: dict | None = None, verdict=None) -> str:
     latest = metrics["metrics_latest"]
     for r in latest:
         r["peak_mib"] = r["peak_rss_bytes"] / MiB if r.get("peak_rss_bytes") else None
@@ -166,23 +208,33 @@ def render(metrics: dict[str, list[dict]], plots: Sequence[Path], machine: dict,
             r["threads_label"] = f"{r[key]}" + (" (oversubscribed)" if r[key] > cores else "")
     statuses = Counter(r["status"] for r in latest)
     versions = sorted({(r["engine"], r["engine_version"]) for r in latest})
+    for r in latest:
+        r["noisy_label"] = "noisy" if r.get("noisy") else ""
+    for r in metrics["metrics_speedup"]:
+        r["flags"] = ", ".join(f for f, on in (("suspect: above ideal", r.get("suspect")), ("noisy", r.get("noisy")))
+                               if on)
     summary_cols = [
         ("engine", "engine", ""), ("threads_label", "threads", ""), ("threads_verified", "verified", ""),
         ("query", "query", ""), ("status", "status", ""), ("cold_seconds", "cold s", ".4f"),
-        ("median_seconds", "median s", ".4f"), ("min_seconds", "min s", ".4f"), ("max_seconds", "max s", ".4f"),
-        ("cv", "cv", ".3f"), ("peak_mib", "peak MiB", ",.0f"), ("startup_seconds", "start-up s", ".2f"),
-        ("message", "message", ""),
+        ("median_seconds", "median s", ".4f"), ("ci_low", "95 % low", ".4f"), ("ci_high", "95 % high", ".4f"),
+        ("min_seconds", "min s", ".4f"), ("max_seconds", "max s", ".4f"), ("warm_runs", "warm runs", ""),
+        ("cv", "cv", ".3f"), ("noisy_label", "noise", ""), ("peak_mib", "peak MiB", ",.0f"),
+        ("startup_seconds", "start-up s", ".2f"), ("message", "message", ""),
     ]
     speedup_cols = [
         ("engine", "engine", ""), ("query", "query", ""), ("threads_label", "threads", ""), ("status", "status", ""),
-        ("median_seconds", "median s", ".4f"), ("speedup", "speedup", ".2f"), ("efficiency", "efficiency", ".2f"),
+        ("median_seconds", "median s", ".4f"), ("speedup", "speedup", ".2f"), ("speedup_low", "95 % low", ".2f"),
+        ("speedup_high", "95 % high", ".2f"), ("efficiency", "efficiency", ".2f"), ("flags", "flags", ""),
     ]
     load_cols = [
         ("engine", "engine", ""), ("threads_label", "threads", ""), ("load_seconds", "load (L) s", ".4f"),
         ("queries_seconds", "A+B+C s", ".4f"), ("valid_queries", "valid of A,B,C", ""),
     ]
-    machine_rows = [{"k": k, "v": v} for k, v in machine.items()]
-    dataset_rows = [{"k": k, "v": v} for k, v in dataset.items()]
+    from bench_pipeline.queries import QUERIES
+
+    queries = "".join(f"<li><b>{q.name}</b> ({html.escape(q.title)}): {html.escape(q.description)}</li>"
+                      for q in QUERIES.values() if any(r["query"] == q.name for r in latest))
+    plots = sorted(plots, key=_plot_order)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>bench_pipeline report</title>
@@ -192,6 +244,8 @@ table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }}
 td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: right; }}
 th {{ background: #f0f0f0; }}
 td.bad {{ color: #b00; font-weight: bold; }}
+th {{ text-align: left; }}
+#verdict {{ border: 2px solid #2a6; padding: 0 1em; background: #f6fff8; }}
 figure {{ display: inline-block; margin: 0.5em; }}
 img {{ max-width: 560px; }}
 </style></head><body>
@@ -199,8 +253,10 @@ img {{ max-width: 560px; }}
 <p>Generated {now}. Status counts over the latest cell of each engine, thread count and query:
 {html.escape(", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())) or "no cells yet")}.
 Failed and missing cells are shown as such, never as zero.</p>
-<h2>Machine</h2>{_table(machine_rows, [("k", "", ""), ("v", "", "")])}
-<h2>Dataset</h2>{_table(dataset_rows, [("k", "", ""), ("v", "", "")])}
+{_verdict_section(verdict)}
+<h2>The queries</h2><ul>{queries}</ul>
+<h2>Machine</h2>{_facts(machine)}
+<h2>Dataset</h2>{_facts(dataset)}
 <h2>Engine versions</h2>{_table([{"e": e, "v": v} for e, v in versions], [("e", "engine", ""), ("v", "version", "")])}
 <h2>Plots</h2>{"".join(_img(p) for p in plots)}
 <h2>Speedup and parallel efficiency</h2>{_table(metrics["metrics_speedup"], speedup_cols)}

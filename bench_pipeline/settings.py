@@ -18,7 +18,13 @@ from pathlib import Path
 
 from bench_pipeline.engines import ENGINE_NAMES, default_engines
 
-DEFAULT_THREADS = (1, 2, 4, 8)
+
+def default_threads(cores: int | None = None) -> tuple[int, ...]:
+    """1, 2, 4, ... up to the machine's logical cores (the cores themselves included), and one
+    oversubscribed point at twice the cores: 1, 2, 4 on 2 cores; 1, 2, 4, 8, 16, 32 on 16."""
+    cores = cores or os.cpu_count() or 1
+    grid = {1, cores, 2 * cores} | {2**k for k in range(cores.bit_length()) if 2**k <= cores}
+    return tuple(sorted(grid))
 
 
 SAVED_FILE = "settings.json"
@@ -69,14 +75,20 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=lambda: Path(".bench"))
-    # 500k rows keeps the default grid (16 cells, Spark's JVM started 64 times)
-    # within 15 minutes on 2 cores; --rows asks for more.
-    rows: int = 500_000
+    # The lab's own scale: at 500k rows Polars and DuckDB answer A and C in 10-30 ms,
+    # where fixed costs hide the parallelism the lab studies.
+    rows: int = 5_000_000
     seed: int = 42
     # The core four and whichever optional engines (the `engines` extra) are installed.
     engines: tuple[str, ...] = field(default_factory=default_engines)
-    threads: tuple[int, ...] = DEFAULT_THREADS
+    threads: tuple[int, ...] = field(default_factory=default_threads)
+    # Warm runs (harness.runner.Repetitions): at least `repeats` when they fit in
+    # `query_budget_s` seconds, then more, up to `max_repeats`, until the 95 %
+    # interval of the typical time is within `precision` of it.
     repeats: int = 3
+    max_repeats: int = 30
+    precision: float = 0.05
+    query_budget_s: float = 30.0
     timeout_s: float = 600.0
     budget_mib: int | None = None
     # The limits suite (`bench-pipeline limits`): posts sizes swept under one
@@ -102,6 +114,13 @@ class Settings:
             problems.append(f"threads must be whole numbers greater than 0, got {self.threads!r}")
         if not isinstance(self.repeats, int) or self.repeats < 0:
             problems.append(f"repeats must be 0 or more, got {self.repeats!r}")
+        if not isinstance(self.max_repeats, int) or self.max_repeats < 1:
+            problems.append(f"max repeats must be 1 or more, got {self.max_repeats!r}")
+        if not isinstance(self.precision, int | float) or not 0 < self.precision < 1:
+            problems.append(f"precision must be between 0 and 1 (0.05: 5 %), got {self.precision!r}")
+        if not isinstance(self.query_budget_s, int | float) or not math.isfinite(self.query_budget_s) \
+                or self.query_budget_s <= 0:
+            problems.append(f"query budget must be a finite number of seconds above 0, got {self.query_budget_s!r}")
         if not isinstance(self.timeout_s, int | float) or not math.isfinite(self.timeout_s) or self.timeout_s <= 0:
             problems.append(f"timeout must be a finite number of seconds greater than 0, got {self.timeout_s!r}")
         if self.budget_mib is not None and self.budget_mib <= 0:
@@ -126,6 +145,9 @@ class Settings:
             ("rows", "BENCH_ROWS", int),
             ("seed", "BENCH_SEED", int),
             ("repeats", "BENCH_REPEATS", int),
+            ("max_repeats", "BENCH_MAX_REPEATS", int),
+            ("precision", "BENCH_PRECISION", float),
+            ("query_budget_s", "BENCH_QUERY_BUDGET_S", float),
             ("timeout_s", "BENCH_TIMEOUT_S", float),
             ("budget_mib", "BENCH_BUDGET_MIB", int),
             ("engines", "BENCH_ENGINES", _csv),

@@ -11,11 +11,10 @@ scratch folders of workers that died are removed.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 from bench_pipeline.harness import scratch
-from bench_pipeline.store import ResultsStore, StoreError
+from bench_pipeline.store import ResultsStore, StoreError, probe_writable
 
 MiB = 2**20
 # Room kept free beyond the data: the store, plots, Dagster's records, engines' spill files.
@@ -68,12 +67,9 @@ def check_datasets(where: Path, rows_by_folder: dict[Path, int], what: str = "ar
 
 
 def check_home(home: Path) -> None:
-    if home.exists() and not home.is_dir():
-        raise StateError(f"BENCH_HOME {home} is a file, not a folder")
+    """Writable, with room for the state (that it is a folder, Settings checked when it read settings.json)."""
     try:
-        home.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=home, prefix=".write-probe-"):
-            pass
+        probe_writable(home)
     except OSError as exc:
         raise StateError(f"BENCH_HOME {home} is not writable ({exc.strerror or exc})") from None
     free = free_bytes(home)
@@ -82,13 +78,19 @@ def check_home(home: Path) -> None:
                          f"{size_text(MIN_FREE_BYTES)}")
 
 
+def open_store(store_path: Path) -> ResultsStore:
+    """The store, moved aside and started anew if it cannot be opened, checked writable (StoreError if not)."""
+    store = ResultsStore(store_path)
+    store.recover()
+    store.check_writable()
+    return store
+
+
 def prepare(home: Path, store_path: Path) -> ResultsStore:
     """Check the state folder and the store, before the first measurement; return the store."""
     check_home(home)
-    store = ResultsStore(store_path)
     try:
-        store.recover()
-        store.check_writable()
+        store = open_store(store_path)
     except StoreError as exc:
         raise StateError(str(exc)) from None
     scratch.remove_dead()

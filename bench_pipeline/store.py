@@ -29,10 +29,16 @@ Table `measurements` (one row per run of a query in a cell):
 | engine_limits | the engine's own memory limits set from the budget (DuckDB memory_limit, Spark heap), if any |
 | plan | on the cold run's row: the optimized plan the engine printed for the query (NULL without a planner) |
 | checks | JSON of facts an engine established about the run, untimed (e.g. which columns a hand-off shared) |
+| background_cores | CPU the rest of the machine used during the run, in cores (harness/noise.py); NULL: unknown |
+| load_avg | the machine's 1-minute load average when the run ended |
+| noisy | other work took more than a quarter of a core during the run |
+| kept | the run counts for the headline (FALSE: a noisy warm run that was measured again) |
 
 View `query_summary`: one row per cell_run_id and query: its status (the first
 non-ok run's, else ok), cold time, median/min/max/coefficient of variation of
-the warm runs, peak and baseline memory, limits and plan.
+the kept warm runs and their times (`warm_list`, for intervals), how many runs
+were noisy (`noisy_runs`, and `noisy` when a kept run was), peak and baseline
+memory, limits and plan.
 
 A cell's rows are inserted in one transaction, so a crash leaves either all
 of them or none. DuckDB lets one process write a file at a time; a writer that
@@ -92,6 +98,10 @@ COLUMNS: list[tuple[str, str]] = [
     ("engine_limits", "VARCHAR"),
     ("plan", "VARCHAR"),
     ("checks", "VARCHAR"),
+    ("background_cores", "DOUBLE"),
+    ("load_avg", "DOUBLE"),
+    ("noisy", "BOOLEAN"),
+    ("kept", "BOOLEAN"),
 ]
 COLUMN_NAMES = [c for c, _ in COLUMNS]
 STATUSES = ("ok", "wrong_answer", "timeout", "oom", "error", "skipped")
@@ -105,13 +115,18 @@ SELECT cell_run_id, engine, any_value(engine_version) AS engine_version, query,
        bool_or(oversubscribed) AS oversubscribed,
        coalesce(arg_min(status, run_index) FILTER (WHERE status <> 'ok'), 'ok') AS status,
        arg_min(message, run_index) FILTER (WHERE status <> 'ok') AS message,
-       count(*) FILTER (WHERE run_kind = 'warm' AND status = 'ok') AS warm_runs,
+       count(*) FILTER (WHERE run_kind = 'warm' AND status = 'ok' AND kept IS NOT false) AS warm_runs,
        any_value(seconds) FILTER (WHERE run_kind = 'cold') AS cold_seconds,
-       median(seconds) FILTER (WHERE run_kind = 'warm') AS median_seconds,
-       min(seconds) FILTER (WHERE run_kind = 'warm') AS min_seconds,
-       max(seconds) FILTER (WHERE run_kind = 'warm') AS max_seconds,
-       stddev_samp(seconds) FILTER (WHERE run_kind = 'warm')
-         / avg(seconds) FILTER (WHERE run_kind = 'warm') AS cv,
+       median(seconds) FILTER (WHERE run_kind = 'warm' AND kept IS NOT false) AS median_seconds,
+       min(seconds) FILTER (WHERE run_kind = 'warm' AND kept IS NOT false) AS min_seconds,
+       max(seconds) FILTER (WHERE run_kind = 'warm' AND kept IS NOT false) AS max_seconds,
+       stddev_samp(seconds) FILTER (WHERE run_kind = 'warm' AND kept IS NOT false)
+         / avg(seconds) FILTER (WHERE run_kind = 'warm' AND kept IS NOT false) AS cv,
+       list(seconds ORDER BY run_index) FILTER (WHERE run_kind = 'warm' AND kept IS NOT false
+                                                AND seconds IS NOT NULL) AS warm_list,
+       count(*) FILTER (WHERE noisy) AS noisy_runs,
+       coalesce(bool_or(noisy) FILTER (WHERE kept IS NOT false), false) AS noisy,
+       max(background_cores) AS background_cores,
        any_value(startup_seconds) AS startup_seconds,
        max(peak_rss_bytes) AS peak_rss_bytes,
        max(processes) AS processes,
@@ -140,6 +155,19 @@ class StoreError(RuntimeError):
     """The store cannot be used (its folder not writable, a file that is not a store): one line, exit 2."""
 
 
+def _is_lock_error(exc: Exception) -> bool:
+    """DuckDB's words for a file another process holds (not "block", which its corruption errors say)."""
+    text = str(exc).lower()
+    return "could not set lock" in text or "conflicting lock" in text
+
+
+def probe_writable(folder: Path) -> None:
+    """Create and remove a file in `folder` (OSError when that cannot be done): the one writability check."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-"):
+        pass
+
+
 def is_duckdb_file(path: Path) -> bool:
     try:
         with open(path, "rb") as f:
@@ -166,8 +194,11 @@ class ResultsStore:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                 return duckdb.connect(str(self.path), read_only=read_only)
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                if not _is_lock_error(exc):
                     raise
+                if time.monotonic() > deadline:
+                    raise StoreError(f"results store {self.path} is in use by another process for more than "
+                                     f"{_LOCK_WAIT_S:.0f} s ({str(exc).splitlines()[0]})") from None
                 time.sleep(0.05 + random.random() * 0.2)
 
     def check_writable(self) -> None:
@@ -175,9 +206,7 @@ class ResultsStore:
         if self.path.is_dir():
             raise StoreError(f"results store {self.path} is a folder, not a DuckDB file")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=self.path.parent, prefix=".write-probe-"):
-                pass
+            probe_writable(self.path.parent)
         except OSError as exc:
             raise StoreError(f"results store {self.path}: its folder is not writable ({exc.strerror or exc})") \
                 from None
@@ -188,6 +217,8 @@ class ResultsStore:
 
         Returns where the old file went (it is kept, renamed with the time), or None when the store was fine.
         Cells whose rows were in the old file are stale from then on and measured again."""
+        import fcntl
+
         import duckdb
 
         say = say or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -197,11 +228,23 @@ class ResultsStore:
             self.init()
             return None
         except duckdb.Error as exc:
-            if "lock" in str(exc).lower():
+            if _is_lock_error(exc):
                 raise
-            problem = str(exc).splitlines()[0]
+        # Two commands finding the same broken store: one moves it aside, the other then finds the new one.
+        with open(self.path.with_name(f".{self.path.name}.recover"), "w") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            try:
+                self.init()
+                return None
+            except duckdb.Error as exc:
+                if _is_lock_error(exc):
+                    raise
+                problem = str(exc).splitlines()[0]
+            return self._move_aside(problem, say)
+
+    def _move_aside(self, problem: str, say) -> Path:
         stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-        aside = self.path.with_name(f"{self.path.name}.unreadable-{stamp}")
+        aside = self.path.with_name(f"{self.path.name}.unreadable-{stamp}-{os.getpid()}")
         try:
             self.path.rename(aside)
             wal = self.path.with_name(self.path.name + ".wal")

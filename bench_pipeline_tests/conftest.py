@@ -16,10 +16,13 @@ SMALL_ROWS = 20_000
 @pytest.fixture(scope="session", autouse=True)
 def own_measurement_lock(tmp_path_factory):
     """The tests' own machine-wide measurement lock, so that a benchmark running beside them on this machine
-    neither waits for them nor makes them wait (every process the tests start inherits it)."""
+    neither waits for them nor makes them wait (every process the tests start inherits it); no noisy re-runs."""
     path = tmp_path_factory.mktemp("lock") / "measurement.lock"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BENCH_LOCK_FILE", str(path))
+        # What the tests count must not depend on the machine's load: no noisy re-measures
+        # (test_runner's noise test turns them back on).
+        mp.setenv("BENCH_NOISY_RETRIES", "0")
         yield path
 
 

@@ -23,7 +23,8 @@ from bench_pipeline.store import ResultsStore
 
 GRID = ["duckdb|1", "duckdb|2", "polars|1", "polars|2"]
 ROWS_PER_CELL = 4 * (1 + 3)  # L, A, B, C; a cold run and 3 warm runs each
-RUN = ["run", "--rows", "5000", "--engines", "duckdb,polars", "--threads", "1,2", "--repeats", "3"]
+RUN = ["run", "--rows", "5000", "--engines", "duckdb,polars", "--threads", "1,2", "--max-repeats", "3",
+       "--repeats", "3"]
 
 
 def _env(home: Path, **extra) -> dict:
@@ -148,7 +149,7 @@ def test_kill_9_at_several_points_loses_and_duplicates_nothing(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_stops_with_130_and_the_next_run_measures_only_that_cell(tmp_path, sig):
     home = tmp_path / "home"
-    grid = ["run", "--rows", "5000", "--engines", "duckdb", "--threads", "1,2", "--repeats", "3"]
+    grid = ["run", "--rows", "5000", "--engines", "duckdb", "--threads", "1,2", "--max-repeats", "3", "--repeats", "3"]
     proc = start(home, *grid)
     _wait_for_worker(proc, 6)  # the second cell's second query
     time.sleep(0.3)
@@ -179,7 +180,7 @@ def test_two_runs_at_once_measure_each_cell_once(tmp_path):
     stored = _cells_in_store(home)
     assert len(stored) == len(GRID) and set(stored.values()) == {ROWS_PER_CELL}
 
-    more = [*RUN[:-1], "4"]  # one more warm run asked: every cell is stale, on an existing state folder
+    more = [*RUN[:-3], "4", "--repeats", "4"]  # one more warm run asked: every cell is stale (existing folder)
     second = _two_runs(home, more)
     assert sorted(second[0]["cells_run"] + second[1]["cells_run"]) == sorted(GRID)
     assert len(_cells_in_store(home)) == 2 * len(GRID)
@@ -194,11 +195,12 @@ def test_cell_waits_for_a_running_run(tmp_path, small_data):
     assert cell.returncode == 0, cell.stderr[-2000:]
     assert "waiting for the measurement lock" in cell.stderr and f"(pid {run.pid}," in cell.stderr, cell.stderr
     assert run.wait(timeout=300) == 0
-    # Never at the same time: the cell's measurement lies outside every cell of the run.
+    # Never at the same time: the cell's query ended outside every cell of the run (first to last query).
     theirs = ResultsStore(home / "results.duckdb").query(
         "SELECT cell_run_id, min(measured_at) AS t0, max(measured_at) AS t1 FROM measurements GROUP BY ALL")
     ours = ResultsStore(tmp_path / "other.duckdb").query("SELECT max(measured_at) AS t FROM measurements")[0]["t"]
     assert len(theirs) == len(GRID) and ours is not None
+    assert not any(c["t0"] < ours < c["t1"] for c in theirs), (ours, theirs)
 
 
 def test_a_truncated_or_deleted_store_is_measured_again(tmp_path):

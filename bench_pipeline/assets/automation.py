@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from bench_pipeline.assets.benchmark import benchmark_cells, engine_versions
-from bench_pipeline.assets.partitions import grid_keys
+from bench_pipeline.assets.partitions import add_thread_partitions, grid_keys
 from bench_pipeline.assets.runs import DECIDED_AT, reap_dead_runs
 from bench_pipeline.assets.staleness import grid_staleness
 from bench_pipeline.settings import Settings
@@ -40,8 +40,12 @@ def local_timezone() -> str:
 def stale_run_requests(instance: dg.DagsterInstance, settings: Settings, tick: str) -> list[dg.RunRequest]:
     import time
 
+    from bench_pipeline.store import ResultsStore
+
     reap_dead_runs(instance)  # a cell whose run died is stale, and its pool slot is free again
+    ResultsStore(settings.store_path).recover()  # a store that cannot be opened is moved aside
     decided = f"{time.time():.6f}"
+    add_thread_partitions(instance, settings.threads)
     stale = grid_staleness(instance, grid_keys(settings.engines, settings.threads), settings)
     return [
         dg.RunRequest(run_key=f"{tick}:{key}", partition_key=key,

@@ -11,13 +11,14 @@ import os
 
 import dagster as dg
 
-from bench_pipeline.assets.benchmark import cell_checks, cell_outcome, dataset, measure_cell
+from bench_pipeline.assets.benchmark import cell_checks, cell_outcome, dataset, measure_cell, measured_with
 from bench_pipeline.assets.resources import BenchSettings
 from bench_pipeline.cluster import LAYOUTS, ClusterConfig, run_cluster_cell
 from bench_pipeline.cluster_analysis import build_cluster_metrics, draw_cluster
 from bench_pipeline.datagen import partition_by_category
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import provenance
+from bench_pipeline.harness.machine_lock import measurement_lock
 from bench_pipeline.versions import harness_code_hash
 
 EXECUTOR_COUNTS = [n.strip() for n in os.environ.get("BENCH_CLUSTER_EXECUTORS", "2,3,4").split(",") if n.strip()]
@@ -59,7 +60,8 @@ def _data(bench: BenchSettings):
           description="posts again, Hive-style partitioned by category, for the cluster to read.")
 def posts_partitioned(bench: BenchSettings) -> dg.MaterializeResult:
     data = _data(bench)
-    out = partition_by_category(data)
+    with measurement_lock("writing the partitioned posts"):
+        out = partition_by_category(data)
     files = list(out.rglob("*.parquet"))
     return dg.MaterializeResult(data_version=dg.DataVersion(data.fingerprint()),
                                 metadata={"path": str(out), "files": len(files),
@@ -79,6 +81,7 @@ def spark_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings,
     data = _data(bench)
     config = spark_cluster.config()
     store = bench.store()
+    measured = measured_with("pyspark", executors * config.cores_per_worker, data, s.repeats)
 
     def measure() -> dg.MaterializeResult:
         result = run_cluster_cell(data, executors, layout, config, store, repeats=s.repeats,
@@ -86,10 +89,9 @@ def spark_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings,
         start = next((r.get("cluster_start_seconds") for r in result.rows if r.get("cluster_start_seconds")), None)
         if start:
             context.log.info(f"cluster of {executors} workers started in {start:.1f} s")
-        return cell_outcome(context.partition_key, result, store, "pyspark", executors * config.cores_per_worker,
-                            data, s.repeats)
+        return cell_outcome(context.partition_key, result, store, measured)
 
-    return measure_cell(context, store, measure)
+    return measure_cell(context, store, measured, measure)
 
 
 @dg.asset(group_name="cluster", deps=[spark_cluster_cells],

@@ -10,11 +10,12 @@
 
 import dagster as dg
 
-from bench_pipeline.assets.benchmark import FAILED_STATUSES, cell_checks, cell_outcome, measure_cell
+from bench_pipeline.assets.benchmark import FAILED_STATUSES, cell_checks, cell_outcome, measure_cell, measured_with
 from bench_pipeline.assets.resources import BenchSettings
 from bench_pipeline.datagen import generate
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import provenance
+from bench_pipeline.harness.machine_lock import measurement_lock
 from bench_pipeline.harness.runner import CellSpec, run_cell
 from bench_pipeline.limits import MODE_QUERIES, MODES, SWEEP_ENGINES, SWEEP_QUERIES
 from bench_pipeline.limits_analysis import analyse
@@ -47,7 +48,8 @@ def sweep_dataset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg
     try:
         ds = open_dataset(s.data_dir_for(rows))
     except DatasetError:
-        ds = generate(rows, s.data_dir_for(rows), seed=s.seed)
+        with measurement_lock(f"generating {rows:,} rows"):
+            ds = generate(rows, s.data_dir_for(rows), seed=s.seed)
     return dg.MaterializeResult(data_version=dg.DataVersion(ds.fingerprint()),
                                 metadata={"path": str(ds.root), "rows": rows, "fingerprint": ds.fingerprint(),
                                           "posts_arrow_mib": round(ds.posts_arrow_bytes() / 2**20, 1)})
@@ -66,15 +68,15 @@ def sweep_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.M
     data = _open(bench, rows)
     cores = provenance.logical_cores()
     store = bench.store()
+    measured = measured_with(engine, cores, data, s.sweep_repeats, {"budget_bytes": s.sweep_budget_bytes})
 
     def measure() -> dg.MaterializeResult:
         result = run_cell(CellSpec(engine, cores, data, SWEEP_QUERIES, repeats=s.sweep_repeats,
                                    timeout_s=s.timeout_s, budget_bytes=s.sweep_budget_bytes,
                                    dagster_run_id=context.run.run_id, context={"suite": "sweep"}), store)
-        return cell_outcome(context.partition_key, result, store, engine, cores, data, s.sweep_repeats,
-                            expected_failures=LIMIT_STATUSES, extra_metadata={"budget_bytes": s.sweep_budget_bytes})
+        return cell_outcome(context.partition_key, result, store, measured, expected_failures=LIMIT_STATUSES)
 
-    return measure_cell(context, store, measure)
+    return measure_cell(context, store, measured, measure)
 
 
 @dg.asset(
@@ -89,17 +91,17 @@ def polars_modes(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.
     data = _open(bench, s.modes_rows)
     cores = provenance.logical_cores()
     store = bench.store()
+    measured = measured_with(engine, cores, data, s.repeats, {"modes_rows": s.modes_rows})
 
     def measure() -> dg.MaterializeResult:
         result = run_cell(CellSpec(engine, cores, data, MODE_QUERIES, repeats=s.repeats, timeout_s=s.timeout_s,
                                    dagster_run_id=context.run.run_id, context={"suite": "modes"}), store)
         plans = {r["query"]: r["plan"] for r in store.summary(result.cell_run_id) if r.get("plan")}
-        return cell_outcome(context.partition_key, result, store, engine, cores, data, s.repeats,
-                            extra_metadata={"modes_rows": s.modes_rows,
-                                            **{f"plan_{q}": dg.MetadataValue.md(f"```\n{p}\n```")
-                                               for q, p in plans.items()}})
+        return cell_outcome(context.partition_key, result, store, measured,
+                            extra_metadata={f"plan_{q}": dg.MetadataValue.md(f"```\n{p}\n```")
+                                            for q, p in plans.items()})
 
-    return measure_cell(context, store, measure)
+    return measure_cell(context, store, measured, measure)
 
 
 @dg.asset(group_name="limits", deps=[sweep_cells, polars_modes],

@@ -20,6 +20,7 @@ from bench_pipeline.limits_analysis import analyse
 from bench_pipeline.metrics import build_metrics
 from bench_pipeline.plots import draw_all
 from bench_pipeline.report import write_report
+from bench_pipeline.verdict import build_verdict
 
 # Refresh when cells land, without waiting for every partition to exist.
 _AFTER_UPSTREAM = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
@@ -49,10 +50,13 @@ def _md_table(rows: list[dict], cols: list[str]) -> str:
           description="Latest measurement per cell, speedup and efficiency, load vs query time (results store).")
 def metrics(bench: BenchSettings) -> dg.MaterializeResult:
     m, ds = _metrics_for(bench)
+    verdict = build_verdict(m["metrics_latest"], provenance.logical_cores(), ds["rows"])
     return dg.MaterializeResult(metadata={
+        "verdict": dg.MetadataValue.md("\n".join(f"- {line}" for line in verdict.recommendation + verdict.caveats)),
         "speedup": dg.MetadataValue.md(_md_table(
             m["metrics_speedup"], ["engine", "query", "threads", "status", "median_seconds", "speedup",
-                                   "efficiency"])),
+                                   "speedup_low", "speedup_high", "efficiency", "suspect", "noisy"])),
+        "noisy_cells": len({(r["engine"], r["threads_asked"]) for r in m["metrics_latest"] if r.get("noisy")}),
         "load_vs_query": dg.MetadataValue.md(_md_table(
             m["metrics_load_vs_query"], ["engine", "threads", "load_seconds", "queries_seconds"])),
         "cells": len({(r["engine"], r["threads_asked"]) for r in m["metrics_latest"]}),
@@ -112,7 +116,8 @@ def benchmark_report(bench: BenchSettings, wars: WarsConfig) -> dg.MaterializeRe
     cluster = build_cluster_metrics(bench.store(), ds["fingerprint"], cores) if "fingerprint" in ds else None
     has_cluster = bool(cluster and cluster["metrics_cluster"])
     limits = analyse(s, bench.store(), cores, speedup=m["metrics_speedup"] if m is not _NO_METRICS else None)
-    path = write_report(s.report_path, metrics=m, plots=plots if m is not _NO_METRICS else [],
+    verdict = build_verdict(m["metrics_latest"], cores, ds.get("rows")) if m is not _NO_METRICS else None
+    path = write_report(s.report_path, metrics=m, plots=plots if m is not _NO_METRICS else [], verdict=verdict,
                         machine=provenance.machine(), dataset=ds, cores=cores, cluster=cluster,
                         cluster_findings=findings(cluster, cores) if has_cluster else [],
                         cluster_plots=sorted(s.plots_dir.glob("cluster_*.png")) if has_cluster else [],

@@ -1,12 +1,17 @@
-"""Partitions of the benchmark grid: engine x threads, keys like 'duckdb|4'."""
+"""Partitions of the benchmark grid: engine x threads, keys like 'duckdb|4'.
+
+Engines are the installed ones (an optional engine that is not installed is no
+partition, rather than a column of grey "missing" cells). Thread counts are any
+positive integers: a dynamic dimension whose keys the commands add from their
+settings (`add_thread_partitions`), so the UI shows the grid that was asked for.
+"""
 
 import dagster as dg
 
-from bench_pipeline.engines import ENGINE_NAMES
-from bench_pipeline.settings import DEFAULT_THREADS
+from bench_pipeline.engines import default_engines
 
-ENGINES = dg.StaticPartitionsDefinition(list(ENGINE_NAMES))
-THREADS = dg.StaticPartitionsDefinition([str(t) for t in DEFAULT_THREADS])
+ENGINES = dg.StaticPartitionsDefinition(list(default_engines()))
+THREADS = dg.DynamicPartitionsDefinition(name="threads")
 # Dagster joins dimension values in alphabetical order of the dimension names:
 # engine before threads, so keys read 'duckdb|4'.
 CELLS = dg.MultiPartitionsDefinition({"engine": ENGINES, "threads": THREADS})
@@ -22,11 +27,16 @@ def split_key(key: str) -> tuple[str, int]:
 
 
 def grid_keys(engines, threads) -> list[str]:
-    """The cell keys of an engines x threads selection; ValueError names any outside the grid."""
-    valid = set(CELLS.get_partition_keys())
-    keys = [cell_key(e, t) for e in engines for t in threads]
-    outside = [k for k in keys if k not in valid]
+    """The cell keys of an engines x threads selection; ValueError names an engine that is not installed."""
+    valid = ENGINES.get_partition_keys()
+    outside = [e for e in engines if e not in valid]
     if outside:
-        engines, threads = (", ".join(d.get_partition_keys()) for d in (ENGINES, THREADS))
-        raise ValueError(f"cells {', '.join(outside)} are outside the grid: engines {engines} x threads {threads}")
-    return keys
+        raise ValueError(f"engines {', '.join(outside)} are not installed here; the grid's engines are "
+                         f"{', '.join(valid)}")
+    return [cell_key(e, t) for e in engines for t in threads]
+
+
+def add_thread_partitions(instance: dg.DagsterInstance, threads) -> None:
+    new = [str(t) for t in threads if not instance.has_dynamic_partition(THREADS.name, str(t))]
+    if new:
+        instance.add_dynamic_partitions(THREADS.name, new)

@@ -6,6 +6,7 @@ would), then metrics, plots and report. Every run lands in the same instance
 the UI reads, so the UI shows them.
 """
 
+import contextlib
 import fcntl
 import os
 import sys
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from bench_pipeline.assets.partitions import THREADS, grid_keys
+from bench_pipeline.assets.partitions import add_thread_partitions, grid_keys
 from bench_pipeline.assets.resources import BenchSettings
 from bench_pipeline.assets.runs import DECIDED_AT, owner_tags, pool_holders, reap_dead_runs
 from bench_pipeline.assets.staleness import cell_staleness, current_dataset_version, grid_staleness
@@ -47,6 +48,35 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 class DatasetBuildError(RuntimeError):
     pass
+
+
+class Observer:
+    """What a pipeline command tells its display (the CLI's progress bars); every method may be left as is."""
+
+    def step(self, what: str) -> None:
+        """A step that is not a cell starts: building a dataset, the plots and report."""
+
+    def cells(self, names: list[str], estimates: dict[str, float]) -> None:
+        """The stale cells about to be measured, and for some of them the seconds their last measurement took."""
+
+    def cell_start(self, name: str, reason: str, queries: int) -> None:
+        """A cell starts: why it is measured, and how many queries it runs."""
+
+
+_observers: list[Observer] = []
+
+
+@contextlib.contextmanager
+def observing(observer: Observer):
+    _observers.append(observer)
+    try:
+        yield
+    finally:
+        _observers.remove(observer)
+
+
+def _tell() -> Observer:
+    return _observers[-1] if _observers else Observer()
 
 
 @dataclass
@@ -90,7 +120,9 @@ def _resources(settings: Settings, spark_cluster: dict | None = None, wars=None)
     from bench_pipeline.assets.wars import WarsConfig
 
     bench = BenchSettings(home=str(settings.home.resolve()), rows=settings.rows, seed=settings.seed,
-                          repeats=settings.repeats, timeout_s=settings.timeout_s, budget_mib=settings.budget_mib,
+                          repeats=settings.repeats, max_repeats=settings.max_repeats, precision=settings.precision,
+                          query_budget_s=settings.query_budget_s, timeout_s=settings.timeout_s,
+                          budget_mib=settings.budget_mib,
                           engines=list(settings.engines), threads=list(settings.threads),
                           sweep_rows=list(settings.sweep_rows), sweep_budget_mib=settings.sweep_budget_mib,
                           sweep_repeats=settings.sweep_repeats, modes_rows=settings.modes_rows)
@@ -127,6 +159,7 @@ def _prepare(settings: Settings) -> dg.DagsterInstance:
     instance = prepare_instance(settings)
     _observe_engines(instance)
     if not _dataset_is_current(instance, settings):
+        _tell().step(f"dataset: {settings.rows:,} rows (generated once, then reused)")
         r = _materialize(instance, ["dataset"], settings)
         if not r.success:
             raise DatasetBuildError(f"the dataset could not be built: {_failure_message(r)}")
@@ -134,13 +167,15 @@ def _prepare(settings: Settings) -> dg.DagsterInstance:
 
 
 def _run_stale(instance, asset: str, stale: dict[str, str | None], settings: Settings, result: PipelineResult,
-               on_cell_start=None, resources: dict | None = None, runs_per_cell: int | None = None,
-               label=lambda key: key) -> None:
+               resources: dict | None = None, queries: int = len(QUERY_NAMES), label=lambda key: key,
+               estimate=lambda key: None) -> None:
     """Materialize each stale cell of `asset`, one run per cell, as a backfill would.
 
-    on_cell_start(label, reason, runs) is told before each cell (runs: query runs it will make);
-    `label` names a partition key in the result (the Engine Wars: 'workload:engine')."""
-    runs_per_cell = runs_per_cell or len(QUERY_NAMES) * (1 + settings.repeats)
+    The observer is told the stale cells first (with `estimate(key)`: seconds, from earlier
+    measurements), then each cell as it starts; `label` names a partition key in the result
+    (the Engine Wars: 'workload:engine')."""
+    todo = [key for key, reason in stale.items() if reason is not None]
+    _tell().cells([label(k) for k in todo], {label(k): e for k in todo if (e := estimate(k))})
     for key, reason in stale.items():
         if interrupt.requested():
             raise interrupt.Interrupted("between two cells")
@@ -151,8 +186,7 @@ def _run_stale(instance, asset: str, stale: dict[str, str | None], settings: Set
         if holders := pool_holders(instance):
             print(f"bench-pipeline: cell {name} waits for the bench_cells pool, held by {', '.join(holders)}",
                   file=sys.stderr, flush=True)
-        if on_cell_start:
-            on_cell_start(name, reason, runs_per_cell)
+        _tell().cell_start(name, reason, queries)
         r = _materialize(instance, [asset], settings, partition_key=key, resources=resources,
                          tags={DECIDED_AT: f"{result.decided_at:.6f}"})
         if interrupt.requested():
@@ -180,6 +214,7 @@ def _outputs(instance, settings: Settings, result: PipelineResult, selection: li
     if not (result.cells_run or result.cells_failed) and _outputs_are_current(instance, settings):
         r = None
     else:
+        _tell().step(f"outputs: {', '.join(selection)}")
         r = _materialize(instance, selection, settings, resources=resources)
     if r is None or r.success:
         result.plots = [str(p) for p in sorted(settings.plots_dir.resolve().glob("*.png"))]
@@ -188,18 +223,35 @@ def _outputs(instance, settings: Settings, result: PipelineResult, selection: li
         result.outputs_error = _failure_message(r)
 
 
-def run_pipeline(settings: Settings, on_cell_start=None) -> PipelineResult:
+def _grid_estimate(settings: Settings):
+    """key -> seconds the cell's latest measurement on data of this size took (from the store), or None."""
+    from bench_pipeline.store import ResultsStore
+
+    store = ResultsStore(settings.store_path)
+    # Runs, engine start-ups, and about 1.5 s a query to start its worker and check its answer.
+    rows = store.query(
+        "WITH cells AS (SELECT engine, threads_asked, cell_run_id, max(measured_at) AS t1, "
+        "  sum(coalesce(seconds, 0)) + sum(coalesce(startup_seconds, 0)) FILTER (WHERE run_index = 0) "
+        "  + 1.5 * count(DISTINCT query) AS s "
+        "  FROM measurements WHERE suite IS NULL AND master_url IS NULL AND dataset_rows = ? GROUP BY ALL) "
+        "SELECT engine, threads_asked, arg_max(s, t1) AS seconds FROM cells GROUP BY ALL", [settings.rows]) \
+        if store.path.exists() else []
+    seen = {f"{r['engine']}|{r['threads_asked']}": r["seconds"] for r in rows}
+    return lambda key: seen.get(key)
+
+
+def run_pipeline(settings: Settings) -> PipelineResult:
     keys = grid_keys(settings.engines, settings.threads)  # before anything is written
     instance = _prepare(settings)
+    add_thread_partitions(instance, settings.threads)
     result = PipelineResult()
     _run_stale(instance, "benchmark_cells", grid_staleness(instance, keys, settings), settings, result,
-               on_cell_start)
+               estimate=_grid_estimate(settings))
     _outputs(instance, settings, result, ["metrics", "speedup_plots", "benchmark_report"])
     return result
 
 
-def run_cluster(settings: Settings, executors: list[int], layouts: list[str], spark_cluster: dict,
-                on_cell_start=None) -> PipelineResult:
+def run_cluster(settings: Settings, executors: list[int], layouts: list[str], spark_cluster: dict) -> PipelineResult:
     """The cluster cells asked for, plus the local cells they are compared with, then analysis and report.
 
     The comparison needs Spark local[n] and the single-node engines at the
@@ -214,19 +266,21 @@ def run_cluster(settings: Settings, executors: list[int], layouts: list[str], sp
         raise ValueError(f"cluster cells {', '.join(outside)} are outside the grid "
                          f"{', '.join(CLUSTER_CELLS.get_partition_keys())} (BENCH_CLUSTER_EXECUTORS sets it)")
     cores = provenance.logical_cores()
-    local_keys = grid_keys(settings.engines, [t for t in (cores,) if str(t) in {"1", "2", "4", "8"}])
+    local_keys = grid_keys(settings.engines, [cores])
     instance = _prepare(settings)
+    add_thread_partitions(instance, [cores])
     result = PipelineResult()
     resources = _resources(settings, spark_cluster)
     if any(k.endswith("|partitioned") for k in keys):
+        _tell().step("posts partitioned by category (for the cluster)")
         r = _materialize(instance, ["posts_partitioned"], settings)
         if not r.success:
             raise DatasetBuildError(f"the partitioned copy could not be written: {_failure_message(r)}")
     _run_stale(instance, "spark_cluster_cells",
                cell_staleness(instance, keys, settings.repeats, CLUSTER_KEY, engine_of=lambda key: "pyspark"),
-               settings, result, on_cell_start, resources)
+               settings, result, resources)
     _run_stale(instance, "benchmark_cells", grid_staleness(instance, local_keys, settings), settings,
-               result, on_cell_start)
+               result, estimate=_grid_estimate(settings))
     _outputs(instance, settings, result, ["cluster_analysis", "metrics", "speedup_plots", "benchmark_report"])
     return result
 
@@ -244,7 +298,7 @@ def wars_staleness(instance, wars, repeats: int) -> dict[str, dict[str, str | No
             for name, w in WORKLOADS.items()}
 
 
-def run_wars(settings: Settings, wars, on_cell_start=None) -> PipelineResult:
+def run_wars(settings: Settings, wars) -> PipelineResult:
     """The Engine Wars suite: its data if not current, each workload's stale cells, then summary and report.
 
     Cell names in the result read 'workload:engine'. Engines that are not
@@ -262,18 +316,19 @@ def run_wars(settings: Settings, wars, on_cell_start=None) -> PipelineResult:
     except WarsDataError:
         current = False
     if not current:
+        _tell().step("Engine Wars data: events, sales.csv, images")
         r = _materialize(instance, ["wars_dataset"], settings, resources=resources)
         if not r.success:
             raise DatasetBuildError(f"the Engine Wars data could not be built: {_failure_message(r)}")
     result = PipelineResult()
     for name, stale in wars_staleness(instance, wars, settings.repeats).items():
-        _run_stale(instance, workload_key(name).to_user_string(), stale, settings, result, on_cell_start, resources,
-                   runs_per_cell=1 + settings.repeats, label=lambda engine, name=name: f"{name}:{engine}")
+        _run_stale(instance, workload_key(name).to_user_string(), stale, settings, result, resources,
+                   queries=1, label=lambda engine, name=name: f"{name}:{engine}")
     _outputs(instance, settings, result, ["wars_summary", "benchmark_report"], resources)
     return result
 
 
-def run_limits(settings: Settings, on_cell_start=None) -> PipelineResult:
+def run_limits(settings: Settings) -> PipelineResult:
     """The limits suite: Polars' modes, the size sweep under the budget, the cells that measure parallelism.
 
     From a fresh state: the sweep's datasets, the engine x {1, cores} threads cells
@@ -286,9 +341,10 @@ def run_limits(settings: Settings, on_cell_start=None) -> PipelineResult:
     from bench_pipeline.limits import MODE_QUERIES, MODES, SWEEP_QUERIES, sweep_engines
 
     cores = provenance.logical_cores()
-    threads = sorted({1, min(cores, 8)} & {int(k) for k in THREADS.get_partition_keys()})
+    threads = sorted({1, cores})
     grid = grid_keys(settings.engines, threads)
     instance = _prepare(settings)
+    add_thread_partitions(instance, threads)
     result = PipelineResult()
     sizes = [str(n) for n in settings.limits_rows]
     instance.add_dynamic_partitions(SWEEP_ROWS.name, [n for n in sizes if not instance.has_dynamic_partition(
@@ -301,24 +357,22 @@ def run_limits(settings: Settings, on_cell_start=None) -> PipelineResult:
             current = None
         versions[n] = current_dataset_version(instance, SWEEP_DATASET_KEY, n)
         if current is None or versions[n] != current:
+            _tell().step(f"dataset: {int(n):,} rows for the sweep")
             r = _materialize(instance, ["sweep_dataset"], settings, partition_key=n)
             if not r.success:
                 raise DatasetBuildError(f"the {int(n):,}-row dataset could not be built: {_failure_message(r)}")
             versions[n] = current_dataset_version(instance, SWEEP_DATASET_KEY, n)
-    _run_stale(instance, "benchmark_cells", grid_staleness(instance, grid, settings), settings, result,
-               on_cell_start)
+    _run_stale(instance, "benchmark_cells", grid_staleness(instance, grid, settings), settings, result)
     if "polars" in settings.engines:
         modes = cell_staleness(instance, list(MODES), settings.repeats, MODES_KEY, engine_of=MODES.get,
                                dataset_version_of=lambda key: versions[str(settings.modes_rows)],
                                expected={"modes_rows": settings.modes_rows})
-        _run_stale(instance, "polars_modes", modes, settings, result, on_cell_start,
-                   runs_per_cell=len(MODE_QUERIES) * (1 + settings.repeats))
+        _run_stale(instance, "polars_modes", modes, settings, result, queries=len(MODE_QUERIES))
     keys = [f"{e}|{n}" for e in sweep_engines(settings.engines) for n in settings.sweep_rows]
     sweep = cell_staleness(instance, keys, settings.sweep_repeats, SWEEP_KEY, engine_of=lambda k: k.split("|")[0],
                            dataset_version_of=lambda k: versions[k.split("|")[1]],
                            expected={"budget_bytes": settings.sweep_budget_bytes})
-    _run_stale(instance, "sweep_cells", sweep, settings, result, on_cell_start,
-               runs_per_cell=len(SWEEP_QUERIES) * (1 + settings.sweep_repeats))
+    _run_stale(instance, "sweep_cells", sweep, settings, result, queries=len(SWEEP_QUERIES))
     _outputs(instance, settings, result, ["limits_analysis", "metrics", "speedup_plots", "benchmark_report"])
     return result
 

@@ -14,6 +14,9 @@ class BenchSettings(dg.ConfigurableResource):
     rows: int | None = None
     seed: int | None = None
     repeats: int | None = None
+    max_repeats: int | None = None
+    precision: float | None = None
+    query_budget_s: float | None = None
     timeout_s: float | None = None
     budget_mib: int | None = None
     engines: list[str] | None = None
@@ -23,12 +26,22 @@ class BenchSettings(dg.ConfigurableResource):
     sweep_repeats: int | None = None
     modes_rows: int | None = None
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Every run that uses the settings (every asset here) names the process that runs it, so that a run
+        whose process dies is found and failed (assets/runs.py). With the in-process executor this is the
+        run's own worker, whoever launched it; a re-executed run's copied tags are replaced."""
+        from bench_pipeline.assets.runs import claim_run
+
+        if context.dagster_run is not None and context.instance is not None:
+            claim_run(context.instance, context.dagster_run)
+
     def settings(self) -> Settings:
         from pathlib import Path
 
         return Settings.from_env(
             home=Path(self.home) if self.home else None, rows=self.rows, seed=self.seed,
-            repeats=self.repeats, timeout_s=self.timeout_s, budget_mib=self.budget_mib,
+            repeats=self.repeats, max_repeats=self.max_repeats, precision=self.precision,
+            query_budget_s=self.query_budget_s, timeout_s=self.timeout_s, budget_mib=self.budget_mib,
             engines=tuple(self.engines) if self.engines else None,
             threads=tuple(self.threads) if self.threads else None,
             sweep_rows=tuple(self.sweep_rows) if self.sweep_rows else None,

@@ -1,8 +1,8 @@
 """Runs whose process is gone (kill -9, OOM, power loss): noticed, marked failed, their pool slots freed.
 
-Every run that measures carries its owner's pid, start time and host as tags
-(`owner_tags`: set by the CLI when it launches a run, by the cell step itself
-for runs the daemon launches). `reap_dead_runs` marks an in-progress run whose
+Every run carries its owner's pid, start time and host as tags (`owner_tags`:
+set by the CLI when it launches a run, and by the `bench` resource when a run
+starts: with the in-process executor, the run's own worker process). `reap_dead_runs` marks an in-progress run whose
 owner is no longer alive as failed (so its cell is stale and measured again)
 and frees the concurrency slots it held, as Dagster's run monitoring does for
 run launchers that can check their workers (the default launcher cannot). It is
@@ -32,6 +32,13 @@ _IN_PROGRESS = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, d
 def owner_tags(pid: int | None = None) -> dict[str, str]:
     p = psutil.Process(pid or os.getpid())
     return {OWNER_PID: str(p.pid), OWNER_START: f"{p.create_time():.2f}", OWNER_HOST: socket.gethostname()}
+
+
+def claim_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
+    """Tag the run with this process as its owner (unless it already is)."""
+    mine = owner_tags()
+    if any(run.tags.get(k) != v for k, v in mine.items()):
+        instance.add_run_tags(run.run_id, mine)
 
 
 def owner_alive(tags) -> bool | None:
@@ -87,6 +94,9 @@ def pool_holders(instance: dg.DagsterInstance, pool: str = POOL) -> list[str]:
 @dg.sensor(name="reap_dead_runs", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Marks failed the runs whose process is gone (killed, OOM) and frees their pool slots.")
 def reap_dead_runs_sensor(context: dg.SensorEvaluationContext):
+    from bench_pipeline.harness import scratch
+
+    scratch.remove_dead()
     reaped = reap_dead_runs(context.instance)
     return dg.SkipReason(f"marked {len(reaped)} dead runs failed: {', '.join(reaped)}" if reaped
                          else "no dead runs")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from bench_pipeline.assets.benchmark import cell_checks, cell_outcome, measure_cell
+from bench_pipeline.assets.benchmark import cell_checks, cell_outcome, measure_cell, measured_with
 from bench_pipeline.assets.resources import BenchSettings
+from bench_pipeline.harness.machine_lock import measurement_lock
 from bench_pipeline.wars.analysis import build_wars_metrics, draw_wars
 from bench_pipeline.wars.data import WarsData, WarsDataError, generate_wars, open_wars
 from bench_pipeline.wars.runner import (
@@ -68,7 +69,8 @@ def wars_dataset(context: dg.AssetExecutionContext, bench: BenchSettings, wars: 
         data = open_wars(root, ws.events_rows, ws.sales_rows, ws.images, s.seed)
         context.log.info(f"Engine Wars data already at {root}; not regenerated")
     except WarsDataError:
-        data = generate_wars(root, ws.events_rows, ws.sales_rows, ws.images, s.seed)
+        with measurement_lock("generating the Engine Wars data"):
+            data = generate_wars(root, ws.events_rows, ws.sales_rows, ws.images, s.seed)
     return dg.MaterializeResult(
         data_version=dg.DataVersion(data.fingerprint()),
         metadata={"path": str(data.root), **{k: v for k, v in data.params().items()},
@@ -94,17 +96,18 @@ def _workload_asset(name: str) -> dg.AssetsDefinition:
         data = _open(bench, wars)
         engine = context.partition_key
         store = bench.store()
+        path = wars_engine_path(name, engine)
+        measured = measured_with(path, ws.thread_count, data, s.repeats, signature=wars_signature(path),
+                                 harness_version=suite_code_hash())
 
         def measure() -> dg.MaterializeResult:
             result = run_workload(name, engine, data, ws.thread_count, store, repeats=s.repeats,
                                   timeout_s=s.timeout_s, budget_bytes=s.budget_bytes,
                                   dagster_run_id=context.run.run_id)
-            path = wars_engine_path(name, engine)
-            return cell_outcome(f"{name}:{engine}", result, store, path, ws.thread_count, data, s.repeats,
-                                signature=wars_signature(path), harness_version=suite_code_hash(),
+            return cell_outcome(f"{name}:{engine}", result, store, measured,
                                 extra_metadata={"workload": name, **_zero_copy_metadata(result)})
 
-        return measure_cell(context, store, measure)
+        return measure_cell(context, store, measured, measure)
 
     return _asset
 

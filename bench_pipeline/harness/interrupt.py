@@ -21,15 +21,15 @@ class Interrupted(Exception):
 
 _event = threading.Event()
 _reason: list[str] = []
-_lock = threading.Lock()
+_lock = threading.RLock()  # request() runs in a signal handler, which a second signal may re-enter
 _active: set[int] = set()  # pids of running workers (roots of their process trees)
 
 
 def request(reason: str) -> None:
+    if not _event.is_set():
+        _reason[:] = [reason]
+    _event.set()
     with _lock:
-        if not _event.is_set():
-            _reason[:] = [reason]
-        _event.set()
         pids = list(_active)
     for pid in pids:
         kill_tree(pid)

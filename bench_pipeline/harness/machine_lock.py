@@ -34,9 +34,26 @@ def lock_path() -> Path:
     return Path(os.environ.get("BENCH_LOCK_FILE") or DEFAULT_LOCK_FILE)
 
 
+class LockError(OSError):
+    """The lock file cannot be opened: one line, exit 2."""
+
+
 def _open(path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    # Open an existing file without O_CREAT: in a sticky /tmp with fs.protected_regular, O_CREAT on another
+    # user's file is refused even when the file itself is writable.
+    try:
+        return os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise LockError(f"measurement lock {path} cannot be opened ({exc.strerror}); BENCH_LOCK_FILE moves it") \
+            from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise LockError(f"measurement lock {path} cannot be created ({exc.strerror}); BENCH_LOCK_FILE moves it") \
+            from None
     with contextlib.suppress(OSError):
         os.fchmod(fd, 0o666)  # any user's benchmark shares the machine
     return fd

@@ -24,12 +24,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from bench_pipeline import stats
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines import engine_class
 from bench_pipeline.engines.base import BUDGET_ENV
 from bench_pipeline.harness import interrupt, provenance
 from bench_pipeline.harness.machine_lock import measurement_lock, this_command
-from bench_pipeline.harness.sampler import TreeSampler, kill_tree
+from bench_pipeline.harness.noise import NOISY_CORES, NoiseMeter, noisy_retries
+from bench_pipeline.harness.sampler import PARENT_ENV, TreeSampler, kill_tree
 from bench_pipeline.harness.scratch import scratch_folder
 from bench_pipeline.harness.validate import AnswerMismatch, ReferenceFailure, validate
 from bench_pipeline.queries import QUERY_NAMES
@@ -42,7 +44,6 @@ STARTUP_TIMEOUT_S = 300.0
 # pinned in the worker's environment so "1 thread" means one from the first import.
 _THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS")
 _STDERR_TAIL = 1500
-PARENT_ENV = "BENCH_RUNNER_PID"
 
 
 # Callbacks told about every finished run, for a caller that cannot pass `on_run`
@@ -64,13 +65,48 @@ def _notify(row: dict, on_run: Callable[[dict], None] | None) -> None:
         callback(row)
 
 
+@dataclass(frozen=True)
+class Repetitions:
+    """How many warm runs a query gets (SPEC §3).
+
+    At least `min_warm` when they fit in `budget_s` seconds of warm runs (and
+    never fewer than 1); then more, up to `max_warm`, until the 95 % interval of
+    the typical time lies within `precision` of it (stats.typical) or the budget
+    is spent. `max_warm` None: exactly `min_warm` runs, whatever they cost (the
+    `query` command's default, and tests that count rows). Noisy runs are
+    measured again on top (noise.py) and do not count here."""
+
+    min_warm: int = DEFAULT_REPEATS
+    max_warm: int | None = None
+    precision: float = 0.05
+    budget_s: float = 30.0
+
+    def more(self, warm: list[float], spent: float, estimate: float) -> bool:
+        """warm: the kept warm times so far; spent: seconds of every warm run; estimate: the next run's."""
+        n = len(warm)
+        if self.max_warm is None:
+            return n < self.min_warm
+        if n >= max(self.max_warm, self.min_warm):
+            return False
+        fits = spent + estimate <= self.budget_s
+        if n < self.min_warm:
+            return n == 0 or fits
+        interval = stats.typical(warm)
+        return fits and (interval is None or interval.relative_half_width > self.precision)
+
+    @property
+    def most_runs(self) -> int:
+        """Cold + warm + noisy re-runs: the worker's own bound."""
+        return 1 + max(self.max_warm or 0, self.min_warm) + noisy_retries()
+
+
 @dataclass
 class QuerySpec:
     engine: str
     query: str
     data: Dataset
     threads: int = 1
-    repeats: int = DEFAULT_REPEATS  # warm runs after the cold one
+    repeats: int = DEFAULT_REPEATS  # warm runs after the cold one (the least, when max_repeats is set)
     timeout_s: float = DEFAULT_TIMEOUT_S  # per run
     budget_bytes: int | None = None  # process-tree RSS limit
     answer_out: Path | None = None  # keep the validated answer here
@@ -81,6 +117,14 @@ class QuerySpec:
     # (query, answer, data) -> the conformed answer, raising AnswerMismatch; a suite
     # with its own workloads (the Engine Wars) brings its own. None: the catalogue's.
     validator: Callable | None = None
+    # Adaptive repetitions (see Repetitions); None: exactly `repeats` warm runs.
+    max_repeats: int | None = None
+    precision: float = 0.05
+    query_budget_s: float = 30.0
+
+    @property
+    def repetitions(self) -> Repetitions:
+        return Repetitions(self.repeats, self.max_repeats, self.precision, self.query_budget_s)
 
 
 @dataclass
@@ -96,6 +140,9 @@ class CellSpec:
     env: dict[str, str] = field(default_factory=dict)
     extra_pids: Callable[[], list[int]] | None = None
     context: dict = field(default_factory=dict)  # extra provenance columns (master_url, executors, ...)
+    max_repeats: int | None = None
+    precision: float = 0.05
+    query_budget_s: float = 30.0
 
 
 @dataclass
@@ -179,7 +226,7 @@ def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[dict]:
         scratch.mkdir()
         cmd = [sys.executable, "-m", "bench_pipeline.harness.worker", "--engine", spec.engine,
                "--query", spec.query, "--data", str(spec.data.root), "--threads", str(spec.threads),
-               "--runs", str(1 + spec.repeats), "--answer-out", str(answers)]
+               "--max-runs", str(spec.repetitions.most_runs), "--answer-out", str(answers)]
         with open(stderr_path, "wb") as stderr:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                                     env=_worker_env(spec.threads, spec.env, spec.budget_bytes, scratch), text=True,
@@ -189,9 +236,14 @@ def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[dict]:
         ready: dict = {}
         plan: str | None = None
         failure: tuple[str, str] | None = None  # (status, message) of the run that failed
+        reps = spec.repetitions
+        warm: list[float] = []  # kept warm times
+        spent = 0.0  # seconds of every warm run, noisy ones too
+        retries, most_retries = 0, noisy_retries()  # noisy warm runs measured again
         try:
             with interrupt.tracking(proc.pid), \
                     TreeSampler(proc.pid, budget_bytes=spec.budget_bytes, extra_pids=spec.extra_pids) as sampler:
+                noise = NoiseMeter(sampler.members)
 
                 def next_event(timeout: float) -> dict:
                     try:
@@ -199,12 +251,15 @@ def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[dict]:
                     except queue.Empty:
                         return {"event": "timeout"}
 
-                def go() -> None:
+                def say(word: str = "go") -> None:
                     try:
-                        proc.stdin.write("go\n")
+                        proc.stdin.write(word + "\n")
                         proc.stdin.flush()
                     except OSError:
                         pass  # the worker is gone (killed over budget, crashed): its eof says why
+
+                def go() -> None:
+                    say("go")
 
                 current: dict | None = None
                 deadline = STARTUP_TIMEOUT_S
@@ -213,16 +268,31 @@ def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[dict]:
                     kind = ev["event"]
                     if kind == "ready":
                         ready = ev
+                        noise.mark()
                         go()
                     elif kind == "run_start":
                         i = ev["i"]
                         current = {**base, "run_index": i, "run_kind": "cold" if i == 0 else "warm",
                                    "baseline_rss_bytes": sampler.start_window()}
                         deadline = spec.timeout_s
+                        noise.mark()
                         go()
                     elif kind == "run_end":
+                        background = noise.background_cores()
+                        noisy = background is not None and background > NOISY_CORES
                         current.update(seconds=ev["seconds"], peak_rss_bytes=sampler.end_window(),
-                                       processes=sampler.window_processes, status="ok", message=None)
+                                       processes=sampler.window_processes, status="ok", message=None,
+                                       background_cores=background, load_avg=os.getloadavg()[0], noisy=noisy,
+                                       kept=True)
+                        if current["run_kind"] == "warm":
+                            spent += ev["seconds"]
+                            if noisy and retries < most_retries:
+                                current["kept"] = False  # measured again below; stored, never counted
+                                retries += 1
+                            else:
+                                warm.append(ev["seconds"])
+                        estimate = sorted(warm)[len(warm) // 2] if warm else ev["seconds"]
+                        say("more" if reps.more(warm, spent, estimate) else "stop")
                         rows.append(current)
                         _notify(current, on_run)
                         current = None
@@ -289,7 +359,7 @@ def _validate_into(rows: list[dict], spec: QuerySpec, answers: Path) -> None:
     status, message = "ok", None
     for name in ("cold", "last"):
         path = answers / f"{name}.parquet"
-        if name == "last" and not path.exists() and spec.repeats == 0:
+        if name == "last" and not path.exists() and len(rows) == 1:
             break  # a single run: its answer is the cold one
         try:
             table = (spec.validator or validate)(spec.query, pq.read_table(path), spec.data)
@@ -338,7 +408,9 @@ def run_cell(
         for query in spec.queries:
             interrupt.check()
             qspec = QuerySpec(spec.engine, query, spec.data, spec.threads, spec.repeats, spec.timeout_s,
-                              spec.budget_bytes, env=spec.env, extra_pids=spec.extra_pids)
+                              spec.budget_bytes, env=spec.env, extra_pids=spec.extra_pids,
+                              max_repeats=spec.max_repeats, precision=spec.precision,
+                              query_budget_s=spec.query_budget_s)
             rows = run_query(qspec, on_run=on_run)
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             for r in rows:

@@ -58,12 +58,14 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL, timeout: float = 10) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
+# The runner's pid, in a worker's environment: the worker dies with it (see worker.py).
+PARENT_ENV = "BENCH_RUNNER_PID"
 
 
-def die_with_parent() -> None:
-    """SIGKILL this process when the process that started it dies (a preexec_fn, or a child's first act)."""
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Send `sig` to this process when the process that started it dies (a preexec_fn, or a child's first act)."""
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
     except OSError:
         pass  # not Linux: the parent's finally blocks are the only guard
 

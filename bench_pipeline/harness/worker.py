@@ -8,14 +8,16 @@ process tree's baseline before each run starts.
     worker -> {"event": "ready", startup_s, threads_verified, version, limits}
     runner -> go
     worker -> {"event": "run_start", i}      runner -> go
-    worker -> {"event": "run_end", i, seconds, rows}
+    worker -> {"event": "run_end", i, seconds}
+    runner -> more | stop        (the runner decides how many runs: see runner.Repetitions)
     worker -> {"event": "checks", i, checks}  (optional: an engine's `run_checks(result)`, untimed)
     ...
     worker -> {"event": "done", plan}   or at any point {"event": "error", stage, message}
 
 The answers of the cold run and of the last run go to ANSWER_OUT/cold.parquet
 and ANSWER_OUT/last.parquet, outside the timed part; so is the engine's plan of
-the query, asked after the last run.
+the query, asked after the last run. `--max-runs` bounds the runs whatever the
+runner says.
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ def _protocol_stream():
 
 def _die_with_runner() -> None:
     """A worker whose runner was killed (kill -9, OOM) stops at once instead of measuring for no one."""
-    from bench_pipeline.harness.sampler import die_with_parent
+    from bench_pipeline.harness.sampler import PARENT_ENV, die_with_parent
 
-    runner = os.environ.get("BENCH_RUNNER_PID")
+    runner = os.environ.get(PARENT_ENV)
     if runner:
         die_with_parent()
         if os.getppid() != int(runner):  # the runner died before the line above
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--query", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--threads", type=int, required=True)
-    ap.add_argument("--runs", type=int, required=True, help="cold run plus warm runs")
+    ap.add_argument("--max-runs", type=int, required=True, help="at most this many runs (cold + warm)")
     ap.add_argument("--answer-out", required=True, help="folder for cold.parquet and last.parquet")
     args = ap.parse_args(argv)
     proto = _protocol_stream()
@@ -77,6 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     def wait_go() -> None:
         if sys.stdin.readline().strip() != "go":
             raise SystemExit(3)  # the runner went away
+
+    def more() -> bool:
+        answer = sys.stdin.readline().strip()
+        if answer not in ("more", "stop"):
+            raise SystemExit(3)
+        return answer == "more"
 
     stage = "configure"
     try:
@@ -95,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         say("ready", startup_s=startup, threads_verified=engine.reported_threads(), version=engine.version(),
             limits=engine.memory_limits())
         wait_go()
-        for i in range(args.runs):
+        i = 0
+        while True:
             stage = f"run {i}"
             say("run_start", i=i)
             wait_go()
@@ -104,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             seconds = time.perf_counter() - t0
             stage = f"convert {i}"
             say("run_end", i=i, seconds=seconds)
+            last = not more() or i + 1 >= args.max_runs
             # The cold answer and the last warm one are both checked by the runner.
-            if i in (0, args.runs - 1):
+            if i == 0 or last:
                 from bench_pipeline.harness.validate import write_answer
 
                 write_answer(engine.to_arrow(result), Path(args.answer_out) / ("cold.parquet" if i == 0 else
@@ -115,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
                 say("checks", i=i, checks=run_checks(result))
             engine.after_run(result)
             del result
+            if last:
+                break
+            i += 1
         stage = "plan"
         try:
             plan = engine.plan(args.query, data)
