@@ -18,7 +18,7 @@ from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import provenance
 from bench_pipeline.limits_analysis import analyse
 from bench_pipeline.metrics import build_metrics
-from bench_pipeline.plots import draw_all
+from bench_pipeline.plots import caption_for, draw_all
 from bench_pipeline.report import write_report
 from bench_pipeline.verdict import build_verdict
 
@@ -68,8 +68,11 @@ def metrics(bench: BenchSettings) -> dg.MaterializeResult:
           description="Speedup vs threads per query (ideal line, oversubscribed region), time and memory bars.")
 def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
     s = bench.settings()
-    m, _ = _metrics_for(bench)
-    paths = draw_all(m, s.plots_dir, s.engines, s.threads, provenance.logical_cores())
+    m, ds = _metrics_for(bench)
+    drawn = [r.get("measured_at") for r in m["metrics_latest"]
+             if r["engine"] in s.engines and r["threads_asked"] in s.threads]
+    caption = caption_for(ds["rows"], provenance.machine(), drawn)
+    paths = draw_all(m, s.plots_dir, s.engines, s.threads, provenance.logical_cores(), caption=caption)
     shown = [p for p in paths if p.name.startswith("speedup_")]
     md = "\n\n".join(f"![{p.stem}](data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()})"
                      for p in shown)
