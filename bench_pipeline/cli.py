@@ -709,11 +709,19 @@ def cmd_aa_test(args) -> int:
         cells.append(warm)
         print(f"cell {i + 1}/{args.cells}: " + ", ".join(f"{q} {len(v)} runs" for q, v in warm.items()), flush=True)
     total = called = 0
+    ratios = []
     for q in QUERY_NAMES:
         pairs = [(a[q], b[q]) for a, b in itertools.combinations(cells, 2) if q in a and q in b]
         hits = sum(stats.differ(a, b) for a, b in pairs)
         total, called = total + len(pairs), called + hits
+        ratios += [r.value for a, b in pairs if (r := stats.ratio(a, b))]
         print(f"query {q}: {hits} of {len(pairs)} A/A comparisons called different")
+    if ratios:
+        spread = sorted(abs(r - 1) if r >= 1 else abs(1 / r - 1) for r in ratios)
+        print(f"A/A ratio of typical times: median {spread[len(spread) // 2]:.1%} apart, 95th percentile "
+              f"{spread[int(0.95 * (len(spread) - 1))]:.1%}, largest {spread[-1]:.1%}")
+        print(f"noise of a cell on this machine (log-scale standard deviation): {stats.estimate_cell_noise(cells):.3f} "
+              f"(the rule assumes {stats.cell_noise():.3f}; BENCH_CELL_NOISE sets it)")
     rate = called / total if total else 0.0
     print(f"A/A false-positive rate: {called} of {total} comparisons ({rate:.1%}); {args.engine} at {threads} "
           f"threads, {settings.rows:,} rows, {args.cells} cells, {provenance.logical_cores()} cores")

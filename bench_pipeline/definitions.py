@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from bench_pipeline.assets.automation import cells_job, nightly_observe, nightly_stale_cells, observe_job
+from bench_pipeline.assets.automation import cells_job, nightly_observe, nightly_stale_cells, observe_job, suite_jobs
 from bench_pipeline.assets.benchmark import benchmark_cells, dataset, engine_versions
 from bench_pipeline.assets.cluster import (
     SparkCluster,
@@ -21,7 +21,7 @@ defs = dg.Definitions(
             posts_partitioned, spark_cluster_cells, cluster_analysis,
             sweep_dataset, sweep_cells, polars_modes, limits_analysis,
             wars_dataset, *WORKLOAD_ASSETS, wars_summary],
-    jobs=[cells_job, observe_job],
+    jobs=[cells_job, observe_job, *suite_jobs()],
     schedules=[nightly_stale_cells, nightly_observe],
     sensors=[dg.AutomationConditionSensorDefinition("refresh_outputs", target=dg.AssetSelection.groups("analysis")
                                                      | dg.AssetSelection.assets(cluster_analysis, wars_summary),

@@ -488,8 +488,10 @@ def draw_all(metrics: dict[str, list[dict]], out_dir: Path, engines: Sequence[st
         ):
             fig = draw()
             path = out_dir / name
+            tmp = path.with_name(f".{path.name}.tmp")
             try:
-                fig.savefig(path, dpi=90)
+                fig.savefig(tmp, dpi=90, format="png")
+                tmp.replace(path)  # a reader (the report, the UI) never sees half a file
             finally:
                 plt.close(fig)
             paths.append(path)

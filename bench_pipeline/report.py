@@ -33,7 +33,9 @@ def _facts(items: dict) -> str:
 
     rows = []
     for k, v in items.items():
-        text = size_text(v) if k.endswith("_bytes") and isinstance(v, int) else ("-" if v is None else str(v))
+        text = (size_text(v) if k.endswith("_bytes") and isinstance(v, int) else
+                f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) and k != "logical_cores" else
+                "-" if v is None else str(v))
         rows.append(f"<tr><th>{html.escape(k.removesuffix('_bytes').replace('_', ' '))}</th>"
                     f"<td style='text-align:left'>{html.escape(text)}</td></tr>")
     return f"<table>{''.join(rows)}</table>"

@@ -3,26 +3,47 @@ the speedups).
 
 Run times are skewed (a run can be slowed, rarely sped up), so everything is
 computed on their logarithms: the typical time is the geometric mean of the
-warm runs, its 95 % interval Student's t on the log times, and a ratio of two
-engines (or of one engine at two thread counts) Welch's t on the difference of
-the log means, exponentiated back into a ratio with its interval.
+warm runs, its 95 % interval Student's t on the log times (how precisely one
+cell knows its own time: the repetitions stop on it).
+
+Two cells are two processes, and a process has its own speed (memory layout,
+where the kernel put its threads, what the machine did meanwhile): measured
+here, two cells of the same engine on the same data differ by 5 % in the median
+and by up to 15 % (95th percentile), far more than their runs scatter. So a
+ratio of two cells (two engines, or one engine at two thread counts) has Welch's
+interval on the difference of the log means widened by the cells' own noise,
+CELL_NOISE (a standard deviation on the log scale, per cell): its variance is
+se_a^2 + se_b^2 + 2 CELL_NOISE^2.
 
 **The rule.** A is faster than B when the whole 95 % interval of the ratio of
 their typical times lies below 1 / (1 + MIN_DIFFERENCE): A is faster by at
-least 5 % with 95 % confidence. Otherwise they cannot be told apart with the
-data measured. Fewer than two warm runs on either side give no interval, so no
-difference is called. The A/A test (`bench-pipeline aa-test`) measures how
-often this rule calls a difference between two cells of the same engine.
+least 5 % with 95 % confidence, the cells' own noise counted. Otherwise they
+cannot be told apart with the data measured. Fewer than two warm runs on either
+side give no interval, so no difference is called. `bench-pipeline aa-test`
+measures one engine as several cells, reports how often this rule calls two of
+them different (the false-positive rate) and estimates CELL_NOISE for the
+machine it runs on; `BENCH_CELL_NOISE` sets another value.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 CONFIDENCE = 0.95
 MIN_DIFFERENCE = 0.05  # differences below 5 % are never called, however tight the intervals
+# Measured with `bench-pipeline aa-test` on the development machine (2 cores): two DuckDB cells on 1M rows
+# differ by 7.9 % (standard deviation of the log ratio), so about 5.6 % per cell.
+CELL_NOISE = 0.056
+
+
+def cell_noise() -> float:
+    try:
+        return max(0.0, float(os.environ.get("BENCH_CELL_NOISE", CELL_NOISE)))
+    except ValueError:
+        return CELL_NOISE
 
 
 def _t(df: float) -> float:
@@ -62,20 +83,23 @@ def typical(samples: Sequence[float]) -> Interval | None:
     return Interval(math.exp(mean), math.exp(mean - half), math.exp(mean + half))
 
 
-def ratio(a: Sequence[float], b: Sequence[float]) -> Interval | None:
-    """typical(a) / typical(b) with its 95 % interval (Welch); None with fewer than 2 runs on a side."""
+def ratio(a: Sequence[float], b: Sequence[float], between: float | None = None) -> Interval | None:
+    """typical(a) / typical(b) with its 95 % interval (Welch, widened by `between`, the noise of each cell;
+    default cell_noise()); None with fewer than 2 runs on a side."""
     la, lb = _logs(a), _logs(b)
     if len(la) < 2 or len(lb) < 2:
         return None
     ma, mb = sum(la) / len(la), sum(lb) / len(lb)
     va = sum((x - ma) ** 2 for x in la) / (len(la) - 1) / len(la)
     vb = sum((x - mb) ** 2 for x in lb) / (len(lb) - 1) / len(lb)
-    se = math.sqrt(va + vb)
+    cells = 2 * (cell_noise() if between is None else between) ** 2
     diff = ma - mb
-    if se == 0:
+    if va + vb + cells == 0:
         return Interval(math.exp(diff), math.exp(diff), math.exp(diff))
-    df = (va + vb) ** 2 / ((va**2 / (len(la) - 1) if va else 0) + (vb**2 / (len(lb) - 1) if vb else 0))
-    half = _t(df) * se
+    # Welch's degrees of freedom from the runs (the cells' own noise is taken as known).
+    df = (va + vb) ** 2 / ((va**2 / (len(la) - 1) if va else 0) + (vb**2 / (len(lb) - 1) if vb else 0)) \
+        if va + vb else math.inf
+    half = (_t(df) if math.isfinite(df) else 1.959964) * math.sqrt(va + vb + cells)
     return Interval(math.exp(diff), math.exp(diff - half), math.exp(diff + half))
 
 
@@ -92,3 +116,20 @@ def differ(a: Sequence[float], b: Sequence[float]) -> bool:
 def speedup(base: Sequence[float], runs: Sequence[float]) -> Interval | None:
     """How many times faster `runs` are than `base` (1 thread), with its interval."""
     return ratio(base, runs)
+
+
+def estimate_cell_noise(cells: Sequence[dict[str, Sequence[float]]]) -> float:
+    """From cells of one engine on the same data (query -> warm times each): the standard deviation of a
+    cell's log typical time beyond what its runs' own scatter explains (pooled over queries)."""
+    excess = []
+    for q in {q for c in cells for q in c}:
+        logs = [_logs(c[q]) for c in cells if len(_logs(c.get(q, []))) >= 2]
+        if len(logs) < 2:
+            continue
+        means = [sum(x) / len(x) for x in logs]
+        grand = sum(means) / len(means)
+        between = sum((m - grand) ** 2 for m in means) / (len(means) - 1)
+        within = sum(sum((v - m) ** 2 for v in x) / (len(x) - 1) / len(x) for x, m in zip(logs, means, strict=True)) \
+            / len(logs)
+        excess.append(max(0.0, between - within))
+    return math.sqrt(sum(excess) / len(excess)) if excess else 0.0

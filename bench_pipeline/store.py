@@ -48,6 +48,7 @@ finds the file locked waits and tries again. A store that cannot be opened
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import random
@@ -217,8 +218,6 @@ class ResultsStore:
 
         Returns where the old file went (it is kept, renamed with the time), or None when the store was fine.
         Cells whose rows were in the old file are stale from then on and measured again."""
-        import fcntl
-
         import duckdb
 
         say = say or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -231,10 +230,9 @@ class ResultsStore:
             if _is_lock_error(exc):
                 raise
         # Two commands finding the same broken store: one moves it aside, the other then finds the new one.
-        with open(self.path.with_name(f".{self.path.name}.recover"), "w") as guard:
-            fcntl.flock(guard, fcntl.LOCK_EX)
+        with self._guard():
             try:
-                self.init()
+                self._init_schema()
                 return None
             except duckdb.Error as exc:
                 if _is_lock_error(exc):
@@ -255,7 +253,7 @@ class ResultsStore:
                              f"({exc.strerror or exc})") from None
         say(f"bench-pipeline: results store {self.path} could not be opened ({problem}); moved aside to {aside}; "
             "a new store starts and the cells are measured again")
-        self.init()
+        self._init_schema()
         return aside
 
     def cell_run_ids(self) -> set[str]:
@@ -264,12 +262,29 @@ class ResultsStore:
             return set()
         return {r["cell_run_id"] for r in self.query("SELECT DISTINCT cell_run_id FROM measurements")}
 
-    def init(self) -> None:
+    @contextlib.contextmanager
+    def _guard(self):
+        """Across processes: one creates or moves aside the file at a time, so no one opens a half-made one."""
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(f".{self.path.name}.guard"), "w") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            yield
+
+    def _init_schema(self) -> None:
         con = self._connect()
         try:
             con.execute(_SCHEMA)
         finally:
             con.close()
+
+    def init(self) -> None:
+        if self.path.exists() and self.path.stat().st_size:
+            self._init_schema()
+            return
+        with self._guard():  # a new store: created whole before anyone else opens it
+            self._init_schema()
 
     def append(self, rows: Iterable[Mapping]) -> int:
         """Insert rows in one transaction; return how many."""

@@ -27,8 +27,11 @@ RUN = ["run", "--rows", "5000", "--engines", "duckdb,polars", "--threads", "1,2"
        "--repeats", "3"]
 
 
+KEEP = ("BENCH_LOCK_FILE", "BENCH_NOISY_RETRIES")  # the tests' own lock; no noisy re-runs (see conftest)
+
+
 def _env(home: Path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_") or k == "BENCH_LOCK_FILE"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_") or k in KEEP}
     return {**env, "BENCH_HOME": str(home), "DAGSTER_HOME": "", **extra}
 
 

@@ -151,6 +151,11 @@ def test_run_command_json_and_bad_threads(home):
     summary = json.loads(proc.stdout)
     assert summary["cells_run"] == [] and sorted(summary["cells_fresh"]) == sorted(GRID)
     assert summary["cells_failed"] == [] and summary["report"].endswith("report.html")
+    for q in ("L", "A", "B", "C"):  # the verdict: a fastest engine, and the ones tied with it
+        verdict = summary["verdict"][q]
+        assert verdict["fastest"] in ("duckdb", "polars") and verdict["fastest"] not in verdict["tied_with"]
+        assert set(verdict["tied_with"]) <= {"duckdb", "polars"}
+    assert 'id="verdict"' in (root / "report.html").read_text()
     bad = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", "run", "--threads", "2,0"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--threads" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

@@ -24,6 +24,28 @@ cells_job = dg.define_asset_job("benchmark_cells_job", selection=[benchmark_cell
 observe_job = dg.define_asset_job("observe_engine_versions", selection=[engine_versions])
 
 
+def suite_jobs() -> list:
+    """One job per suite (a job holds assets of one partitioning), so that a user starts the suite they mean
+    from the UI's Jobs page, not the hour-long suites together with "Materialize all"."""
+    from bench_pipeline.wars.workloads import WORKLOAD_NAMES
+
+    groups = dg.AssetSelection.groups
+    jobs = [
+        dg.define_asset_job("grid", selection=groups("benchmark", "analysis"),
+                            description="The engine x threads grid: dataset, cells, metrics, plots, report."),
+        dg.define_asset_job("cluster", selection=groups("cluster"),
+                            description="Spark on a standalone cluster: partitioned posts, cells, analysis."),
+        dg.define_asset_job("limits_sweep", selection=dg.AssetSelection.assets("sweep_cells"),
+                            description="The engines on a size sweep under a memory budget."),
+        dg.define_asset_job("limits_modes", selection=dg.AssetSelection.assets("polars_modes", "limits_analysis"),
+                            description="Polars eager, lazy and streaming; then the limits analysis."),
+    ]
+    jobs += [dg.define_asset_job(f"wars_{w}_job", selection=dg.AssetSelection.assets(f"wars_{w}"),
+                                 description=f"The Engine Wars workload {w}, one cell per engine.")
+             for w in WORKLOAD_NAMES]
+    return jobs
+
+
 def local_timezone() -> str:
     """The machine's IANA zone name (TZ, then /etc/localtime), else UTC."""
     if os.environ.get("TZ"):
