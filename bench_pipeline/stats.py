@@ -2,9 +2,10 @@
 the speedups).
 
 Run times are skewed (a run can be slowed, rarely sped up), so everything is
-computed on their logarithms: the typical time is the geometric mean of the
-warm runs, its 95 % interval Student's t on the log times (how precisely one
-cell knows its own time: the repetitions stop on it).
+computed on their logarithms. The headline is the median of the warm runs; its
+95 % interval is Student's t on the log times, centred on the log median, with
+the standard error of a median (1.2533 times that of a mean): how precisely one
+cell knows its own time (the repetitions stop on it).
 
 Two cells are two processes, and a process has its own speed (memory layout,
 where the kernel put its threads, what the machine did meanwhile): measured
@@ -71,27 +72,41 @@ class Interval:
         return not (self.low <= x <= self.high)
 
 
-def typical(samples: Sequence[float]) -> Interval | None:
-    """The geometric mean of the runs with its 95 % interval; None with fewer than 2 runs."""
-    logs = _logs(samples)
+# The standard error of a median is sqrt(pi / 2) times that of a mean (normal data).
+_MEDIAN_SE = math.sqrt(math.pi / 2)
+
+
+def _median(xs: Sequence[float]) -> float:
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def _moments(logs: list[float]) -> tuple[float, float]:
+    """(log of the median, squared standard error of it)."""
     n = len(logs)
-    if n < 2:
-        return None
     mean = sum(logs) / n
-    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (n - 1))
-    half = _t(n - 1) * sd / math.sqrt(n)
-    return Interval(math.exp(mean), math.exp(mean - half), math.exp(mean + half))
+    var = sum((x - mean) ** 2 for x in logs) / (n - 1)
+    return _median(logs), _MEDIAN_SE**2 * var / n
+
+
+def typical(samples: Sequence[float]) -> Interval | None:
+    """The median of the runs with its 95 % interval; None with fewer than 2 runs."""
+    logs = _logs(samples)
+    if len(logs) < 2:
+        return None
+    centre, se2 = _moments(logs)
+    half = _t(len(logs) - 1) * math.sqrt(se2)
+    return Interval(math.exp(centre), math.exp(centre - half), math.exp(centre + half))
 
 
 def ratio(a: Sequence[float], b: Sequence[float], between: float | None = None) -> Interval | None:
-    """typical(a) / typical(b) with its 95 % interval (Welch, widened by `between`, the noise of each cell;
+    """median(a) / median(b) with its 95 % interval (Welch, widened by `between`, the noise of each cell;
     default cell_noise()); None with fewer than 2 runs on a side."""
     la, lb = _logs(a), _logs(b)
     if len(la) < 2 or len(lb) < 2:
         return None
-    ma, mb = sum(la) / len(la), sum(lb) / len(lb)
-    va = sum((x - ma) ** 2 for x in la) / (len(la) - 1) / len(la)
-    vb = sum((x - mb) ** 2 for x in lb) / (len(lb) - 1) / len(lb)
+    (ma, va), (mb, vb) = _moments(la), _moments(lb)
     cells = 2 * (cell_noise() if between is None else between) ** 2
     diff = ma - mb
     if va + vb + cells == 0:

@@ -6,7 +6,19 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from bench_pipeline.datagen import CATEGORIES, DEVICES, LOCATIONS, N_USERS, TAGS, generate
+from bench_pipeline import datagen
+from bench_pipeline.datagen import (
+    CATEGORIES,
+    DEVICES,
+    LOCATIONS,
+    N_USERS,
+    POSTS_ARROW_SCHEMA,
+    POSTS_WRITE_OPTIONS,
+    TAGS,
+    generate,
+    posts_chunk,
+    sentence_pool,
+)
 from bench_pipeline.dataset import open_dataset
 
 
@@ -66,6 +78,48 @@ def test_rows_not_a_multiple_of_the_chunk(tmp_path):
     assert meta.num_rows == 2_345 and meta.num_row_groups == 3
     open_dataset(tmp_path)  # passes its own schema check
     assert [p.name for p in tmp_path.iterdir()] and not list(tmp_path.glob(".generating-*"))
+
+
+def test_same_bytes_whatever_the_number_of_workers(tmp_path):
+    one = generate(5_500, tmp_path / "one", seed=9, chunk_rows=1_000, workers=1)
+    three = generate(5_500, tmp_path / "three", seed=9, chunk_rows=1_000, workers=3)
+    assert one.posts.read_bytes() == three.posts.read_bytes()
+    assert one.users.read_bytes() == three.users.read_bytes()
+    assert one.fingerprint() == three.fingerprint()
+    assert pq.ParquetFile(three.posts).metadata.num_row_groups == 6
+
+
+def test_posts_are_what_one_parquet_writer_writes_chunk_by_chunk(tmp_path):
+    """Chunks built on several threads give the bytes of one ParquetWriter writing the chunks in turn."""
+    rows, chunk_rows, seed = 4_500, 1_000, 11
+    ds = generate(rows, tmp_path / "gen", seed=seed, chunk_rows=chunk_rows, workers=2)
+    sentences = sentence_pool(seed)
+    reference = tmp_path / "reference.parquet"
+    with pq.ParquetWriter(reference, POSTS_ARROW_SCHEMA, **POSTS_WRITE_OPTIONS) as writer:
+        for chunk, start in enumerate(range(0, rows, chunk_rows)):
+            table = posts_chunk(seed, chunk, start, min(chunk_rows, rows - start), sentences)
+            writer.write_table(table, row_group_size=table.num_rows)
+    assert ds.posts.read_bytes() == reference.read_bytes()
+    assert pq.read_table(ds.posts).equals(pq.read_table(reference))
+
+
+def test_a_failing_chunk_leaves_nothing_behind(tmp_path, monkeypatch):
+    real = datagen.posts_chunk
+
+    def failing(seed, chunk, *args):
+        if chunk == 3:
+            raise RuntimeError("chunk 3 failed")
+        return real(seed, chunk, *args)
+
+    monkeypatch.setattr(datagen, "posts_chunk", failing)
+    with pytest.raises(RuntimeError, match="chunk 3 failed"):
+        generate(9_000, tmp_path, seed=1, chunk_rows=1_000, workers=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_workers_must_be_positive(tmp_path):
+    with pytest.raises(ValueError, match="workers"):
+        generate(10, tmp_path, workers=0)
 
 
 @pytest.mark.parametrize("rows", [0, -3])
