@@ -528,7 +528,7 @@ def cmd_run(args) -> int:
     from bench_pipeline.harness import provenance
     from bench_pipeline.metrics import read_metrics
     from bench_pipeline.store import ResultsStore
-    from bench_pipeline.verdict import build_verdict
+    from bench_pipeline.verdict import build_verdict, verdict_rows
 
     settings = _run_settings(args)
     try:
@@ -544,8 +544,7 @@ def cmd_run(args) -> int:
              f"{settings.rows:,} rows")
     result = _with_progress(settings, title, lambda: run_pipeline(settings))
     latest = read_metrics(ResultsStore(settings.store_path))["metrics_latest"] if result.report else []
-    asked = {(e, t) for e in settings.engines for t in settings.threads}
-    latest = [r for r in latest if (r["engine"], r["threads_asked"]) in asked]
+    latest = verdict_rows(latest, settings.engines, settings.threads)
     verdict = build_verdict(latest, provenance.logical_cores(), settings.rows) if latest else None
     notes = ("", "Verdict:", *(f"- {line}" for line in verdict.recommendation),
              *(f"- caveat: {line}" for line in verdict.caveats)) if verdict else ()
@@ -722,9 +721,18 @@ def cmd_aa_test(args) -> int:
               f"{spread[int(0.95 * (len(spread) - 1))]:.1%}, largest {spread[-1]:.1%}")
         print(f"noise of a cell on this machine (log-scale standard deviation): {stats.estimate_cell_noise(cells):.3f} "
               f"(the rule assumes {stats.cell_noise():.3f}; BENCH_CELL_NOISE sets it)")
-    rate = called / total if total else 0.0
+    if not total:
+        print(f"{PROG}: no A/A comparison could be made: every cell needs 2 or more warm runs of a query that "
+              "answered ok", file=sys.stderr)
+        return 1
+    rate = called / total
     print(f"A/A false-positive rate: {called} of {total} comparisons ({rate:.1%}); {args.engine} at {threads} "
-          f"threads, {settings.rows:,} rows, {args.cells} cells, {provenance.logical_cores()} cores")
+          f"threads, {settings.rows:,} rows, {args.cells} cells, {provenance.logical_cores()} cores "
+          f"(pairs share cells, so the comparisons are not independent)")
+    if rate > 0.05:
+        print(f"{PROG}: the rule called more than 5 % of A/A pairs different on this machine: set BENCH_CELL_NOISE "
+              "to the cell noise printed above", file=sys.stderr)
+        return 1
     return 0
 
 

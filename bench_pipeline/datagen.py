@@ -174,6 +174,9 @@ def users_table(seed: int) -> pa.Table:
     )
 
 
+_MOST_IN_FLIGHT = 8
+
+
 def generate(
     rows: int, out: str | os.PathLike, seed: int = 42, chunk_rows: int = CHUNK_ROWS, workers: int | None = None
 ) -> Dataset:
@@ -207,7 +210,9 @@ def generate(
                 return posts_chunk(seed, chunk, starts[chunk], n, sentences.result)
 
             chunks = iter(range(len(starts)))
-            ahead = deque(pool.submit(build, chunk) for chunk in itertools.islice(chunks, workers + 1))
+            # At most this many chunks in memory (about 50 MB each), however many cores build them.
+            ahead = deque(pool.submit(build, chunk)
+                          for chunk in itertools.islice(chunks, min(workers, _MOST_IN_FLIGHT) + 1))
             users = pool.submit(lambda: pq.write_table(users_table(seed), tmp / USERS_FILE, compression="snappy"))
             try:
                 with pq.ParquetWriter(tmp / POSTS_FILE, POSTS_ARROW_SCHEMA, **POSTS_WRITE_OPTIONS) as writer:

@@ -58,8 +58,11 @@ def build_metrics(store: ResultsStore, dataset_fingerprint: str) -> dict[str, li
     return read_metrics(store)
 
 
-def read_metrics(store: ResultsStore) -> dict[str, list[dict]]:
-    """The metrics tables as last built, in a stable order."""
+def read_metrics(store: ResultsStore, cores: int | None = None) -> dict[str, list[dict]]:
+    """The metrics tables as last built, in a stable order (`cores`: the machine's, for the suspect flag)."""
+    from bench_pipeline.harness import provenance
+
+    cores = cores or provenance.logical_cores()
     order = {
         "metrics_latest": "engine, threads_asked, list_position($q, query)",
         "metrics_speedup": "engine, list_position($q, query), threads",
@@ -74,5 +77,6 @@ def read_metrics(store: ResultsStore) -> dict[str, list[dict]]:
         interval = stats.speedup(r.get("base_list") or [], r.get("warm_list") or []) \
             if r["speedup"] is not None and r["threads"] != 1 else None
         r["speedup_low"], r["speedup_high"] = (interval.low, interval.high) if interval else (None, None)
-        r["suspect"] = bool(interval and interval.low > r["threads"])
+        # Above the ideal beyond the noise: more than the thread count, or than the cores that run them.
+        r["suspect"] = bool(interval and interval.low > min(r["threads"], cores))
     return tables

@@ -54,6 +54,7 @@ class ProgressDisplay:
         self._step = self.progress.add_task(what, total=None, eta="")
 
     def cells(self, names: list[str], estimates: dict[str, float]) -> None:
+        self._finish_cell()  # the last cell of an earlier batch (cluster, limits, wars measure several)
         self._finish_step()
         if not names:
             return

@@ -46,7 +46,7 @@ def _verdict_section(verdict) -> str:
     if verdict is None or not verdict.queries:
         return ""
     from bench_pipeline.queries import QUERIES
-    from bench_pipeline.verdict import RULE
+    from bench_pipeline.verdict import rule
 
     rows = []
     for q, v in verdict.queries.items():
@@ -63,7 +63,7 @@ def _verdict_section(verdict) -> str:
             f"<table><tr><th>query</th><th>what it does</th><th>threads</th><th>fastest</th>"
             f"<th>cannot be told apart from it</th><th>speedup from 1 thread (95 % interval)</th>"
             f"<th>smallest memory</th></tr>{''.join(rows)}</table>"
-            f"<p><small>The rule: {html.escape(RULE)}.</small></p><p>Caveats:</p><ul>{caveats}</ul></section>")
+            f"<p><small>The rule: {html.escape(rule())}.</small></p><p>Caveats:</p><ul>{caveats}</ul></section>")
 
 
 def _plot_order(path: Path) -> tuple:
@@ -218,7 +218,8 @@ def render(metrics: dict[str, list[dict]], plots: Sequence[Path], machine: dict,
     summary_cols = [
         ("engine", "engine", ""), ("threads_label", "threads", ""), ("threads_verified", "verified", ""),
         ("query", "query", ""), ("status", "status", ""), ("cold_seconds", "cold s", ".4f"),
-        ("median_seconds", "median s", ".4f"), ("ci_low", "95 % low", ".4f"), ("ci_high", "95 % high", ".4f"),
+        ("median_seconds", "median s", ".4f"), ("ci_low", "95 % low (own runs)", ".4f"),
+        ("ci_high", "95 % high", ".4f"),
         ("min_seconds", "min s", ".4f"), ("max_seconds", "max s", ".4f"), ("warm_runs", "warm runs", ""),
         ("cv", "cv", ".3f"), ("noisy_label", "noise", ""), ("peak_mib", "peak MiB", ",.0f"),
         ("startup_seconds", "start-up s", ".2f"), ("message", "message", ""),

@@ -205,6 +205,12 @@ class Settings:
         return Path(os.environ["DAGSTER_HOME"]) if os.environ.get("DAGSTER_HOME") else self.home / "dagster"
 
     @property
+    def grid_cell_settings(self) -> dict:
+        """What else a grid cell is measured with: a changed one makes the cells stale (staleness.py)."""
+        return {"budget_bytes": self.budget_bytes, "max_repeats": self.max_repeats, "precision": self.precision,
+                "query_budget_s": self.query_budget_s}
+
+    @property
     def budget_bytes(self) -> int | None:
         return None if self.budget_mib is None else self.budget_mib * 2**20
 

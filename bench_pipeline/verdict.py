@@ -12,6 +12,7 @@ is built from the rows, so on another machine the text follows its numbers.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -19,9 +20,17 @@ from bench_pipeline import stats
 from bench_pipeline.queries import QUERIES, QUERY_NAMES
 
 MiB = 2**20
-RULE = (f"an engine is called faster only when the 95 % interval of the ratio of typical warm times (Welch's t on "
-        f"log times) lies entirely below 1/{1 + stats.MIN_DIFFERENCE:g}: at least "
-        f"{stats.MIN_DIFFERENCE:.0%} faster with 95 % confidence; otherwise the engines are tied")
+
+
+def rule() -> str:
+    """The rule in words, with the cell noise in force (stats.py)."""
+    tied_below = math.exp(1.96 * math.sqrt(2) * stats.cell_noise()) * (1 + stats.MIN_DIFFERENCE) - 1
+    return (f"an engine is called faster only when the 95 % interval of the ratio of median warm times lies "
+            f"entirely below 1/{1 + stats.MIN_DIFFERENCE:g} (at least {stats.MIN_DIFFERENCE:.0%} faster with 95 % "
+            f"confidence); the interval is Welch's t on log times widened by the noise of each cell, "
+            f"{stats.cell_noise():.2f} on the log scale (two cells of one engine differ by that much beyond their "
+            f"runs' scatter), so engines closer than about {tied_below:.0%} "
+            f"are tied; fewer than 2 warm runs: no call")
 
 
 @dataclass
@@ -71,8 +80,14 @@ class Verdict:
     rows: int | None
 
     def as_json(self) -> dict:
-        return {**{q: v.as_json() for q, v in self.queries.items()}, "rule": RULE,
+        return {**{q: v.as_json() for q, v in self.queries.items()}, "rule": rule(),
                 "recommendation": self.recommendation, "caveats": self.caveats}
+
+
+def verdict_rows(latest: list[dict], engines, threads) -> list[dict]:
+    """The rows a verdict is about: the engines and thread counts asked (not every cell the store holds)."""
+    asked = {(e, t) for e in engines for t in threads}
+    return [r for r in latest if (r["engine"], r["threads_asked"]) in asked]
 
 
 def _compared_threads(rows: list[dict], cores: int) -> int | None:

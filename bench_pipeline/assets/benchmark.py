@@ -74,7 +74,7 @@ def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> 
     except DatasetError as exc:
         raise dg.Failure(f"the dataset is not there ({exc}); materialize `dataset` first") from None
     store = bench.store()
-    measured = measured_with(engine, threads, data, s.repeats, {"budget_bytes": s.budget_bytes})
+    measured = measured_with(engine, threads, data, s.repeats, s.grid_cell_settings)
 
     def measure() -> dg.MaterializeResult:
         result = run_cell(CellSpec(engine, threads, data, repeats=s.repeats, timeout_s=s.timeout_s,

@@ -20,7 +20,7 @@ from bench_pipeline.limits_analysis import analyse
 from bench_pipeline.metrics import build_metrics
 from bench_pipeline.plots import caption_for, draw_all
 from bench_pipeline.report import write_report
-from bench_pipeline.verdict import build_verdict
+from bench_pipeline.verdict import build_verdict, verdict_rows
 
 # Refresh when cells land, without waiting for every partition to exist.
 _AFTER_UPSTREAM = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
@@ -50,7 +50,9 @@ def _md_table(rows: list[dict], cols: list[str]) -> str:
           description="Latest measurement per cell, speedup and efficiency, load vs query time (results store).")
 def metrics(bench: BenchSettings) -> dg.MaterializeResult:
     m, ds = _metrics_for(bench)
-    verdict = build_verdict(m["metrics_latest"], provenance.logical_cores(), ds["rows"])
+    s = bench.settings()
+    verdict = build_verdict(verdict_rows(m["metrics_latest"], s.engines, s.threads), provenance.logical_cores(),
+                            ds["rows"])
     return dg.MaterializeResult(metadata={
         "verdict": dg.MetadataValue.md("\n".join(f"- {line}" for line in verdict.recommendation + verdict.caveats)),
         "speedup": dg.MetadataValue.md(_md_table(
@@ -119,7 +121,8 @@ def benchmark_report(bench: BenchSettings, wars: WarsConfig) -> dg.MaterializeRe
     cluster = build_cluster_metrics(bench.store(), ds["fingerprint"], cores) if "fingerprint" in ds else None
     has_cluster = bool(cluster and cluster["metrics_cluster"])
     limits = analyse(s, bench.store(), cores, speedup=m["metrics_speedup"] if m is not _NO_METRICS else None)
-    verdict = build_verdict(m["metrics_latest"], cores, ds.get("rows")) if m is not _NO_METRICS else None
+    verdict = build_verdict(verdict_rows(m["metrics_latest"], s.engines, s.threads), cores, ds.get("rows")) \
+        if m is not _NO_METRICS else None
     path = write_report(s.report_path, metrics=m, plots=plots if m is not _NO_METRICS else [], verdict=verdict,
                         machine=provenance.machine(), dataset=ds, cores=cores, cluster=cluster,
                         cluster_findings=findings(cluster, cores) if has_cluster else [],

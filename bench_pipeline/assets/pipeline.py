@@ -401,6 +401,6 @@ def _failure_message(r) -> str:
 
 
 def ui_command(settings: Settings, host: str, port: int) -> list[str]:
-    prepare_instance(settings)
+    add_thread_partitions(prepare_instance(settings), settings.threads)  # the grid the settings ask for
     return [sys.executable, "-m", "dagster", "dev", "-m", "bench_pipeline.definitions", "-h", host, "-p", str(port)]
 

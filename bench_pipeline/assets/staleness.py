@@ -110,6 +110,6 @@ def cell_staleness(instance: dg.DagsterInstance, keys: Iterable[str], repeats: i
 
 def grid_staleness(instance: dg.DagsterInstance, keys: Iterable[str], settings) -> dict[str, str | None]:
     """`cell_staleness` for engine x threads cells: also stale when measured under another memory budget
-    (the budget sets engines' own limits: DuckDB memory_limit, Spark heap)."""
-    return cell_staleness(instance, keys, settings.repeats, expected={"budget_bytes": settings.budget_bytes},
+    (the budget sets engines' own limits: DuckDB memory_limit, Spark heap) or another repetitions rule."""
+    return cell_staleness(instance, keys, settings.repeats, expected=settings.grid_cell_settings,
                           measured=ResultsStore(settings.store_path).cell_run_ids())

@@ -88,6 +88,8 @@ class Repetitions:
             return n < self.min_warm
         if n >= max(self.max_warm, self.min_warm):
             return False
+        if n == 0:
+            return True  # never fewer than one warm run
         fits = spent + estimate <= self.budget_s
         if n < self.min_warm:
             return n == 0 or fits
@@ -284,15 +286,19 @@ def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[dict]:
                                        processes=sampler.window_processes, status="ok", message=None,
                                        background_cores=background, load_avg=os.getloadavg()[0], noisy=noisy,
                                        kept=True)
+                        estimate = sorted(warm)[len(warm) // 2] if warm else ev["seconds"]
+                        more = reps.more(warm, spent, estimate)
                         if current["run_kind"] == "warm":
                             spent += ev["seconds"]
-                            if noisy and retries < most_retries:
-                                current["kept"] = False  # measured again below; stored, never counted
+                            # A noisy run is set aside only when another run will replace it; else kept, flagged.
+                            if noisy and retries < most_retries and reps.more(warm, spent, estimate):
+                                current["kept"] = False  # stored, never counted
                                 retries += 1
                             else:
                                 warm.append(ev["seconds"])
-                        estimate = sorted(warm)[len(warm) // 2] if warm else ev["seconds"]
-                        say("more" if reps.more(warm, spent, estimate) else "stop")
+                            estimate = sorted(warm)[len(warm) // 2] if warm else ev["seconds"]
+                            more = reps.more(warm, spent, estimate)
+                        say("more" if more else "stop")
                         rows.append(current)
                         _notify(current, on_run)
                         current = None
