@@ -177,30 +177,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threads for every engine (default: the machine's cores)")
     w.add_argument("--seed", type=_non_negative_int, default=None, help="data generator seed (default: 42)")
 
-    q = sub.add_parser("query", help="run one query on one engine in a fresh process and print its time")
-    q.add_argument("--engine", type=_engine, required=True,
-                   help=f"one of {', '.join((*ENGINE_NAMES, *VARIANTS))}")
+    one = argparse.ArgumentParser(add_help=False)  # what `query` and `cell` share: one engine on one dataset
+    one.add_argument("--engine", type=_engine, required=True, help=f"one of {', '.join((*ENGINE_NAMES, *VARIANTS))}")
+    one.add_argument("--data", type=Path, required=True, help="folder with posts.parquet and users.parquet")
+    one.add_argument("--threads", type=_positive_int, default=1, help="threads for the engine (default: 1)")
+    one.add_argument("--timeout", type=_positive_float, default=600.0, help="seconds per run (default: 600)")
+    one.add_argument("--budget-mib", type=_positive_int, default=None,
+                     help="memory budget of the process tree in MiB (default: none)")
+
+    q = sub.add_parser("query", parents=[one], help="run one query on one engine in a fresh process and print its "
+                                                     "time")
     q.add_argument("--query", type=_query, required=True, help=f"one of {', '.join(ALL_QUERY_NAMES)}")
-    q.add_argument("--data", type=Path, required=True, help="folder with posts.parquet and users.parquet")
-    q.add_argument("--threads", type=_positive_int, default=1, help="threads for the engine (default: 1)")
     q.add_argument("--repeats", type=_non_negative_int, default=0,
                    help="warm runs after the cold one (default: 0)")
-    q.add_argument("--timeout", type=_positive_float, default=600.0, help="seconds per run (default: 600)")
-    q.add_argument("--budget-mib", type=_positive_int, default=None,
-                   help="memory budget of the process tree in MiB (default: none)")
-    q.add_argument("--out", type=Path, default=None, help="write the validated answer as Parquet to this file")
+    q.add_argument("--out", type=Path, default=None,
+                   help="write the validated answer as Parquet to this file (default: not written)")
 
-    c = sub.add_parser("cell", help="run one cell (an engine at a thread count) into the results store")
-    c.add_argument("--engine", type=_engine, required=True,
-                   help=f"one of {', '.join((*ENGINE_NAMES, *VARIANTS))}")
-    c.add_argument("--threads", type=_positive_int, default=1, help="threads for the engine (default: 1)")
-    c.add_argument("--data", type=Path, required=True, help="folder with posts.parquet and users.parquet")
+    c = sub.add_parser("cell", parents=[one], help="run one cell (an engine at a thread count) into the results "
+                                                   "store")
     c.add_argument("--queries", type=_choice_list(ALL_QUERY_NAMES, "query"), default=QUERY_NAMES,
                    help=f"comma-separated queries (default: {','.join(QUERY_NAMES)})")
     c.add_argument("--repeats", type=_warm_runs, default=3, help="warm runs per query (default: 3)")
-    c.add_argument("--timeout", type=_positive_float, default=600.0, help="seconds per run (default: 600)")
-    c.add_argument("--budget-mib", type=_positive_int, default=None,
-                   help="memory budget of the process tree in MiB (default: none)")
     c.add_argument("--store", type=Path, default=None, help="results store (default: $BENCH_HOME/results.duckdb)")
 
     g = sub.add_parser("generate", help="write DIR/posts.parquet and DIR/users.parquet")
@@ -531,11 +528,11 @@ def cmd_run(args) -> int:
     from bench_pipeline.verdict import build_verdict, verdict_rows
 
     settings = _run_settings(args)
+    _check_installed(args.engines or ())  # names --engines and the install command
     try:
         grid_keys(settings.engines, settings.threads)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    _check_installed(args.engines or ())
     _prepare_state(settings, {settings.data_dir: settings.rows})
     if not args.engines and (note := optional_note()):
         print(note, file=sys.stderr)

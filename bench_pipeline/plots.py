@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -488,7 +489,7 @@ def draw_all(metrics: dict[str, list[dict]], out_dir: Path, engines: Sequence[st
         ):
             fig = draw()
             path = out_dir / name
-            tmp = path.with_name(f".{path.name}.tmp")
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # two commands may draw at once
             try:
                 fig.savefig(tmp, dpi=90, format="png")
                 tmp.replace(path)  # a reader (the report, the UI) never sees half a file

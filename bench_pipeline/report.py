@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -274,7 +275,7 @@ Failed and missing cells are shown as such, never as zero.</p>
 
 def write_report(path: Path, **kwargs) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two commands may write it at once
     tmp.write_text(render(**kwargs))
     tmp.replace(path)
     return path

@@ -175,7 +175,7 @@ class Settings:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "home"}
         if only is not None:
             data = {**_load_saved(self.home), **{k: v for k, v in data.items() if k in only}}
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two commands may write it at once
         tmp.write_text(json.dumps(data, indent=2))
         tmp.replace(path)
         return path

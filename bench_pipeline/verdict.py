@@ -45,7 +45,9 @@ class Scaling:
     def text(self) -> str:
         if self.speedup is None:
             return "not measured at 1 thread and at the cores"
-        interval = f" (95 % {self.low:.2f}-{self.high:.2f})" if self.low is not None else " (no interval)"
+        if self.low is None:  # fewer than 2 warm runs on a side: nothing can be said either way
+            return f"{self.speedup:.2f}x at {_threads(self.threads)} (too few warm runs to tell)"
+        interval = f" (95 % {self.low:.2f}-{self.high:.2f})"
         verdict = "" if self.scales else "; does not scale here"
         return f"{self.speedup:.2f}x at {_threads(self.threads)}{interval}{verdict}"
 
@@ -161,9 +163,9 @@ def build_verdict(latest: list[dict], cores: int, rows: int | None = None, queri
         leaders = sorted(e for e, n in wins.items() if n == top)
         lines.insert(0, f"Use {' or '.join(leaders)} for this work on this machine: fastest or tied with the "
                         f"fastest on {top} of {len(per_query)} queries.")
-        scaling = {s.engine: s for v in per_query.values() for s in v.scaling}
         scalers = sorted({s.engine for v in per_query.values() for s in v.scaling if s.scales})
-        flat = sorted(set(scaling) - set(scalers))
+        # "Do not scale" only where an interval says so; too few runs say nothing.
+        flat = sorted({s.engine for v in per_query.values() for s in v.scaling if s.low is not None} - set(scalers))
         if scalers:
             lines.append(f"Scale with threads here (at least one query {stats.MIN_DIFFERENCE:.0%} faster at the "
                          f"cores, 95 % confidence): {', '.join(scalers)}.")

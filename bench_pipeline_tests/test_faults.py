@@ -171,8 +171,8 @@ def test_interrupt_stops_with_130_and_the_next_run_measures_only_that_cell(tmp_p
 def _two_runs(home: Path, args: list[str]) -> list[dict]:
     procs = [start(home, *args, "--json") for _ in range(2)]
     outs = [p.communicate(timeout=400) for p in procs]
-    for p, (_out, err) in zip(procs, outs, strict=True):
-        assert p.returncode == 0, err[-3000:]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, (out[-3000:], err[-3000:])
     return [json.loads(out) for out, _ in outs]
 
 
