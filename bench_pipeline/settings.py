@@ -64,6 +64,21 @@ def _load_saved(home: Path) -> dict:
     return out
 
 
+def env_number(var: str, default, kind=float, minimum=0):
+    """A tuning constant that a BENCH_* variable may override (read when used, never at import); a value that
+    is not a number of `kind` at least `minimum` is a SettingsError naming the variable."""
+    text = os.environ.get(var)
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value < minimum:
+        raise SettingsError(f"{var}={text!r} must be a {'whole ' if kind is int else ''}number of at least {minimum}")
+    return value
+
+
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 

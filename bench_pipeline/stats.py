@@ -29,7 +29,6 @@ machine it runs on; `BENCH_CELL_NOISE` sets another value.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,10 +40,9 @@ CELL_NOISE = 0.09
 
 
 def cell_noise() -> float:
-    try:
-        return max(0.0, float(os.environ.get("BENCH_CELL_NOISE", CELL_NOISE)))
-    except ValueError:
-        return CELL_NOISE
+    from bench_pipeline.settings import env_number
+
+    return env_number("BENCH_CELL_NOISE", CELL_NOISE)
 
 
 def _t(df: float) -> float:

@@ -24,10 +24,9 @@ MIN_WINDOW_S = 0.25
 
 
 def noisy_retries() -> int:
-    try:
-        return max(0, int(os.environ.get("BENCH_NOISY_RETRIES", NOISY_RETRIES)))
-    except ValueError:
-        return NOISY_RETRIES
+    from bench_pipeline.settings import env_number
+
+    return env_number("BENCH_NOISY_RETRIES", NOISY_RETRIES, int)
 
 
 def _busy_seconds() -> float:
