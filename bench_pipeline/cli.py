@@ -463,8 +463,8 @@ def _interruptible(settings: Settings, work):
 
 
 def _hard_stop(settings: Settings) -> None:
-    from bench_pipeline.assets.pipeline import prepare_instance
-    from bench_pipeline.assets.runs import reap_dead_runs
+    from bench_pipeline.orchestrate import prepare_instance
+    from bench_pipeline.defs.runs import reap_dead_runs
 
     try:
         reap_dead_runs(prepare_instance(settings), owned_by_me=True)
@@ -479,7 +479,7 @@ def _hard_stop(settings: Settings) -> None:
 def _with_progress(settings: Settings, title: str, work):
     """Run work() with the progress display on stderr (steps, a bar per cell moving with every run, the time
     left); Ctrl-C/SIGTERM stop it cleanly."""
-    from bench_pipeline.assets.pipeline import observing
+    from bench_pipeline.orchestrate import observing
     from bench_pipeline.harness.runner import listening
     from bench_pipeline.progress import ProgressDisplay
 
@@ -520,10 +520,10 @@ def _report_result(args, settings: Settings, result, table: list[dict], title: s
 
 
 def cmd_run(args) -> int:
-    from bench_pipeline.assets.partitions import grid_keys
-    from bench_pipeline.assets.pipeline import run_pipeline
+    from bench_pipeline.defs.partitions import grid_keys
+    from bench_pipeline.orchestrate import run_pipeline
     from bench_pipeline.harness import provenance
-    from bench_pipeline.metrics import read_metrics
+    from bench_pipeline.suites.grid.metrics import read_metrics
     from bench_pipeline.store import ResultsStore
     from bench_pipeline.verdict import build_verdict, verdict_rows
 
@@ -550,9 +550,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_cluster(args) -> int:
-    from bench_pipeline.assets.cluster import CLUSTER_CELLS
-    from bench_pipeline.assets.pipeline import run_cluster
-    from bench_pipeline.cluster_analysis import findings, read_cluster_metrics
+    from bench_pipeline.defs.cluster import CLUSTER_CELLS
+    from bench_pipeline.orchestrate import run_cluster
+    from bench_pipeline.suites.cluster.metrics import findings, read_cluster_metrics
     from bench_pipeline.harness import provenance
     from bench_pipeline.store import ResultsStore
 
@@ -581,11 +581,11 @@ def cmd_cluster(args) -> int:
 
 
 def cmd_wars(args) -> int:
-    from bench_pipeline.assets.pipeline import run_wars
+    from bench_pipeline.orchestrate import run_wars
     from bench_pipeline.store import ResultsStore
-    from bench_pipeline.wars.analysis import read_wars_metrics
-    from bench_pipeline.wars.runner import missing_engines
-    from bench_pipeline.wars.settings import WarsSettings
+    from bench_pipeline.suites.wars.metrics import read_wars_metrics
+    from bench_pipeline.suites.wars.cells import missing_engines
+    from bench_pipeline.suites.wars.settings import WarsSettings
 
     settings = Settings.from_env(seed=args.seed, repeats=args.repeats, timeout_s=args.timeout,
                                  budget_mib=args.budget_mib)
@@ -616,7 +616,7 @@ def cmd_wars(args) -> int:
 
 
 def _wars_fingerprint(root: Path) -> str | None:
-    from bench_pipeline.wars.data import WarsData
+    from bench_pipeline.suites.wars.data import WarsData
 
     try:
         return WarsData(root).fingerprint()
@@ -645,10 +645,10 @@ def _print_wars(rows: list[dict]) -> None:
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 def cmd_limits(args) -> int:
-    from bench_pipeline.assets.pipeline import run_limits
+    from bench_pipeline.orchestrate import run_limits
     from bench_pipeline.harness import provenance
-    from bench_pipeline.limits import SWEEP_ENGINES, sweep_engines
-    from bench_pipeline.limits_analysis import analyse
+    from bench_pipeline.suites.limits.metrics import SWEEP_ENGINES, sweep_engines
+    from bench_pipeline.suites.limits.report import analyse
     from bench_pipeline.store import ResultsStore
 
     _check_installed(args.engines or ())
@@ -772,7 +772,7 @@ def cmd_ui(args) -> int:
 
     import psutil
 
-    from bench_pipeline.assets.pipeline import ui_command
+    from bench_pipeline.orchestrate import ui_command
     from bench_pipeline.harness.sampler import die_with_parent, kill_tree
 
     settings = Settings.from_env()
@@ -866,7 +866,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: interrupted; what was being measured was not stored", file=sys.stderr)
         return 130
     except Exception as exc:
-        from bench_pipeline.assets.pipeline import DatasetBuildError
+        from bench_pipeline.orchestrate import DatasetBuildError
 
         if isinstance(exc, DatasetBuildError):
             print(f"{PROG}: error: {exc}", file=sys.stderr)

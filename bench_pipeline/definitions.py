@@ -2,19 +2,19 @@
 
 import dagster as dg
 
-from bench_pipeline.assets.automation import cells_job, nightly_observe, nightly_stale_cells, observe_job, suite_jobs
-from bench_pipeline.assets.benchmark import benchmark_cells, dataset, engine_versions
-from bench_pipeline.assets.cluster import (
+from bench_pipeline.defs.automation import cells_job, nightly_observe, nightly_stale_cells, observe_job, suite_jobs
+from bench_pipeline.defs.common import benchmark_cells, dataset, engine_versions
+from bench_pipeline.defs.cluster import (
     SparkCluster,
     cluster_analysis,
     posts_partitioned,
     spark_cluster_cells,
 )
-from bench_pipeline.assets.limits import limits_analysis, polars_modes, sweep_cells, sweep_dataset
-from bench_pipeline.assets.outputs import benchmark_report, metrics, speedup_plots
-from bench_pipeline.assets.resources import BenchSettings
-from bench_pipeline.assets.runs import reap_dead_runs_sensor
-from bench_pipeline.assets.wars import WORKLOAD_ASSETS, WarsConfig, wars_dataset, wars_summary
+from bench_pipeline.defs.limits import limits_analysis, polars_modes, sweep_cells, sweep_dataset
+from bench_pipeline.defs.report import benchmark_report, metrics, speedup_plots
+from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.defs.runs import reap_dead_runs_sensor
+from bench_pipeline.defs.wars import WORKLOAD_ASSETS, WarsConfig, wars_dataset, wars_summary
 
 defs = dg.Definitions(
     assets=[engine_versions, dataset, benchmark_cells, metrics, speedup_plots, benchmark_report,

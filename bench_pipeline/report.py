@@ -158,7 +158,7 @@ def _limits_section(limits) -> str:
     engines = list(dict.fromkeys(e.engine for e in limits.capabilities))
     caps = list(dict.fromkeys(e.capability for e in limits.capabilities))
     cell = {(e.engine, e.capability): e for e in limits.capabilities}
-    from bench_pipeline.limits import CAPABILITY_TITLES
+    from bench_pipeline.suites.limits.metrics import CAPABILITY_TITLES
 
     head = "".join(f"<th>{html.escape(CAPABILITY_TITLES[c])}</th>" for c in caps)
     body = ""

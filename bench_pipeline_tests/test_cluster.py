@@ -12,8 +12,8 @@ import psutil
 import pyarrow.dataset as pads
 import pytest
 
-from bench_pipeline.cluster import ClusterConfig, StandaloneCluster, run_cluster_cell
-from bench_pipeline.cluster_analysis import findings
+from bench_pipeline.suites.cluster.cells import ClusterConfig, StandaloneCluster, run_cluster_cell
+from bench_pipeline.suites.cluster.metrics import findings
 from bench_pipeline.datagen import CATEGORIES, partition_by_category
 
 pytestmark = pytest.mark.spark
@@ -61,7 +61,7 @@ def test_failed_cell_stops_its_cluster(small_data):
 
 def test_killed_owner_leaves_no_jvm(tmp_path):
     script = (
-        "from bench_pipeline.cluster import ClusterConfig, StandaloneCluster\n"
+        "from bench_pipeline.suites.cluster.cells import ClusterConfig, StandaloneCluster\n"
         "import time, sys\n"
         "c = StandaloneCluster(1, ClusterConfig(worker_memory='512m'))\n"
         "c.start()\n"

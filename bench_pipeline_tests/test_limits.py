@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench_pipeline.harness.runner import QuerySpec, run_query
-from bench_pipeline.limits import (
+from bench_pipeline.suites.limits.metrics import (
     MODE_QUERIES,
     MODES,
     Reach,

@@ -11,9 +11,9 @@ import sys
 import dagster as dg
 import pytest
 
-from bench_pipeline.assets.automation import nightly_stale_cells
-from bench_pipeline.assets.pipeline import _materialize, prepare_instance, run_pipeline
-from bench_pipeline.assets.staleness import cell_staleness
+from bench_pipeline.defs.automation import nightly_stale_cells
+from bench_pipeline.orchestrate import _materialize, prepare_instance, run_pipeline
+from bench_pipeline.defs.staleness import cell_staleness
 from bench_pipeline.engines import default_engines
 from bench_pipeline.engines.polars_engine import PolarsEngine
 from bench_pipeline.settings import Settings
@@ -58,7 +58,7 @@ def test_another_memory_budget_makes_the_grid_stale(home):
     """A budget sets the engines' own limits too, so cells measured without one are not its measurement."""
     import dataclasses
 
-    from bench_pipeline.assets.staleness import grid_staleness
+    from bench_pipeline.defs.staleness import grid_staleness
 
     settings = Settings.from_env()
     assert set(grid_staleness(_instance(), GRID, settings).values()) == {None}
@@ -100,7 +100,7 @@ def test_two_materializations_at_once_run_one_cell_at_a_time(home):
     script = (
         "import sys\n"
         "from bench_pipeline.settings import Settings\n"
-        "from bench_pipeline.assets.pipeline import prepare_instance, _materialize\n"
+        "from bench_pipeline.orchestrate import prepare_instance, _materialize\n"
         "s = Settings.from_env()\n"
         "r = _materialize(prepare_instance(s), ['benchmark_cells'], s, partition_key=sys.argv[1])\n"
         "print(r.run_id)\n"
@@ -235,7 +235,7 @@ def limits_env(home):
 
 
 def test_limits_builds_modes_sweep_capabilities_and_decision(limits_env):
-    from bench_pipeline.assets.pipeline import run_limits
+    from bench_pipeline.orchestrate import run_limits
 
     first = run_limits(Settings.from_env())
     sweep = ["duckdb|5000", "polars-streaming|5000", "polars|5000"]
@@ -257,7 +257,7 @@ def test_limits_builds_modes_sweep_capabilities_and_decision(limits_env):
 
 
 def test_oom_under_the_budget_is_a_result_not_a_failed_cell(limits_env, monkeypatch):
-    from bench_pipeline.assets.pipeline import run_limits
+    from bench_pipeline.orchestrate import run_limits
 
     monkeypatch.setenv("BENCH_SWEEP_BUDGET_MIB", "64")  # below any engine's interpreter: every query ends in oom
     result = run_limits(Settings.from_env())

@@ -10,7 +10,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.container import BarContainer, ErrorbarContainer
 
-from bench_pipeline.plots import bars_figure, caption_for, draw_all, plt, speedup_figure
+from bench_pipeline.suites.grid.figures import bars_figure, caption_for, draw_all, plt, speedup_figure
 from bench_pipeline.queries import QUERY_NAMES
 
 CAPTION = "5,000,000 rows · Intel Xeon Processor, 2 cores, 24 GiB · 2026-11-24"

@@ -12,11 +12,11 @@ import pytest
 
 from bench_pipeline.harness.validate import AnswerMismatch
 from bench_pipeline.store import ResultsStore
-from bench_pipeline.wars.data import generate_wars, open_wars
-from bench_pipeline.wars.engines import IMAGES_URL_ENV
-from bench_pipeline.wars.runner import run_workload
-from bench_pipeline.wars.server import ImageServer
-from bench_pipeline.wars.workloads import WORKLOADS, reference, validate_workload
+from bench_pipeline.suites.wars.data import generate_wars, open_wars
+from bench_pipeline.suites.wars.engines import IMAGES_URL_ENV
+from bench_pipeline.suites.wars.cells import run_workload
+from bench_pipeline.suites.wars.server import ImageServer
+from bench_pipeline.suites.wars.workloads import WORKLOADS, reference, validate_workload
 
 IMAGES = 6
 
@@ -101,7 +101,7 @@ def test_validation_catches_wrong_answers(wars_data):
 def test_zero_copy_check_sees_a_copy():
     import polars as pl
 
-    from bench_pipeline.wars.engines.handoff import shared_columns
+    from bench_pipeline.suites.wars.engines.handoff import shared_columns
 
     batches = [pa.record_batch({"user": pa.array([f"u{i}" for i in range(k, k + 500)], pa.string_view()),
                                 "n": pa.array(np.arange(k, k + 500))}) for k in (0, 500, 1000)]

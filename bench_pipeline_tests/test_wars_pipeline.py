@@ -11,10 +11,10 @@ import sys
 import dagster as dg
 import pytest
 
-from bench_pipeline.assets.pipeline import prepare_instance, run_wars, wars_staleness
+from bench_pipeline.orchestrate import prepare_instance, run_wars, wars_staleness
 from bench_pipeline.settings import Settings
-from bench_pipeline.wars.settings import WarsSettings
-from bench_pipeline.wars.workloads import WORKLOADS
+from bench_pipeline.suites.wars.settings import WarsSettings
+from bench_pipeline.suites.wars.workloads import WORKLOADS
 
 CELLS = sorted(f"{w}:{e}" for w, wl in WORKLOADS.items() for e in wl.engines)
 WARS = WarsSettings(events_rows=5_000, sales_rows=5_000, images=4, threads=2)
@@ -78,7 +78,7 @@ from bench_pipeline.cli import optional_note
 from bench_pipeline.engines import default_engines, missing_optional
 from bench_pipeline.harness.runner import QuerySpec, run_query
 from bench_pipeline.settings import Settings
-from bench_pipeline.wars.runner import missing_engines
+from bench_pipeline.suites.wars.cells import missing_engines
 data = open_dataset(sys.argv[1])
 runs = {e: run_query(QuerySpec(e, "A", data)) for e in ("daft", "datafusion", "duckdb")}
 print(json.dumps({"default": list(default_engines()), "settings": list(Settings().engines),

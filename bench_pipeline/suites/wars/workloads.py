@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from bench_pipeline.harness.validate import AnswerMismatch, compare, conform
 from bench_pipeline.queries import sql_string
-from bench_pipeline.wars.data import WarsData
+from bench_pipeline.suites.wars.data import WarsData
 
 ETL_SINCE = dt.datetime(2025, 1, 1)
 ETL_MIN_SPEND = 100
@@ -31,7 +31,7 @@ _ORDER_RTOL = 1e-9  # engines sum floats in different orders: near-ties may swap
 
 def _engines(*triples: tuple[str, str, str]) -> dict[str, str]:
     """(engine name, module in wars/engines, class) -> {name: 'module:Class'}."""
-    return {name: f"bench_pipeline.wars.engines.{module}:{cls}" for name, module, cls in triples}
+    return {name: f"bench_pipeline.suites.wars.engines.{module}:{cls}" for name, module, cls in triples}
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from typing import Any
 import pyarrow as pa
 
 from bench_pipeline.engines.spark_engine import SparkEngine
-from bench_pipeline.wars.engines import images_url, wars_data
-from bench_pipeline.wars.workloads import ETL_MIN_SPEND, ETL_SINCE, image_answer
+from bench_pipeline.suites.wars.engines import images_url, wars_data
+from bench_pipeline.suites.wars.workloads import ETL_MIN_SPEND, ETL_SINCE, image_answer
 
 
 def _resize_udf():
@@ -24,7 +24,7 @@ def _resize_udf():
 
     @udf(returnType=schema)
     def resize(url):
-        from bench_pipeline.wars.engines.pandas_wars import download_and_resize
+        from bench_pipeline.suites.wars.engines.pandas_wars import download_and_resize
 
         img = download_and_resize(url)
         return (img.size[0], img.size[1], len(img.getbands()), img.tobytes())

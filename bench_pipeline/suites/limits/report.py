@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_pipeline.dataset import DatasetError, open_dataset
-from bench_pipeline.limits import (
+from bench_pipeline.suites.limits.metrics import (
     Evidence,
     budget_table,
     build_limits_metrics,
@@ -16,8 +16,8 @@ from bench_pipeline.limits import (
     find_gpu,
     mode_findings,
 )
-from bench_pipeline.limits_plots import draw_limits
-from bench_pipeline.metrics import build_metrics
+from bench_pipeline.suites.limits.figures import draw_limits
+from bench_pipeline.suites.grid.metrics import build_metrics
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from bench_pipeline.assets.benchmark import benchmark_cells, engine_versions
-from bench_pipeline.assets.partitions import add_thread_partitions, grid_keys
-from bench_pipeline.assets.runs import DECIDED_AT, reap_dead_runs
-from bench_pipeline.assets.staleness import grid_staleness
+from bench_pipeline.defs.common import benchmark_cells, engine_versions
+from bench_pipeline.defs.partitions import add_thread_partitions, grid_keys
+from bench_pipeline.defs.runs import DECIDED_AT, reap_dead_runs
+from bench_pipeline.defs.staleness import grid_staleness
 from bench_pipeline.settings import Settings
 
 NIGHTLY_CRON = "0 2 * * *"
@@ -27,7 +27,7 @@ observe_job = dg.define_asset_job("observe_engine_versions", selection=[engine_v
 def suite_jobs() -> list:
     """One job per suite (a job holds assets of one partitioning), so that a user starts the suite they mean
     from the UI's Jobs page, not the hour-long suites together with "Materialize all"."""
-    from bench_pipeline.wars.workloads import WORKLOAD_NAMES
+    from bench_pipeline.suites.wars.workloads import WORKLOAD_NAMES
 
     groups = dg.AssetSelection.groups
     jobs = [

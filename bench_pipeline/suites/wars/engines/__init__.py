@@ -7,7 +7,7 @@ The worker passes a Dataset whose root is the suite's data folder.
 
 import os
 
-from bench_pipeline.wars.data import WarsData
+from bench_pipeline.suites.wars.data import WarsData
 
 IMAGES_URL_ENV = "BENCH_WARS_IMAGES_URL"  # where the runner's image server listens
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from bench_pipeline.engines.duckdb_engine import DuckDBEngine
 from bench_pipeline.queries import sql_string
-from bench_pipeline.wars.engines import wars_data
-from bench_pipeline.wars.workloads import CSV_SQL, ETL_SQL
+from bench_pipeline.suites.wars.engines import wars_data
+from bench_pipeline.suites.wars.workloads import CSV_SQL, ETL_SQL
 
 
 class DuckDBWars(DuckDBEngine):

@@ -11,20 +11,20 @@ from pathlib import Path
 
 import dagster as dg
 
-from bench_pipeline.assets.benchmark import cell_checks, cell_outcome, measure_cell, measured_with
-from bench_pipeline.assets.resources import BenchSettings
+from bench_pipeline.defs.common import cell_checks, cell_outcome, measure_cell, measured_with
+from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.harness.machine_lock import measurement_lock
-from bench_pipeline.wars.analysis import build_wars_metrics, draw_wars
-from bench_pipeline.wars.data import WarsData, WarsDataError, generate_wars, open_wars
-from bench_pipeline.wars.runner import (
+from bench_pipeline.suites.wars.metrics import build_wars_metrics, draw_wars
+from bench_pipeline.suites.wars.data import WarsData, WarsDataError, generate_wars, open_wars
+from bench_pipeline.suites.wars.cells import (
     missing_engines,
     run_workload,
     suite_code_hash,
     wars_engine_path,
     wars_signature,
 )
-from bench_pipeline.wars.settings import WarsSettings
-from bench_pipeline.wars.workloads import WORKLOAD_NAMES, WORKLOADS
+from bench_pipeline.suites.wars.settings import WarsSettings
+from bench_pipeline.suites.wars.workloads import WORKLOAD_NAMES, WORKLOADS
 
 GROUP = "engine_wars"
 WARS_DATASET_KEY = dg.AssetKey("wars_dataset")

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bench_pipeline.store import ResultsStore  # noqa: E402
-from bench_pipeline.wars.workloads import WORKLOAD_NAMES, WORKLOADS  # noqa: E402
+from bench_pipeline.suites.wars.workloads import WORKLOAD_NAMES, WORKLOADS  # noqa: E402
 
 MiB = 2**20
 

@@ -10,15 +10,15 @@ import base64
 
 import dagster as dg
 
-from bench_pipeline.assets.benchmark import benchmark_cells, dataset
-from bench_pipeline.assets.resources import BenchSettings
-from bench_pipeline.assets.wars import WarsConfig, wars_summary
-from bench_pipeline.cluster_analysis import build_cluster_metrics, findings
+from bench_pipeline.defs.common import benchmark_cells, dataset
+from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.defs.wars import WarsConfig, wars_summary
+from bench_pipeline.suites.cluster.metrics import build_cluster_metrics, findings
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import provenance
-from bench_pipeline.limits_analysis import analyse
-from bench_pipeline.metrics import build_metrics
-from bench_pipeline.plots import caption_for, draw_all
+from bench_pipeline.suites.limits.report import analyse
+from bench_pipeline.suites.grid.metrics import build_metrics
+from bench_pipeline.suites.grid.figures import caption_for, draw_all
 from bench_pipeline.report import write_report
 from bench_pipeline.verdict import build_verdict, verdict_rows
 
@@ -87,8 +87,8 @@ def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
 
 def _wars_for(bench: BenchSettings, wars: WarsConfig) -> tuple[list[dict], dict | None]:
     """The suite's latest rows and its data's parameters, or nothing when the suite has not run."""
-    from bench_pipeline.wars.analysis import read_wars_metrics
-    from bench_pipeline.wars.data import WarsDataError, open_wars
+    from bench_pipeline.suites.wars.metrics import read_wars_metrics
+    from bench_pipeline.suites.wars.data import WarsDataError, open_wars
 
     s = bench.settings()
     ws = wars.settings(s.home)
@@ -106,7 +106,7 @@ _NO_METRICS = {"metrics_latest": [], "metrics_speedup": [], "metrics_load_vs_que
 @dg.asset(group_name="analysis", deps=[speedup_plots, wars_summary], automation_condition=_AFTER_UPSTREAM,
           description="One self-contained HTML report (plots inline, tables, machine, versions, statuses).")
 def benchmark_report(bench: BenchSettings, wars: WarsConfig) -> dg.MaterializeResult:
-    from bench_pipeline.wars.runner import missing_engines
+    from bench_pipeline.suites.wars.cells import missing_engines
 
     s = bench.settings()
     wars_rows, wars_data = _wars_for(bench, wars)

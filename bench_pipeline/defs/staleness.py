@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 import dagster as dg
 
-from bench_pipeline.assets.partitions import split_key
+from bench_pipeline.defs.partitions import split_key
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
 from bench_pipeline.versions import engine_signature, harness_code_hash

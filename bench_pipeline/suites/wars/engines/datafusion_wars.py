@@ -6,8 +6,8 @@ from typing import Any
 
 from bench_pipeline.engines.datafusion_engine import DataFusionEngine
 from bench_pipeline.queries import sql_string
-from bench_pipeline.wars.engines import wars_data
-from bench_pipeline.wars.workloads import ETL_SQL, HANDOFF_SQL
+from bench_pipeline.suites.wars.engines import wars_data
+from bench_pipeline.suites.wars.workloads import ETL_SQL, HANDOFF_SQL
 
 
 class DataFusionWars(DataFusionEngine):

@@ -10,15 +10,15 @@
 
 import dagster as dg
 
-from bench_pipeline.assets.benchmark import FAILED_STATUSES, cell_checks, cell_outcome, measure_cell, measured_with
-from bench_pipeline.assets.resources import BenchSettings
+from bench_pipeline.defs.common import FAILED_STATUSES, cell_checks, cell_outcome, measure_cell, measured_with
+from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.datagen import generate
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import provenance
 from bench_pipeline.harness.machine_lock import measurement_lock
 from bench_pipeline.harness.runner import CellSpec, run_cell
-from bench_pipeline.limits import MODE_QUERIES, MODES, SWEEP_ENGINES, SWEEP_QUERIES
-from bench_pipeline.limits_analysis import analyse
+from bench_pipeline.suites.limits.metrics import MODE_QUERIES, MODES, SWEEP_ENGINES, SWEEP_QUERIES
+from bench_pipeline.suites.limits.report import analyse
 from bench_pipeline.versions import harness_code_hash
 
 SWEEP_ROWS = dg.DynamicPartitionsDefinition(name="sweep_rows")

@@ -30,7 +30,7 @@ class BenchSettings(dg.ConfigurableResource):
         """Every run that uses the settings (every asset here) names the process that runs it, so that a run
         whose process dies is found and failed (assets/runs.py). With the in-process executor this is the
         run's own worker, whoever launched it; a re-executed run's copied tags are replaced."""
-        from bench_pipeline.assets.runs import claim_run
+        from bench_pipeline.defs.runs import claim_run
 
         if context.dagster_run is not None and context.instance is not None:
             claim_run(context.instance, context.dagster_run)

@@ -11,10 +11,10 @@ import os
 
 import dagster as dg
 
-from bench_pipeline.assets.benchmark import cell_checks, cell_outcome, dataset, measure_cell, measured_with
-from bench_pipeline.assets.resources import BenchSettings
-from bench_pipeline.cluster import LAYOUTS, ClusterConfig, run_cluster_cell
-from bench_pipeline.cluster_analysis import build_cluster_metrics, draw_cluster
+from bench_pipeline.defs.common import cell_checks, cell_outcome, dataset, measure_cell, measured_with
+from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.suites.cluster.cells import LAYOUTS, ClusterConfig, run_cluster_cell
+from bench_pipeline.suites.cluster.metrics import build_cluster_metrics, draw_cluster
 from bench_pipeline.datagen import partition_by_category
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import provenance

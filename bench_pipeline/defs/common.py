@@ -5,9 +5,9 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from bench_pipeline.assets.partitions import CELLS, ENGINES, split_key
-from bench_pipeline.assets.resources import BenchSettings
-from bench_pipeline.assets.runs import DECIDED_AT
+from bench_pipeline.defs.partitions import CELLS, ENGINES, split_key
+from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.defs.runs import DECIDED_AT
 from bench_pipeline.datagen import generate
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness.machine_lock import measurement_lock

@@ -133,7 +133,7 @@ def findings(m: dict[str, list[dict]], cores: int) -> list[str]:
 
 def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Path]:
     """Time vs executors per query (with the ideal), and cluster vs local vs single-node bars."""
-    from bench_pipeline.plots import plt
+    from bench_pipeline.suites.grid.figures import plt
 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = m["metrics_cluster"]
@@ -174,7 +174,7 @@ def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Pa
 
 
 def _compare_figure(compare: Sequence[dict], out_dir: Path, cores: int) -> Path:
-    from bench_pipeline.plots import plt
+    from bench_pipeline.suites.grid.figures import plt
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     series = [("cluster_seconds", "Spark cluster (best)"), ("spark_local_seconds", f"Spark local[{cores}]"),

@@ -7,8 +7,8 @@ from typing import Any
 import pyarrow as pa
 
 from bench_pipeline.engines.daft_engine import DaftEngine
-from bench_pipeline.wars.engines import images_url, wars_data
-from bench_pipeline.wars.workloads import IMAGE_SIZE, image_answer
+from bench_pipeline.suites.wars.engines import images_url, wars_data
+from bench_pipeline.suites.wars.workloads import IMAGE_SIZE, image_answer
 
 
 class DaftWars(DaftEngine):

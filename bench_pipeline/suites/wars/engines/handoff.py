@@ -17,9 +17,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from bench_pipeline.wars.engines import rank_purchases
-from bench_pipeline.wars.engines.datafusion_wars import DataFusionWars
-from bench_pipeline.wars.workloads import HANDOFF_MIN_PURCHASES
+from bench_pipeline.suites.wars.engines import rank_purchases
+from bench_pipeline.suites.wars.engines.datafusion_wars import DataFusionWars
+from bench_pipeline.suites.wars.workloads import HANDOFF_MIN_PURCHASES
 
 
 def buffer_addresses(table: pa.Table) -> dict[str, set[int]]:

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from bench_pipeline.assets.partitions import add_thread_partitions, grid_keys
-from bench_pipeline.assets.resources import BenchSettings
-from bench_pipeline.assets.runs import DECIDED_AT, owner_tags, pool_holders, reap_dead_runs
-from bench_pipeline.assets.staleness import cell_staleness, current_dataset_version, grid_staleness
+from bench_pipeline.defs.partitions import add_thread_partitions, grid_keys
+from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.defs.runs import DECIDED_AT, owner_tags, pool_holders, reap_dead_runs
+from bench_pipeline.defs.staleness import cell_staleness, current_dataset_version, grid_staleness
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import interrupt
 from bench_pipeline.queries import QUERY_NAMES
@@ -116,8 +116,8 @@ def prepare_instance(settings: Settings) -> dg.DagsterInstance:
 def _resources(settings: Settings, spark_cluster: dict | None = None, wars=None) -> dict:
     import dataclasses
 
-    from bench_pipeline.assets.cluster import SparkCluster
-    from bench_pipeline.assets.wars import WarsConfig
+    from bench_pipeline.defs.cluster import SparkCluster
+    from bench_pipeline.defs.wars import WarsConfig
 
     bench = BenchSettings(home=str(settings.home.resolve()), rows=settings.rows, seed=settings.seed,
                           repeats=settings.repeats, max_repeats=settings.max_repeats, precision=settings.precision,
@@ -257,7 +257,7 @@ def run_cluster(settings: Settings, executors: list[int], layouts: list[str], sp
     The comparison needs Spark local[n] and the single-node engines at the
     machine's cores on the same data: their stale cells are measured too.
     """
-    from bench_pipeline.assets.cluster import CLUSTER_CELLS, CLUSTER_KEY
+    from bench_pipeline.defs.cluster import CLUSTER_CELLS, CLUSTER_KEY
     from bench_pipeline.harness import provenance
 
     keys = [f"{n}|{layout}" for n in executors for layout in layouts]
@@ -287,9 +287,9 @@ def run_cluster(settings: Settings, executors: list[int], layouts: list[str], sp
 
 def wars_staleness(instance, wars, repeats: int) -> dict[str, dict[str, str | None]]:
     """workload -> engine -> why its cell is stale, or None (the same rules as the engine x threads cells)."""
-    from bench_pipeline.assets.wars import WARS_DATASET_KEY, workload_key
-    from bench_pipeline.wars.runner import suite_code_hash, wars_engine_path, wars_signature
-    from bench_pipeline.wars.workloads import WORKLOADS
+    from bench_pipeline.defs.wars import WARS_DATASET_KEY, workload_key
+    from bench_pipeline.suites.wars.cells import suite_code_hash, wars_engine_path, wars_signature
+    from bench_pipeline.suites.wars.workloads import WORKLOADS
 
     return {name: cell_staleness(instance, list(w.engines), repeats, workload_key(name),
                                  engine_of=lambda key, n=name: wars_engine_path(n, key), signature_of=wars_signature,
@@ -304,8 +304,8 @@ def run_wars(settings: Settings, wars) -> PipelineResult:
     Cell names in the result read 'workload:engine'. Engines that are not
     installed materialize as `skipped` with the reason (and count as run).
     """
-    from bench_pipeline.assets.wars import WARS_DATASET_KEY, workload_key
-    from bench_pipeline.wars.data import WarsDataError, open_wars
+    from bench_pipeline.defs.wars import WARS_DATASET_KEY, workload_key
+    from bench_pipeline.suites.wars.data import WarsDataError, open_wars
 
     instance = prepare_instance(settings)
     resources = _resources(settings, wars=wars)
@@ -336,9 +336,9 @@ def run_limits(settings: Settings) -> PipelineResult:
     engine x size cells under the budget; then analysis, plots and report. Each
     part is measured again only when stale.
     """
-    from bench_pipeline.assets.limits import MODES_KEY, SWEEP_DATASET_KEY, SWEEP_KEY, SWEEP_ROWS
+    from bench_pipeline.defs.limits import MODES_KEY, SWEEP_DATASET_KEY, SWEEP_KEY, SWEEP_ROWS
     from bench_pipeline.harness import provenance
-    from bench_pipeline.limits import MODE_QUERIES, MODES, SWEEP_QUERIES, sweep_engines
+    from bench_pipeline.suites.limits.metrics import MODE_QUERIES, MODES, SWEEP_QUERIES, sweep_engines
 
     cores = provenance.logical_cores()
     threads = sorted({1, cores})
@@ -382,8 +382,8 @@ _CELL_ASSETS = ("benchmark_cells", "spark_cluster_cells", "sweep_cells", "polars
 
 def _outputs_are_current(instance, settings: Settings) -> bool:
     """The report exists and was materialized after the latest cell of every grid and workload."""
-    from bench_pipeline.assets.wars import workload_key
-    from bench_pipeline.wars.workloads import WORKLOAD_NAMES
+    from bench_pipeline.defs.wars import workload_key
+    from bench_pipeline.suites.wars.workloads import WORKLOAD_NAMES
 
     report = instance.get_latest_materialization_event(dg.AssetKey("benchmark_report"))
     keys = [*(dg.AssetKey(k) for k in _CELL_ASSETS), *(workload_key(w) for w in WORKLOAD_NAMES)]

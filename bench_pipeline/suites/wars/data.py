@@ -113,7 +113,7 @@ def _hash_files(paths) -> str:
 
 def generate_wars(root: str | os.PathLike, events_rows: int, sales_rows: int, images: int, seed: int = 42) -> WarsData:
     """Write the suite's data into `root` (replacing it whole, so no half-written folder is ever left)."""
-    from bench_pipeline.wars.imagegen import write_images
+    from bench_pipeline.suites.wars.imagegen import write_images
 
     root = Path(root)
     tmp = root.with_name(root.name + ".tmp")

@@ -22,16 +22,16 @@ from bench_pipeline.harness import provenance
 from bench_pipeline.harness.runner import DEFAULT_REPEATS, DEFAULT_TIMEOUT_S, CellResult, QuerySpec, run_query
 from bench_pipeline.store import ResultsStore
 from bench_pipeline.versions import engine_signature, harness_code_hash
-from bench_pipeline.wars.data import WarsData
-from bench_pipeline.wars.engines import IMAGES_URL_ENV
-from bench_pipeline.wars.server import ImageServer
-from bench_pipeline.wars.workloads import WORKLOADS, get_workload, validate_workload
+from bench_pipeline.suites.wars.data import WarsData
+from bench_pipeline.suites.wars.engines import IMAGES_URL_ENV
+from bench_pipeline.suites.wars.server import ImageServer
+from bench_pipeline.suites.wars.workloads import WORKLOADS, get_workload, validate_workload
 
 SUITE = "wars"
 _PKG = Path(__file__).resolve().parent
 # The engine's own module is in its signature; these are shared by every workload measurement.
 _SUITE_FILES = [_PKG / "workloads.py", _PKG / "data.py", _PKG / "imagegen.py", _PKG / "server.py",
-                _PKG / "runner.py", _PKG / "engines" / "__init__.py"]
+                _PKG / "cells.py", _PKG / "engines" / "__init__.py"]
 
 
 def wars_engine_path(workload: str, engine: str) -> str:
