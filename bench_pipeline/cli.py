@@ -8,15 +8,24 @@ in a worker process that fixes its threads first.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from pathlib import Path
 
-from bench_pipeline import state
+from bench_pipeline import state, suites
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.engines import ENGINE_NAMES, VARIANTS
 from bench_pipeline.harness import interrupt
+from bench_pipeline.options import (
+    PARENTS,
+    UsageError,
+    choice_list,
+    int_list,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    warm_runs,
+)
 from bench_pipeline.queries import ALL_QUERY_NAMES, QUERY_NAMES
 from bench_pipeline.settings import Settings, SettingsError
 from bench_pipeline.state import StateError
@@ -25,92 +34,22 @@ PROG = "bench-pipeline"
 MiB = 2**20
 
 
-class UsageError(Exception):
-    """A bad argument: printed as one line, exit code 2."""
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
         raise UsageError(message)
 
 
-def _number(kind: type, minimum: float, inclusive: bool):
-    """An argparse type: a number of `kind` above (or at, if inclusive) `minimum`."""
-    what = "a whole number" if kind is int else "a number"
-    bound = f"{minimum:g} or more" if inclusive else f"greater than {minimum:g}"
-
-    def conv(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-        if value < minimum or (value == minimum and not inclusive):
-            raise argparse.ArgumentTypeError(f"must be {bound}, got {value:g}")
-        return value
-
-    return conv
-
-
-_positive_int = _number(int, 0, inclusive=False)
-# SPEC §3: a headline median needs at least 3 warm runs (`query` alone may ask for fewer).
-_warm_runs = _number(int, 3, inclusive=True)
-_non_negative_int = _number(int, 0, inclusive=True)
-_positive_float = _number(float, 0, inclusive=False)
-
-
-def _choice_list(choices: tuple[str, ...], what: str):
-    def conv(text: str) -> tuple[str, ...]:
-        items = tuple(t.strip() for t in text.split(",") if t.strip())
-        bad = [i for i in items if i not in choices]
-        if bad or not items:
-            raise argparse.ArgumentTypeError(
-                f"unknown {what} {', '.join(map(repr, bad)) or repr(text)}; choose from {', '.join(choices)}"
-            )
-        return items
-
-    return conv
-
-
-def _int_list(text: str) -> tuple[int, ...]:
-    items = tuple(_positive_int(t.strip()) for t in text.split(",") if t.strip())
-    if not items:
-        raise argparse.ArgumentTypeError("needs at least one value")
-    return items
-
-
 def _engine(text: str) -> str:
     # One engine, or one execution mode of an engine (polars-eager, polars-streaming).
-    return _choice_list((*ENGINE_NAMES, *VARIANTS), "engine")(text)[0] if "," not in text else _fail_one("engine", text)
+    return choice_list((*ENGINE_NAMES, *VARIANTS), "engine")(text)[0] if "," not in text else _fail_one("engine", text)
 
 
 def _query(text: str) -> str:
-    return _choice_list(ALL_QUERY_NAMES, "query")(text)[0] if "," not in text else _fail_one("query", text)
+    return choice_list(ALL_QUERY_NAMES, "query")(text)[0] if "," not in text else _fail_one("query", text)
 
 
 def _fail_one(what: str, text: str):
     raise argparse.ArgumentTypeError(f"takes one {what}, got {text!r}")
-
-
-def _measure_options(repeats_default: str, timeout_default: str = "600") -> argparse.ArgumentParser:
-    """Options every measuring command shares (a parent parser): warm runs, timeout, memory budget."""
-    m = argparse.ArgumentParser(add_help=False)
-    m.add_argument("--repeats", type=_warm_runs, default=None,
-                   help=f"the least number of warm runs per query, when they fit in the query budget (default: "
-                        f"{repeats_default})")
-    m.add_argument("--timeout", type=_positive_float, default=None,
-                   help=f"seconds a run may take before it ends as `timeout` (default: {timeout_default})")
-    m.add_argument("--budget-mib", type=_positive_int, default=None,
-                   help="memory budget of a query's whole process tree in MiB; over it the run ends as `oom` "
-                        "(default: none)")
-    return m
-
-
-def _json_option() -> argparse.ArgumentParser:
-    j = argparse.ArgumentParser(add_help=False)
-    j.add_argument("--json", action="store_true", help="print the summary as JSON instead of tables")
-    return j
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,110 +59,58 @@ def build_parser() -> argparse.ArgumentParser:
                                         "defaults.")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
-    r = sub.add_parser("run", parents=[_measure_options("3, 30 at most"), _json_option()],
-                       help="the whole benchmark through Dagster, measuring only stale or missing cells; "
-                            "ends with the verdict")
-    r.add_argument("--rows", type=_positive_int, default=None, help="posts rows (default: 5,000,000, the lab's)")
-    r.add_argument("--seed", type=_non_negative_int, default=None, help="data generator seed (default: 42)")
-    r.add_argument("--engines", type=_choice_list(ENGINE_NAMES, "engine"), default=None,
-                   help="comma-separated engines (default: the core four and the installed optional ones)")
-    r.add_argument("--threads", type=_int_list, default=None,
-                   help="comma-separated thread counts, any positive whole numbers (default: 1, 2, 4, ... up to "
-                        "the machine's cores, and twice the cores)")
-    r.add_argument("--max-repeats", type=_positive_int, default=None,
-                   help="the most warm runs per query while the median is not yet precise (default: 30)")
-    r.add_argument("--precision", type=_positive_float, default=None,
-                   help="stop adding warm runs once the 95 %% interval is within this share of the typical time "
-                        "(default: 0.05)")
-    r.add_argument("--query-budget", type=_positive_float, default=None,
-                   help="seconds of warm runs per query, after which no more are added (default: 30)")
-
-    k = sub.add_parser("cluster", parents=[_measure_options("3"), _json_option()],
-                       help="Spark on a real standalone cluster: executor scaling, layouts, analysis")
-    k.add_argument("--rows", type=_positive_int, default=None, help="posts rows (default: as `run`)")
-    k.add_argument("--seed", type=_non_negative_int, default=None, help="data generator seed (default: 42)")
-    k.add_argument("--executors", type=_int_list, default=None, help="executor counts (default: 2,3,4)")
-    k.add_argument("--layouts", type=_choice_list(("flat", "partitioned"), "layout"), default=None,
-                   help="posts layouts: flat, partitioned (default: both)")
-    k.add_argument("--master", default=None,
-                   help="an existing cluster: spark://host:7077, yarn, k8s://... (default: one started per cell)")
-    k.add_argument("--data-uri", default=None,
-                   help="the data folder as the executors see it: hdfs://, gs:// (needed with a remote --master)")
-    k.set_defaults(engines=None, threads=None)
-
-    lim = sub.add_parser("limits", parents=[_measure_options("3"), _json_option()],
-                         help="Polars eager/lazy/streaming, a size sweep under a memory budget, the measured "
-                              "capability table and the decision boundary")
-    lim.add_argument("--sizes", type=_int_list, default=None,
-                     help="posts rows of the sweep (default: 1000000,2500000,7500000)")
-    lim.add_argument("--modes-rows", type=_positive_int, default=None,
-                     help="posts rows for the Polars modes (default: 2,500,000)")
-    lim.add_argument("--sweep-repeats", type=_positive_int, default=None,
-                     help="warm runs per sweep query (default: 1)")
-    lim.add_argument("--engines", type=_choice_list(ENGINE_NAMES, "engine"), default=None,
-                     help="engines of the sweep (default: as `run`)")
-    lim.set_defaults(rows=None, seed=None, threads=None)
-    for action in lim._actions:  # here the budget is the sweep's, with its own default
-        if action.dest == "budget_mib":
-            action.help = "the sweep's memory budget in MiB (default: 1152)"
-
-    w = sub.add_parser("wars", parents=[_measure_options("3"), _json_option()],
-                       help="the Engine Wars workloads (ETL chain, CSV group-by, Arrow hand-off, images) through "
-                            "Dagster, measuring only stale or missing cells")
-    w.add_argument("--rows", type=_positive_int, default=None, help="events rows (default: 1,000,000)")
-    w.add_argument("--csv-rows", type=_positive_int, default=None, help="sales.csv rows (default: 1,000,000)")
-    w.add_argument("--images", type=_positive_int, default=None, help="generated images (default: 200)")
-    w.add_argument("--threads", type=_positive_int, default=None,
-                   help="threads for every engine (default: the machine's cores)")
-    w.add_argument("--seed", type=_non_negative_int, default=None, help="data generator seed (default: 42)")
+    for suite in suites.all_suites():  # run, cluster, limits, wars: one shape
+        sp = sub.add_parser(suite.command, parents=[PARENTS[name]() for name in suite.parents], help=suite.help)
+        suite.options(sp)
+        sp.set_defaults(suite=suite.name)
 
     one = argparse.ArgumentParser(add_help=False)  # what `query` and `cell` share: one engine on one dataset
     one.add_argument("--engine", type=_engine, required=True, help=f"one of {', '.join((*ENGINE_NAMES, *VARIANTS))}")
     one.add_argument("--data", type=Path, required=True, help="folder with posts.parquet and users.parquet")
-    one.add_argument("--threads", type=_positive_int, default=1, help="threads for the engine (default: 1)")
-    one.add_argument("--timeout", type=_positive_float, default=600.0, help="seconds per run (default: 600)")
-    one.add_argument("--budget-mib", type=_positive_int, default=None,
+    one.add_argument("--threads", type=positive_int, default=1, help="threads for the engine (default: 1)")
+    one.add_argument("--timeout", type=positive_float, default=600.0, help="seconds per run (default: 600)")
+    one.add_argument("--budget-mib", type=positive_int, default=None,
                      help="memory budget of the process tree in MiB (default: none)")
 
     q = sub.add_parser("query", parents=[one], help="run one query on one engine in a fresh process and print its "
                                                      "time")
     q.add_argument("--query", type=_query, required=True, help=f"one of {', '.join(ALL_QUERY_NAMES)}")
-    q.add_argument("--repeats", type=_non_negative_int, default=0,
+    q.add_argument("--repeats", type=non_negative_int, default=0,
                    help="warm runs after the cold one (default: 0)")
     q.add_argument("--out", type=Path, default=None,
                    help="write the validated answer as Parquet to this file (default: not written)")
 
     c = sub.add_parser("cell", parents=[one], help="run one cell (an engine at a thread count) into the results "
                                                    "store")
-    c.add_argument("--queries", type=_choice_list(ALL_QUERY_NAMES, "query"), default=QUERY_NAMES,
+    c.add_argument("--queries", type=choice_list(ALL_QUERY_NAMES, "query"), default=QUERY_NAMES,
                    help=f"comma-separated queries (default: {','.join(QUERY_NAMES)})")
-    c.add_argument("--repeats", type=_warm_runs, default=3, help="warm runs per query (default: 3)")
+    c.add_argument("--repeats", type=warm_runs, default=3, help="warm runs per query (default: 3)")
     c.add_argument("--store", type=Path, default=None, help="results store (default: $BENCH_HOME/results.duckdb)")
 
     g = sub.add_parser("generate", help="write DIR/posts.parquet and DIR/users.parquet")
-    g.add_argument("--rows", type=_positive_int, required=True, help="posts rows")
-    g.add_argument("--seed", type=_non_negative_int, default=42, help="generator seed (default: 42)")
+    g.add_argument("--rows", type=positive_int, required=True, help="posts rows")
+    g.add_argument("--seed", type=non_negative_int, default=42, help="generator seed (default: 42)")
     g.add_argument("--out", type=Path, required=True, help="the folder to write")
 
     aa = sub.add_parser("aa-test", help="measure one engine as several cells and count how often the verdict's "
                                         "rule calls a difference between them (it should not)")
     aa.add_argument("--engine", type=_engine, default="duckdb", help="the engine (default: duckdb)")
-    aa.add_argument("--cells", type=_positive_int, default=10, help="cells to measure (default: 10)")
-    aa.add_argument("--rows", type=_positive_int, default=1_000_000, help="posts rows (default: 1,000,000)")
-    aa.add_argument("--threads", type=_positive_int, default=None, help="threads (default: the machine's cores)")
-    aa.add_argument("--repeats", type=_warm_runs, default=3, help="the least warm runs per query (default: 3)")
+    aa.add_argument("--cells", type=positive_int, default=10, help="cells to measure (default: 10)")
+    aa.add_argument("--rows", type=positive_int, default=1_000_000, help="posts rows (default: 1,000,000)")
+    aa.add_argument("--threads", type=positive_int, default=None, help="threads (default: the machine's cores)")
+    aa.add_argument("--repeats", type=warm_runs, default=3, help="the least warm runs per query (default: 3)")
 
     lk = sub.add_parser("lock", help="who holds the machine's measurement lock; --release stops the holder")
     lk.add_argument("--release", action="store_true",
                     help="interrupt the holder (SIGTERM: it stops cleanly, exit 130) and wait for the lock")
 
     u = sub.add_parser("ui", help="the Dagster UI and daemon on 127.0.0.1, against the same state as run")
-    u.add_argument("--port", type=_positive_int, default=3000, help="port (default: 3000)")
+    u.add_argument("--port", type=positive_int, default=3000, help="port (default: 3000)")
 
     b = sub.add_parser("bench-datagen", help="measure the generator against the lab's generate_data()")
-    b.add_argument("--rows", type=_int_list, default=(1_000_000, 20_000_000),
+    b.add_argument("--rows", type=int_list, default=(1_000_000, 20_000_000),
                    help="rows for our generator (default: 1000000,20000000)")
-    b.add_argument("--lab-rows", type=_non_negative_int, default=1_000_000,
+    b.add_argument("--lab-rows", type=non_negative_int, default=1_000_000,
                    help="rows for the lab generator, 0 skips it (default: 1000000)")
     return p
 
@@ -372,41 +259,6 @@ def _bench_datagen(args, measure) -> int:
     return 0
 
 
-def _check_installed(asked) -> None:
-    """An optional engine asked for by name but not installed: say so instead of measuring nothing."""
-    from bench_pipeline.engines import missing_optional
-
-    missing = missing_optional(asked)
-    if missing:
-        raise UsageError("argument --engines: " + "; ".join(missing.values()))
-
-
-def optional_note() -> str | None:
-    """One line naming the optional engines that are not installed (so not measured), or None."""
-    from bench_pipeline.engines import missing_optional
-
-    missing = missing_optional()
-    if not missing:
-        return None
-    return (f"bench-pipeline: note: {', '.join(missing)} not installed, so not measured "
-            f"(pip install -e '.[engines]' adds them)")
-
-
-def _run_settings(args, **extra) -> Settings:
-    return Settings.from_env(
-        rows=args.rows, seed=args.seed, engines=args.engines, repeats=args.repeats, timeout_s=args.timeout,
-        budget_mib=args.budget_mib, threads=tuple(args.threads) if args.threads else None,
-        max_repeats=getattr(args, "max_repeats", None), precision=getattr(args, "precision", None),
-        query_budget_s=getattr(args, "query_budget", None), **extra,
-    )
-
-
-def _prepare_state(settings: Settings, datasets: dict[Path, int], what: str = "argument --rows") -> None:
-    """Before the first measurement: room for the datasets still to generate, the state folder, the store."""
-    state.check_datasets(settings.home, datasets, what)
-    state.prepare(settings.home, settings.store_path)
-
-
 class Stopped(Exception):
     """An interrupt stopped a pipeline command: says what was being measured."""
 
@@ -463,8 +315,8 @@ def _interruptible(settings: Settings, work):
 
 
 def _hard_stop(settings: Settings) -> None:
-    from bench_pipeline.orchestrate import prepare_instance
     from bench_pipeline.defs.runs import reap_dead_runs
+    from bench_pipeline.orchestrate import prepare_instance
 
     try:
         reap_dead_runs(prepare_instance(settings), owned_by_me=True)
@@ -479,8 +331,8 @@ def _hard_stop(settings: Settings) -> None:
 def _with_progress(settings: Settings, title: str, work):
     """Run work() with the progress display on stderr (steps, a bar per cell moving with every run, the time
     left); Ctrl-C/SIGTERM stop it cleanly."""
-    from bench_pipeline.orchestrate import observing
     from bench_pipeline.harness.runner import listening
+    from bench_pipeline.orchestrate import observing
     from bench_pipeline.progress import ProgressDisplay
 
     with ProgressDisplay() as display:
@@ -489,190 +341,44 @@ def _with_progress(settings: Settings, title: str, work):
             return _interruptible(settings, work)
 
 
-def _report_result(args, settings: Settings, result, table: list[dict], title: str, show=None,
-                   extra: dict | None = None, notes: tuple[str, ...] = (), plots: list[str] | None = None) -> int:
-    """The end of every pipeline command: the summary (JSON with --json), cells, plots, report; exit code.
-
-    show: prints the results table (default: the cells' summary table); extra: more JSON keys;
-    notes: lines printed after the table; plots: the plots to list (default: all of them)."""
+def _report_result(args, settings: Settings, result, out) -> int:
+    """The end of every suite command: the summary (JSON with --json), cells, plots, report; exit code."""
     import json
 
     summary = {
         "cells_run": result.cells_run, "cells_fresh": result.cells_fresh, "cells_failed": result.cells_failed,
         "stale_reasons": result.stale_reasons, "failures": result.failures, "plots": result.plots,
         "report": result.report, "outputs_error": result.outputs_error,
-        "store": str(settings.store_path.resolve()), **(extra or {}),
+        "store": str(settings.store_path.resolve()), **out.extra,
     }
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
-        (show or (lambda: print_summary(table, title)))()
-        for line in notes:
+        (out.show or (lambda: print_summary(out.rows, out.title)))()
+        for line in out.notes:
             print(line)
         for name, why in result.failures.items():
             print(f"failed cell {name}: {why.splitlines()[0][:300] if why else 'step failed'}")
         print(f"cells run: {len(result.cells_run)}, fresh: {len(result.cells_fresh)}, "
               f"failed: {len(result.cells_failed)} {' '.join(result.cells_failed)}")
-        for p in result.plots if plots is None else plots:
+        for p in result.plots if out.plots is None else out.plots:
             print(f"plot:   {p}")
         print(f"report: {result.report or 'not written: ' + str(result.outputs_error)}")
     return 0 if not result.cells_failed and result.report else 1
 
 
-def cmd_run(args) -> int:
-    from bench_pipeline.defs.partitions import grid_keys
-    from bench_pipeline.orchestrate import run_pipeline
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.suites.grid.metrics import read_metrics
-    from bench_pipeline.store import ResultsStore
-    from bench_pipeline.verdict import build_verdict, verdict_rows
+def cmd_suite(args) -> int:
+    """run, cluster, limits, wars: the suite's settings from the arguments, the state checked, the choices saved
+    (so the UI and the nightly schedule measure what was measured), the suite through Dagster, its summary."""
+    from bench_pipeline.orchestrate import run_suite
 
-    settings = _run_settings(args)
-    _check_installed(args.engines or ())  # names --engines and the install command
-    try:
-        grid_keys(settings.engines, settings.threads)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    _prepare_state(settings, {settings.data_dir: settings.rows})
-    if not args.engines and (note := optional_note()):
-        print(note, file=sys.stderr)
-    settings.save()  # the UI and the nightly schedule follow this run's choices
-    title = (f"engines {','.join(settings.engines)} x threads {','.join(map(str, settings.threads))}, "
-             f"{settings.rows:,} rows")
-    result = _with_progress(settings, title, lambda: run_pipeline(settings))
-    latest = read_metrics(ResultsStore(settings.store_path))["metrics_latest"] if result.report else []
-    latest = verdict_rows(latest, settings.engines, settings.threads)
-    verdict = build_verdict(latest, provenance.logical_cores(), settings.rows) if latest else None
-    notes = ("", "Verdict:", *(f"- {line}" for line in verdict.recommendation),
-             *(f"- caveat: {line}" for line in verdict.caveats)) if verdict else ()
-    return _report_result(args, settings, result, latest, "latest measurement per cell and query",
-                          extra={"verdict": verdict.as_json() if verdict else None}, notes=notes)
-
-
-def cmd_cluster(args) -> int:
-    from bench_pipeline.defs.cluster import CLUSTER_CELLS
-    from bench_pipeline.orchestrate import run_cluster
-    from bench_pipeline.suites.cluster.metrics import findings, read_cluster_metrics
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.store import ResultsStore
-
-    settings = _run_settings(args)
-    executors = list(args.executors or sorted({int(k.split("|")[0]) for k in CLUSTER_CELLS.get_partition_keys()}))
-    layouts = list(args.layouts or ("flat", "partitioned"))
-    valid = {k.split("|")[0] for k in CLUSTER_CELLS.get_partition_keys()}
-    if any(str(n) not in valid for n in executors):
-        raise UsageError(f"argument --executors: choose from {', '.join(sorted(valid, key=int))} "
-                         "(BENCH_CLUSTER_EXECUTORS sets the choice)")
-    if args.master and args.data_uri is None and not args.master.startswith("spark://127.0.0.1"):
-        raise UsageError("argument --data-uri: a remote cluster needs the data folder's URI (hdfs://, gs://)")
-    spark_cluster = {k: v for k, v in (("master_url", args.master), ("data_uri", args.data_uri)) if v}
-    copies = 2 if "partitioned" in layouts else 1  # the partitioned copy is the posts once more
-    _prepare_state(settings, {settings.data_dir: settings.rows * copies})
-    title = f"Spark cluster, executors {','.join(map(str, executors))} x {','.join(layouts)}, {settings.rows:,} rows"
-    result = _with_progress(settings, title, lambda: run_cluster(settings, executors, layouts, spark_cluster))
-    cluster = read_cluster_metrics(ResultsStore(settings.store_path)) if result.report else None
-    rows = [{**r, "engine": f"cluster {r['executors']}x {r['data_layout']}", "threads_asked": r["executors"]}
-            for r in (cluster or {}).get("metrics_cluster", [])]
-    code = _report_result(args, settings, result, rows, "latest cluster measurement per cell and query")
-    if cluster and not args.json:
-        for line in findings(cluster, provenance.logical_cores()):
-            print(f"- {line}")
-    return code
-
-
-def cmd_wars(args) -> int:
-    from bench_pipeline.orchestrate import run_wars
-    from bench_pipeline.store import ResultsStore
-    from bench_pipeline.suites.wars.metrics import read_wars_metrics
-    from bench_pipeline.suites.wars.cells import missing_engines
-    from bench_pipeline.suites.wars.settings import WarsSettings
-
-    settings = Settings.from_env(seed=args.seed, repeats=args.repeats, timeout_s=args.timeout,
-                                 budget_mib=args.budget_mib)
-    wars = WarsSettings.from_env(settings.home, events_rows=args.rows, sales_rows=args.csv_rows, images=args.images,
-                                 threads=args.threads)
-    _prepare_state(settings, {})
-    data_dir = wars.data_dir(settings.home, settings.seed)
-    if not data_dir.exists():
-        need = wars.events_rows * 40 + wars.sales_rows * 50 + wars.images * 60_000  # parquet, CSV, JPEG
-        state.check_room(settings.home, need, f"arguments --rows/--csv-rows/--images: {wars.events_rows:,} "
-                                              f"events, {wars.sales_rows:,} CSV rows, {wars.images} images")
-    wars.save(settings.home)  # the UI measures what this command measured
-    missing = missing_engines()
-    title = (f"Engine Wars, {wars.events_rows:,} events, {wars.sales_rows:,} CSV rows, {wars.images} images, "
-             f"{wars.thread_count} threads")
-    result = _with_progress(settings, title, lambda: run_wars(settings, wars))
-    data_dir = wars.data_dir(settings.home, settings.seed).resolve()
-    rows = [r for r in read_wars_metrics(ResultsStore(settings.store_path))
-            if r["dataset_fingerprint"] == _wars_fingerprint(data_dir)] if result.report else []
-    keep = ("query", "engine", "status", "threads_asked", "threads_verified", "cold_seconds", "median_seconds",
-            "min_seconds", "max_seconds", "cv", "peak_rss_bytes", "baseline_rss_bytes", "startup_seconds",
-            "answer_rows", "zero_copy", "message")
-    extra = {"missing_engines": missing, "data": str(data_dir),
-             "results": [{("workload" if k == "query" else k): r.get(k) for k in keep} for r in rows]}
-    return _report_result(args, settings, result, rows, title, show=lambda: _print_wars(rows), extra=extra,
-                          notes=tuple(f"missing engine {e}: {reason}" for e, reason in sorted(missing.items())),
-                          plots=[p for p in result.plots if Path(p).name.startswith("wars_")])
-
-
-def _wars_fingerprint(root: Path) -> str | None:
-    from bench_pipeline.suites.wars.data import WarsData
-
-    try:
-        return WarsData(root).fingerprint()
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def _print_wars(rows: list[dict]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="Engine Wars: latest measurement per workload and engine")
-    cols = ("workload", "engine", "threads", "status", "cold s", "median s", "cv", "peak MiB", "start-up s",
-            "zero-copy")
-    for col in cols:
-        table.add_column(col, justify="left" if col in ("workload", "engine", "status", "zero-copy") else "right")
-
-    def f(v, fmt):
-        return "-" if v is None else format(v, fmt)
-
-    for r in rows:
-        status = r["status"] if r["status"] == "ok" else f"{r['status']}: {(r.get('message') or '')[:60]}"
-        table.add_row(r["query"], r["engine"], str(r["threads_asked"]), status, f(r["cold_seconds"], ".4f"),
-                      f(r["median_seconds"], ".4f"), f(r["cv"], ".2f"), f(r["peak_mib"], ",.0f"),
-                      f(r["startup_seconds"], ".2f"), r.get("zero_copy") or "")
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
-
-def cmd_limits(args) -> int:
-    from bench_pipeline.orchestrate import run_limits
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.suites.limits.metrics import SWEEP_ENGINES, sweep_engines
-    from bench_pipeline.suites.limits.report import analyse
-    from bench_pipeline.store import ResultsStore
-
-    _check_installed(args.engines or ())
-    if args.engines and not sweep_engines(args.engines):
-        raise UsageError(f"argument --engines: the limits suite measures {', '.join(SWEEP_ENGINES)}; "
-                         f"{', '.join(args.engines)} gives none of them")
-    settings = Settings.from_env(engines=args.engines, repeats=args.repeats, timeout_s=args.timeout,
-                                 sweep_rows=args.sizes, sweep_budget_mib=args.budget_mib,
-                                 sweep_repeats=args.sweep_repeats, modes_rows=args.modes_rows)
-    _prepare_state(settings, {settings.data_dir_for(n): n for n in settings.limits_rows}, what="argument --sizes")
-    # The UI's limits assets measure what this command measured; the main grid's choices stay as they were.
-    settings.save(only=Settings.LIMITS_FIELDS)
-    title = (f"limits: sizes {','.join(f'{n:,}' for n in settings.sweep_rows)} under "
-             f"{settings.sweep_budget_mib:,} MiB, Polars modes on {settings.modes_rows:,} rows")
-    result = _with_progress(settings, title, lambda: run_limits(settings))
-    a = analyse(settings, ResultsStore(settings.store_path), provenance.logical_cores(), draw=False) \
-        if result.report else None
-    rows = [{**r, "engine": f"{r['engine']} @{r['dataset_rows']:,}", "threads_asked": r["threads_asked"]}
-            for r in (a.metrics["metrics_sweep"] if a else [])]
-    code = _report_result(args, settings, result, rows, f"sweep under {settings.sweep_budget_mib:,} MiB")
-    if a and not args.json:
-        for line in [*a.modes, *a.disagreements, *a.decision]:
-            print(f"- {line}")
-    return code
+    suite = suites.get(args.suite)
+    run = suite.run_from_args(args)
+    suite.room(run)  # room for the data still to make, before anything is written
+    state.prepare(run.main.home, run.main.store_path)
+    (run.own or run.main).save()
+    result = _with_progress(run.main, suite.title(run), lambda: run_suite(suite.name, run))
+    return _report_result(args, run.main, result, suite.summary(run, result))
 
 
 def cmd_aa_test(args) -> int:
@@ -687,7 +393,8 @@ def cmd_aa_test(args) -> int:
     from bench_pipeline.harness.runner import CellSpec, run_cell
 
     settings = Settings.from_env(rows=args.rows)
-    _prepare_state(settings, {settings.data_dir: settings.rows})
+    state.check_datasets(settings.home, {settings.data_dir: settings.rows})
+    state.prepare(settings.home, settings.store_path)
     try:
         data = open_dataset(settings.data_dir)
     except DatasetError:
@@ -772,8 +479,8 @@ def cmd_ui(args) -> int:
 
     import psutil
 
-    from bench_pipeline.orchestrate import ui_command
     from bench_pipeline.harness.sampler import die_with_parent, kill_tree
+    from bench_pipeline.orchestrate import ui_command
 
     settings = Settings.from_env()
     state.prepare(settings.home, settings.store_path)
@@ -820,10 +527,6 @@ def threading_main() -> bool:
 
 
 COMMANDS = {
-    "run": cmd_run,
-    "cluster": cmd_cluster,
-    "wars": cmd_wars,
-    "limits": cmd_limits,
     "ui": cmd_ui,
     "lock": cmd_lock,
     "aa-test": cmd_aa_test,
@@ -852,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return COMMANDS[args.command](args)
+        return cmd_suite(args) if getattr(args, "suite", None) else COMMANDS[args.command](args)
     except SettingsError as exc:
         print(f"{PROG}: error: settings: {exc}", file=sys.stderr)
         return 2

@@ -43,3 +43,15 @@ def engine_signature(engine: str) -> str:
 
 def harness_code_hash() -> str:
     return _hash_files(_HARNESS_FILES)
+
+
+def measured_with(engine: str, threads: int, data, repeats: int, settings: dict | None = None,
+                  signature: str | None = None, harness_version: str | None = None) -> dict:
+    """What a cell is measured with: its engine signature (library version and code), the dataset's
+    version, the harness's code, the thread count, the warm runs asked and the cell's own `settings` (a
+    memory budget). A cell records it in its metadata; a cell recorded with anything else is stale
+    (fewer warm runs than asked included). A suite with its own engines and code (the Engine Wars)
+    passes its own signature and harness version."""
+    return {"engine_signature": signature or engine_signature(engine), "dataset_version": data.fingerprint(),
+            "harness_version": harness_version or harness_code_hash(), "threads_asked": threads,
+            "repeats": repeats, **(settings or {})}

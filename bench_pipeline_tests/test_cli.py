@@ -112,10 +112,10 @@ def test_bad_limits_arguments_are_one_line_and_write_nothing(tmp_path, args, wor
 
 def test_limits_choices_do_not_replace_the_main_grids(tmp_path):
     from bench_pipeline.settings import Settings
+    from bench_pipeline.suites.limits.settings import LimitsSettings
 
     Settings(home=tmp_path, engines=("duckdb",), threads=(1, 2)).save()
-    Settings(home=tmp_path, engines=("polars",), sweep_rows=(5000,), sweep_budget_mib=300).save(
-        only=Settings.LIMITS_FIELDS)
-    saved = Settings.from_env(home=tmp_path)
+    LimitsSettings(home=tmp_path, sweep_rows=(5000,), sweep_budget_mib=300).save()
+    saved, limits = Settings.from_env(home=tmp_path), LimitsSettings.from_env(home=tmp_path)
     assert saved.engines == ("duckdb",) and saved.threads == (1, 2)
-    assert saved.sweep_rows == (5000,) and saved.sweep_budget_mib == 300
+    assert limits.sweep_rows == (5000,) and limits.sweep_budget_mib == 300

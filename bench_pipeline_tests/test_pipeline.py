@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -12,14 +13,32 @@ import dagster as dg
 import pytest
 
 from bench_pipeline.defs.automation import nightly_stale_cells
-from bench_pipeline.orchestrate import _materialize, prepare_instance, run_pipeline
-from bench_pipeline.defs.staleness import cell_staleness
 from bench_pipeline.engines import default_engines
 from bench_pipeline.engines.polars_engine import PolarsEngine
+from bench_pipeline.orchestrate import materialize, prepare_instance, run_suite, stale
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
+from bench_pipeline.suites import SuiteRun
+from bench_pipeline.suites.grid.cells import group
+from bench_pipeline.suites.limits.settings import LimitsSettings
 
 GRID = ["duckdb|1", "duckdb|2", "polars|1", "polars|2"]
+
+
+def run_pipeline(settings: Settings):
+    return run_suite("grid", SuiteRun(settings))
+
+
+def grid_staleness(instance, keys, settings: Settings) -> dict:
+    return stale(instance, dataclasses.replace(group(settings), keys=keys), SuiteRun(settings))
+
+
+def run_limits(settings: Settings):
+    return run_suite("limits", SuiteRun(settings, LimitsSettings.from_env()))
+
+
+def cell_staleness(instance, keys, repeats: int) -> dict:
+    return grid_staleness(instance, keys, Settings.from_env(repeats=repeats))
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +75,9 @@ def test_second_run_recomputes_nothing(home):
 
 def test_another_memory_budget_makes_the_grid_stale(home):
     """A budget sets the engines' own limits too, so cells measured without one are not its measurement."""
-    import dataclasses
-
-    from bench_pipeline.defs.staleness import grid_staleness
-
     settings = Settings.from_env()
     assert set(grid_staleness(_instance(), GRID, settings).values()) == {None}
-    stale = grid_staleness(_instance(), GRID, dataclasses.replace(settings, budget_mib=2000))
+    stale = grid_staleness(_instance(), GRID, settings.model_copy(update={"budget_mib": 2000}))
     assert all(reason and f"budget_bytes None -> {2000 * 2**20}" in reason for reason in stale.values())
 
 
@@ -82,7 +97,7 @@ def test_new_engine_version_makes_exactly_its_cells_stale(home, monkeypatch):
 def test_failed_cell_is_requested_again(home):
     instance = _instance()
     settings = Settings.from_env(budget_mib=20)  # far below any engine's footprint: every query ends oom
-    result = _materialize(instance, ["benchmark_cells"], settings, partition_key="duckdb|2")
+    result = materialize(instance, ["benchmark_cells"], SuiteRun(settings), partition_key="duckdb|2")
     assert not result.success
     assert cell_staleness(instance, GRID, 1)["duckdb|2"] == "failed"
     with dg.build_schedule_context(instance=instance, scheduled_execution_time=dt.datetime(2026, 11, 22, 2)) as context:
@@ -100,9 +115,10 @@ def test_two_materializations_at_once_run_one_cell_at_a_time(home):
     script = (
         "import sys\n"
         "from bench_pipeline.settings import Settings\n"
-        "from bench_pipeline.orchestrate import prepare_instance, _materialize\n"
+        "from bench_pipeline.orchestrate import prepare_instance, materialize\n"
+        "from bench_pipeline.suites import SuiteRun\n"
         "s = Settings.from_env()\n"
-        "r = _materialize(prepare_instance(s), ['benchmark_cells'], s, partition_key=sys.argv[1])\n"
+        "r = materialize(prepare_instance(s), ['benchmark_cells'], SuiteRun(s), partition_key=sys.argv[1])\n"
         "print(r.run_id)\n"
     )
     procs = [subprocess.Popen([sys.executable, "-c", script, key], stdout=subprocess.PIPE, text=True)
@@ -235,8 +251,6 @@ def limits_env(home):
 
 
 def test_limits_builds_modes_sweep_capabilities_and_decision(limits_env):
-    from bench_pipeline.orchestrate import run_limits
-
     first = run_limits(Settings.from_env())
     sweep = ["duckdb|5000", "polars-streaming|5000", "polars|5000"]
     assert sorted(first.cells_run) == sorted(["eager", "lazy", "streaming", *sweep]) and not first.cells_failed
@@ -257,8 +271,6 @@ def test_limits_builds_modes_sweep_capabilities_and_decision(limits_env):
 
 
 def test_oom_under_the_budget_is_a_result_not_a_failed_cell(limits_env, monkeypatch):
-    from bench_pipeline.orchestrate import run_limits
-
     monkeypatch.setenv("BENCH_SWEEP_BUDGET_MIB", "64")  # below any engine's interpreter: every query ends in oom
     result = run_limits(Settings.from_env())
     assert sorted(result.cells_run) == sorted(["duckdb|5000", "polars-streaming|5000", "polars|5000"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -11,13 +10,24 @@ import sys
 import dagster as dg
 import pytest
 
-from bench_pipeline.orchestrate import prepare_instance, run_wars, wars_staleness
+from bench_pipeline import suites
+from bench_pipeline.orchestrate import prepare_instance, run_suite, stale
 from bench_pipeline.settings import Settings
+from bench_pipeline.suites import SuiteRun
 from bench_pipeline.suites.wars.settings import WarsSettings
 from bench_pipeline.suites.wars.workloads import WORKLOADS
 
 CELLS = sorted(f"{w}:{e}" for w, wl in WORKLOADS.items() for e in wl.engines)
 WARS = WarsSettings(events_rows=5_000, sales_rows=5_000, images=4, threads=2)
+
+
+def run_wars(settings: Settings, wars: WarsSettings):
+    return run_suite("wars", SuiteRun(settings, wars))
+
+
+def wars_staleness(instance, wars: WarsSettings, repeats: int) -> dict:
+    run = SuiteRun(Settings.from_env(repeats=repeats), wars)
+    return {g.asset: stale(instance, g, run) for g in suites.get("wars").cells(run)}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +59,7 @@ def test_second_run_measures_nothing_and_threads_make_cells_stale(wars_home):
     again = run_wars(Settings.from_env(), WARS)
     assert again.cells_run == [] and sorted(again.cells_fresh) == CELLS
     instance = prepare_instance(Settings.from_env())
-    stale = wars_staleness(instance, dataclasses.replace(WARS, threads=1), 1)
+    stale = wars_staleness(instance, WARS.model_copy(update={"threads": 1}), 1)
     assert all(reason == "measured with other settings: threads_asked 2 -> 1"
                for w in stale.values() for reason in w.values())
 
@@ -74,7 +84,7 @@ def test_without_the_extra_engines_say_they_are_missing(small_data, tmp_path):
     code = """
 import json
 from bench_pipeline.dataset import open_dataset
-from bench_pipeline.cli import optional_note
+from bench_pipeline.engines import optional_note
 from bench_pipeline.engines import default_engines, missing_optional
 from bench_pipeline.harness.runner import QuerySpec, run_query
 from bench_pipeline.settings import Settings

@@ -1,18 +1,14 @@
-"""The measured part of the graph: engine versions, the dataset, the engine x threads cells."""
+"""What every suite's Dagster module shares: the cell asset's body (measure under the lock or reuse, then the
+outcome), its checks, and "open the data or fail"."""
 
 
 from collections.abc import Callable
 
 import dagster as dg
 
-from bench_pipeline.defs.partitions import CELLS, ENGINES, split_key
-from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.defs.runs import DECIDED_AT
-from bench_pipeline.datagen import generate
-from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.defs.staleness import changed
 from bench_pipeline.harness.machine_lock import measurement_lock
-from bench_pipeline.harness.runner import CellSpec, run_cell
-from bench_pipeline.versions import engine_signature, harness_code_hash
 
 MiB = 2**20
 # Statuses that make a cell a failed cell (red in the grid). A `skipped` cell
@@ -21,28 +17,12 @@ MiB = 2**20
 FAILED_STATUSES = ("error", "timeout", "oom")
 
 
-@dg.observable_source_asset(partitions_def=ENGINES, group_name="benchmark",
-                            description="Engine library version + hash of the engine's code, per engine.")
-def engine_versions() -> dg.DataVersionsByPartition:
-    return dg.DataVersionsByPartition({e: dg.DataVersion(engine_signature(e)) for e in ENGINES.get_partition_keys()})
-
-
-@dg.asset(group_name="benchmark", description="posts.parquet + users.parquet generated from settings (rows, seed).")
-def dataset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
-    s = bench.settings()
+def open_or_fail(opener: Callable, what: str, then: str):
+    """opener() or a dg.Failure naming the data that is not there and what makes it."""
     try:
-        ds = open_dataset(s.data_dir)
-        context.log.info(f"dataset already at {ds.root}; not regenerated")
-    except DatasetError:
-        with measurement_lock(f"generating {s.rows:,} rows"):  # the CPU it takes would slow a measurement
-            ds = generate(s.rows, s.data_dir, seed=s.seed)
-    # The fingerprint is the data version: the same rows and seed regenerate the
-    # same bytes, so a regenerated dataset does not make the cells stale.
-    return dg.MaterializeResult(
-        data_version=dg.DataVersion(ds.fingerprint()),
-        metadata={"path": str(ds.root), "rows": ds.posts_rows(), "seed": s.seed, "fingerprint": ds.fingerprint(),
-                  "posts_mib": round(ds.posts.stat().st_size / MiB, 1)},
-    )
+        return opener()
+    except ValueError as exc:  # DatasetError, WarsDataError
+        raise dg.Failure(f"{what} is not there ({exc}); {then}") from None
 
 
 def cell_checks(asset: str) -> list[dg.AssetCheckSpec]:
@@ -54,47 +34,20 @@ def cell_checks(asset: str) -> list[dg.AssetCheckSpec]:
     ]
 
 
-@dg.asset(
-    partitions_def=CELLS,
-    group_name="benchmark",
-    pool="bench_cells",  # one cell at a time per machine, across runs and processes
-    code_version=harness_code_hash(),
-    deps=[
-        dataset,
-        dg.AssetDep(engine_versions, partition_mapping=dg.MultiToSingleDimensionPartitionMapping("engine")),
-    ],
-    check_specs=cell_checks("benchmark_cells"),
-    description="One engine at one thread count: L, A, B, C each in a fresh process, cold + warm runs.",
-)
-def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
-    s = bench.settings()
-    engine, threads = split_key(context.partition_key)
-    try:
-        data = open_dataset(s.data_dir)
-    except DatasetError as exc:
-        raise dg.Failure(f"the dataset is not there ({exc}); materialize `dataset` first") from None
+def cell_asset(context: dg.AssetExecutionContext, bench, measured: dict, run_cell: Callable,
+               expected_failures: tuple[str, ...] = (), extra: Callable = lambda result, store: {},
+               name: str | None = None) -> dg.MaterializeResult:
+    """The body of every cell asset: `run_cell(store)` (a CellResult whose rows are in the store) under the
+    measurement lock, unless another run measured the cell meanwhile; then its outcome. `extra(result,
+    store)`: more metadata (plans, the zero-copy check); `name`: the cell's name in a failure (the key)."""
     store = bench.store()
-    measured = measured_with(engine, threads, data, s.repeats, s.grid_cell_settings)
 
     def measure() -> dg.MaterializeResult:
-        result = run_cell(CellSpec(engine, threads, data, repeats=s.repeats, timeout_s=s.timeout_s,
-                                   budget_bytes=s.budget_bytes, dagster_run_id=context.run.run_id,
-                                   max_repeats=s.max_repeats, precision=s.precision,
-                                   query_budget_s=s.query_budget_s), store)
-        return cell_outcome(context.partition_key, result, store, measured)
+        result = run_cell(store)
+        return cell_outcome(name or context.partition_key, result, store, measured, expected_failures,
+                            extra(result, store))
 
     return measure_cell(context, store, measured, measure)
-
-
-def measured_with(engine: str, threads: int, data, repeats: int, settings: dict | None = None,
-                  signature: str | None = None, harness_version: str | None = None) -> dict:
-    """What a cell is measured with: its engine signature (library version and code), the dataset's
-    version, the harness's code, the thread count, the warm runs asked and the cell's own `settings` (a
-    memory budget). A cell records it in its metadata; `staleness.py` and `measure_cell` compare it. A
-    suite with its own engines and code (the Engine Wars) passes its own signature and harness version."""
-    return {"engine_signature": signature or engine_signature(engine), "dataset_version": data.fingerprint(),
-            "harness_version": harness_version or harness_code_hash(), "threads_asked": threads,
-            "repeats": repeats, **(settings or {})}
 
 
 def measure_cell(context: dg.AssetExecutionContext, store, measured: dict,
@@ -126,9 +79,7 @@ def _measured_since(instance, asset_key, partition: str, since: float, store,
         return None
     metadata = dict(records[0].asset_materialization.metadata)
     md = {k: getattr(v, "value", v) for k, v in metadata.items()}
-    same = all(md.get(k) == v for k, v in measured.items() if k != "repeats")
-    if not (same and md.get("all_ok") and md.get("repeats", 0) >= measured["repeats"]
-            and md.get("cell_run_id") in store.cell_run_ids()):
+    if not (changed(md, measured) is None and md.get("all_ok") and md.get("cell_run_id") in store.cell_run_ids()):
         return None
     reused = {"measured_by_run": records[0].run_id}
     return dg.MaterializeResult(metadata={**metadata, **reused},

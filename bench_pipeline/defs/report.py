@@ -10,9 +10,10 @@ import base64
 
 import dagster as dg
 
-from bench_pipeline.defs.common import benchmark_cells, dataset
+from bench_pipeline.defs.grid import benchmark_cells, dataset
 from bench_pipeline.defs.resources import BenchSettings
-from bench_pipeline.defs.wars import WarsConfig, wars_summary
+from bench_pipeline.defs.wars import wars_summary
+from bench_pipeline.suites.limits.settings import LimitsSettings
 from bench_pipeline.suites.cluster.metrics import build_cluster_metrics, findings
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import provenance
@@ -85,15 +86,14 @@ def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
     })
 
 
-def _wars_for(bench: BenchSettings, wars: WarsConfig) -> tuple[list[dict], dict | None]:
+def _wars_for(bench: BenchSettings) -> tuple[list[dict], dict | None]:
     """The suite's latest rows and its data's parameters, or nothing when the suite has not run."""
     from bench_pipeline.suites.wars.metrics import read_wars_metrics
-    from bench_pipeline.suites.wars.data import WarsDataError, open_wars
+    from bench_pipeline.suites.wars import open_data
+    from bench_pipeline.suites.wars.data import WarsDataError
 
-    s = bench.settings()
-    ws = wars.settings(s.home)
     try:
-        data = open_wars(ws.data_dir(s.home, s.seed), ws.events_rows, ws.sales_rows, ws.images, s.seed)
+        data = open_data(bench.run("wars"))
     except WarsDataError:
         return [], None
     rows = [r for r in read_wars_metrics(bench.store()) if r["dataset_fingerprint"] == data.fingerprint()]
@@ -105,11 +105,11 @@ _NO_METRICS = {"metrics_latest": [], "metrics_speedup": [], "metrics_load_vs_que
 
 @dg.asset(group_name="analysis", deps=[speedup_plots, wars_summary], automation_condition=_AFTER_UPSTREAM,
           description="One self-contained HTML report (plots inline, tables, machine, versions, statuses).")
-def benchmark_report(bench: BenchSettings, wars: WarsConfig) -> dg.MaterializeResult:
+def benchmark_report(bench: BenchSettings) -> dg.MaterializeResult:
     from bench_pipeline.suites.wars.cells import missing_engines
 
     s = bench.settings()
-    wars_rows, wars_data = _wars_for(bench, wars)
+    wars_rows, wars_data = _wars_for(bench)
     try:
         m, ds = _metrics_for(bench)
     except dg.Failure:
@@ -120,7 +120,7 @@ def benchmark_report(bench: BenchSettings, wars: WarsConfig) -> dg.MaterializeRe
     plots = sorted(p for p in s.plots_dir.glob("*.png") if not p.name.startswith(("cluster_", "limits_", "wars_")))
     cluster = build_cluster_metrics(bench.store(), ds["fingerprint"], cores) if "fingerprint" in ds else None
     has_cluster = bool(cluster and cluster["metrics_cluster"])
-    limits = analyse(s, bench.store(), cores, speedup=m["metrics_speedup"] if m is not _NO_METRICS else None)
+    limits = analyse(s, bench.settings(LimitsSettings), bench.store(), cores, speedup=m["metrics_speedup"] if m is not _NO_METRICS else None)
     verdict = build_verdict(verdict_rows(m["metrics_latest"], s.engines, s.threads), cores, ds.get("rows")) \
         if m is not _NO_METRICS else None
     path = write_report(s.report_path, metrics=m, plots=plots if m is not _NO_METRICS else [], verdict=verdict,

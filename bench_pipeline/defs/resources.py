@@ -1,55 +1,51 @@
-"""The one configurable resource: benchmark settings, defaulting to the environment."""
+"""The one configurable resource: the settings every asset reads, and the results store."""
 
+
+import json
 
 import dagster as dg
 
-from bench_pipeline.settings import Settings
+from bench_pipeline.settings import BenchSettingsBase, Settings
 from bench_pipeline.store import ResultsStore
+from bench_pipeline.suites import SuiteRun
 
 
 class BenchSettings(dg.ConfigurableResource):
-    """Overrides of Settings.from_env(); a field left unset keeps its BENCH_* default."""
+    """The settings in force for a run: `home` (default: BENCH_HOME) and `overrides`, a JSON object of explicit
+    values per settings section ("main", "limits", "wars", "cluster"), over BENCH_* and settings.json. The CLI
+    passes what its command was given; the UI and the schedule leave both unset."""
 
     home: str | None = None
-    rows: int | None = None
-    seed: int | None = None
-    repeats: int | None = None
-    max_repeats: int | None = None
-    precision: float | None = None
-    query_budget_s: float | None = None
-    timeout_s: float | None = None
-    budget_mib: int | None = None
-    engines: list[str] | None = None
-    threads: list[int] | None = None
-    sweep_rows: list[int] | None = None
-    sweep_budget_mib: int | None = None
-    sweep_repeats: int | None = None
-    modes_rows: int | None = None
+    overrides: str = "{}"
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Every run that uses the settings (every asset here) names the process that runs it, so that a run
-        whose process dies is found and failed (assets/runs.py). With the in-process executor this is the
+        whose process dies is found and failed (defs/runs.py). With the in-process executor this is the
         run's own worker, whoever launched it; a re-executed run's copied tags are replaced."""
         from bench_pipeline.defs.runs import claim_run
 
         if context.dagster_run is not None and context.instance is not None:
             claim_run(context.instance, context.dagster_run)
 
-    def settings(self) -> Settings:
-        from pathlib import Path
+    def settings(self, cls: type[BenchSettingsBase] = Settings):
+        return cls.from_env(self.home, **json.loads(self.overrides or "{}").get(cls.section or "main", {}))
 
-        return Settings.from_env(
-            home=Path(self.home) if self.home else None, rows=self.rows, seed=self.seed,
-            repeats=self.repeats, max_repeats=self.max_repeats, precision=self.precision,
-            query_budget_s=self.query_budget_s, timeout_s=self.timeout_s, budget_mib=self.budget_mib,
-            engines=tuple(self.engines) if self.engines else None,
-            threads=tuple(self.threads) if self.threads else None,
-            sweep_rows=tuple(self.sweep_rows) if self.sweep_rows else None,
-            sweep_budget_mib=self.sweep_budget_mib, sweep_repeats=self.sweep_repeats, modes_rows=self.modes_rows,
-        )
+    def run(self, suite: str) -> SuiteRun:
+        """The main settings and the suite's own."""
+        from bench_pipeline import suites
+
+        own = suites.get(suite).settings
+        return SuiteRun(self.settings(), self.settings(own) if own else None)
 
     def store(self) -> ResultsStore:
         """The results store; one that cannot be opened is moved aside and a new one starts (see recover)."""
         store = ResultsStore(self.settings().store_path)
         store.recover()
         return store
+
+    @classmethod
+    def for_run(cls, run: SuiteRun) -> "BenchSettings":
+        values = {"main": run.main.model_dump(mode="json", exclude={"home"})}
+        if run.own is not None:
+            values[run.own.section] = run.own.model_dump(mode="json", exclude={"home"})
+        return cls(home=str(run.main.home.resolve()), overrides=json.dumps(values))

@@ -7,63 +7,30 @@ measured again when it is missing or failed, or its engine, code, data,
 repeats or thread count changed.
 """
 
-from pathlib import Path
 
 import dagster as dg
 
-from bench_pipeline.defs.common import cell_checks, cell_outcome, measure_cell, measured_with
+from bench_pipeline.defs.common import cell_asset, cell_checks, open_or_fail
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.harness.machine_lock import measurement_lock
-from bench_pipeline.suites.wars.metrics import build_wars_metrics, draw_wars
+from bench_pipeline.suites.wars import measured_with, open_data, workload_asset
+from bench_pipeline.suites.wars.cells import missing_engines, run_workload, suite_code_hash
 from bench_pipeline.suites.wars.data import WarsData, WarsDataError, generate_wars, open_wars
-from bench_pipeline.suites.wars.cells import (
-    missing_engines,
-    run_workload,
-    suite_code_hash,
-    wars_engine_path,
-    wars_signature,
-)
-from bench_pipeline.suites.wars.settings import WarsSettings
+from bench_pipeline.suites.wars.metrics import build_wars_metrics, draw_wars
 from bench_pipeline.suites.wars.workloads import WORKLOAD_NAMES, WORKLOADS
 
 GROUP = "engine_wars"
-WARS_DATASET_KEY = dg.AssetKey("wars_dataset")
 MiB = 2**20
 
 
-def workload_key(workload: str) -> dg.AssetKey:
-    return dg.AssetKey(f"wars_{workload}")
-
-
-class WarsConfig(dg.ConfigurableResource):
-    """Overrides of WarsSettings.from_env(); unset fields keep their BENCH_WARS_* / saved defaults."""
-
-    events_rows: int | None = None
-    sales_rows: int | None = None
-    images: int | None = None
-    threads: int | None = None
-
-    def settings(self, home: Path) -> WarsSettings:
-        return WarsSettings.from_env(home, events_rows=self.events_rows, sales_rows=self.sales_rows,
-                                     images=self.images, threads=self.threads)
-
-
-def _settings(bench: BenchSettings, wars: WarsConfig):
-    s = bench.settings()
-    return s, wars.settings(s.home)
-
-
-def _open(bench: BenchSettings, wars: WarsConfig) -> WarsData:
-    s, ws = _settings(bench, wars)
-    try:
-        return open_wars(ws.data_dir(s.home, s.seed), ws.events_rows, ws.sales_rows, ws.images, s.seed)
-    except WarsDataError as exc:
-        raise dg.Failure(f"the Engine Wars data is not there ({exc}); materialize wars_dataset first") from None
+def _open(bench: BenchSettings) -> WarsData:
+    return open_or_fail(lambda: open_data(bench.run("wars")), "the Engine Wars data", "materialize wars_dataset first")
 
 
 @dg.asset(group_name=GROUP, description="events.parquet, sales.csv and generated JPEGs with their manifest.")
-def wars_dataset(context: dg.AssetExecutionContext, bench: BenchSettings, wars: WarsConfig) -> dg.MaterializeResult:
-    s, ws = _settings(bench, wars)
+def wars_dataset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
+    run = bench.run("wars")
+    s, ws = run.main, run.own
     root = ws.data_dir(s.home, s.seed)
     try:
         data = open_wars(root, ws.events_rows, ws.sales_rows, ws.images, s.seed)
@@ -86,33 +53,29 @@ def _zero_copy_metadata(result) -> dict:
 
 def _workload_asset(name: str) -> dg.AssetsDefinition:
     w = WORKLOADS[name]
-    key = workload_key(name).to_user_string()
+    key = workload_asset(name)
 
     @dg.asset(name=key, partitions_def=dg.StaticPartitionsDefinition(list(w.engines)), group_name=GROUP,
               pool="bench_cells", code_version=suite_code_hash(), deps=[wars_dataset],
               check_specs=cell_checks(key), description=f"{w.title}: {w.description}")
-    def _asset(context: dg.AssetExecutionContext, bench: BenchSettings, wars: WarsConfig) -> dg.MaterializeResult:
-        s, ws = _settings(bench, wars)
-        data = _open(bench, wars)
+    def _asset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
+        run = bench.run("wars")
+        data = _open(bench)
         engine = context.partition_key
-        store = bench.store()
-        path = wars_engine_path(name, engine)
-        measured = measured_with(path, ws.thread_count, data, s.repeats, signature=wars_signature(path),
-                                 harness_version=suite_code_hash())
-
-        def measure() -> dg.MaterializeResult:
-            result = run_workload(name, engine, data, ws.thread_count, store, repeats=s.repeats,
-                                  timeout_s=s.timeout_s, budget_bytes=s.budget_bytes,
-                                  dagster_run_id=context.run.run_id)
-            return cell_outcome(f"{name}:{engine}", result, store, measured,
-                                extra_metadata={"workload": name, **_zero_copy_metadata(result)})
-
-        return measure_cell(context, store, measured, measure)
+        return cell_asset(
+            context, bench, measured_with(run, name, engine, data),
+            lambda store: run_workload(name, engine, data, run.own.thread_count, store, repeats=run.main.repeats,
+                                       timeout_s=run.main.timeout_s, budget_bytes=run.main.budget_bytes,
+                                       dagster_run_id=context.run.run_id),
+            extra=lambda result, store: {"workload": name, **_zero_copy_metadata(result)}, name=f"{name}:{engine}")
 
     return _asset
 
 
 WORKLOAD_ASSETS = [_workload_asset(n) for n in WORKLOAD_NAMES]
+JOBS = [dg.define_asset_job(f"wars_{w}_job", selection=dg.AssetSelection.assets(workload_asset(w)),
+                            description=f"The Engine Wars workload {w}, one cell per engine.")
+        for w in WORKLOAD_NAMES]
 
 
 @dg.asset(group_name=GROUP, deps=[wars_dataset, *WORKLOAD_ASSETS],
@@ -120,9 +83,9 @@ WORKLOAD_ASSETS = [_workload_asset(n) for n in WORKLOAD_NAMES]
           check_specs=[dg.AssetCheckSpec("handoff_zero_copy", asset="wars_summary",
                                          description="DataFusion's Arrow table reached Polars without a copy.")],
           description="Latest measurement per workload and engine (results store), one figure per workload.")
-def wars_summary(bench: BenchSettings, wars: WarsConfig) -> dg.MaterializeResult:
-    s, _ = _settings(bench, wars)
-    data = _open(bench, wars)
+def wars_summary(bench: BenchSettings) -> dg.MaterializeResult:
+    s = bench.settings()
+    data = _open(bench)
     rows = build_wars_metrics(bench.store(), data.fingerprint())
     if not rows:
         raise dg.Failure("no Engine Wars measurements for this data yet; materialize the wars_* workloads first")
@@ -141,3 +104,6 @@ def wars_summary(bench: BenchSettings, wars: WarsConfig) -> dg.MaterializeResult
             metadata={"hand_off": (handoff or {}).get("zero_copy") or
                       ("not measured" if handoff is None else f"status {handoff['status']}")})],
     )
+
+
+defs = dg.Definitions(assets=[wars_dataset, *WORKLOAD_ASSETS, wars_summary], jobs=JOBS)

@@ -34,6 +34,15 @@ def missing_optional(names=OPTIONAL_ENGINES) -> dict[str, str]:
     return {n: reason for n in names if n in OPTIONAL_ENGINES and (reason := engine_class(n).unavailable_reason())}
 
 
+def optional_note() -> str | None:
+    """One line naming the optional engines that are not installed (so not measured), or None."""
+    missing = missing_optional()
+    if not missing:
+        return None
+    return (f"bench-pipeline: note: {', '.join(missing)} not installed, so not measured "
+            f"(pip install -e '.[engines]' adds them)")
+
+
 def default_engines() -> tuple[str, ...]:
     """The core four, plus the optional engines that are installed."""
     missing = missing_optional()

@@ -1,0 +1,106 @@
+"""The suites: what a suite is (its descriptor) and which there are (the registry).
+
+A suite is a package `suites/<name>/` with the same parts: `cells.py` (what it
+measures and how), `metrics.py`, `figures.py`, `settings.py` (its own settings,
+if any), `report.py` + `report.html.j2` (its section of the report), and a
+`SUITE` descriptor in its `__init__.py`. The orchestration (`orchestrate.py`),
+the CLI and the report read the descriptor; the Dagster layer has one module
+per suite (`defs/<name>.py`). Nothing under `suites/` imports Dagster.
+
+Adding a suite: one folder and one entry in `NAMES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bench_pipeline.settings import BenchSettingsBase, Settings
+
+# Registry: suite name -> its package bench_pipeline.suites.<name>, in report order.
+NAMES: tuple[str, ...] = ("grid", "cluster", "limits", "wars")
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """What one run of a suite is measured with: the main settings and the suite's own (None: it has none)."""
+
+    main: Settings
+    own: BenchSettingsBase | None = None
+
+
+@dataclass(frozen=True)
+class DataStep:
+    """Data a suite's cells read, made by a (possibly partitioned) Dagster asset when it is not current."""
+
+    asset: str
+    what: str  # for the progress display: "dataset: 5,000,000 rows"
+    fingerprint: Callable[[], str | None]  # of the data on disk now; None: not there
+    partition: str | None = None
+
+
+@dataclass(frozen=True)
+class CellGroup:
+    """The cells of one partitioned asset that a run asks for.
+
+    `measured_with(key)` is what a fresh measurement of the cell carries: engine
+    signature, dataset version, harness version, threads, warm runs, settings.
+    The cell asset records it; a cell whose record differs is stale."""
+
+    asset: str
+    keys: list[str]
+    measured_with: Callable[[str], dict]
+    queries: int  # per cell, for the progress display
+    label: Callable[[str], str] = str  # how a cell is named in the output
+    estimate: Callable[[str], float | None] = lambda key: None  # seconds, from earlier measurements
+    dynamic_partitions: dict[str, list[str]] = field(default_factory=dict)  # to add before measuring
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a suite command prints at its end (and adds to its --json)."""
+
+    rows: list[dict]
+    title: str
+    notes: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+    show: Callable[[], None] | None = None  # prints the table (default: the cells' summary table)
+    plots: list[str] | None = None  # the plots to list (default: every plot)
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    command: str  # the bench-pipeline command that runs it
+    help: str
+    settings: type[BenchSettingsBase] | None  # its own settings (None: the main settings only)
+    options: Callable[[argparse.ArgumentParser], None]  # its command's own options
+    run_from_args: Callable[[argparse.Namespace], SuiteRun]  # raises UsageError (options.py) on a bad choice
+    data: Callable[[SuiteRun], list[DataStep]]
+    cells: Callable[[SuiteRun], list[CellGroup]]  # called once the data is there
+    room: Callable[[SuiteRun], None]  # raises state.StateError when the data still to make would not fit
+    title: Callable[[SuiteRun], str]
+    summary: Callable[[SuiteRun, object], Summary]  # (run, orchestrate.SuiteResult)
+    outputs: tuple[str, ...]  # assets materialized after the cells (analysis, plots, report)
+    parents: tuple[str, ...] = ("measure", "json")  # options.py parent parsers its command takes
+
+    @property
+    def defs_module(self) -> str:
+        """Its Dagster definitions (imported by the Dagster layer only)."""
+        return f"bench_pipeline.defs.{self.name}"
+
+
+def get(name: str) -> Suite:
+    if name not in NAMES:
+        raise ValueError(f"unknown suite {name!r}; the suites are {', '.join(NAMES)}")
+    return importlib.import_module(f"{__name__}.{name}").SUITE
+
+
+def all_suites() -> list[Suite]:
+    return [get(n) for n in NAMES]
+
+
+def by_command(command: str) -> Suite | None:
+    return next((s for s in all_suites() if s.command == command), None)

@@ -1,0 +1,98 @@
+"""Spark on a real standalone cluster (`bench-pipeline cluster`): executor scaling over two posts layouts,
+compared with Spark local[n] and the single-node engines at the machine's cores."""
+
+from __future__ import annotations
+
+import functools
+
+from bench_pipeline import options as opt
+from bench_pipeline.queries import QUERY_NAMES
+from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteRun, Summary
+from bench_pipeline.suites.cluster.cells import LAYOUTS, PARTITIONED_DIR
+from bench_pipeline.suites.cluster.settings import ClusterSettings
+from bench_pipeline.suites.grid import cells as grid
+
+ASSET = "spark_cluster_cells"
+
+
+def _options(p) -> None:
+    p.add_argument("--executors", type=opt.int_list, default=None, help="executor counts (default: 2,3,4)")
+    p.add_argument("--layouts", type=opt.choice_list(LAYOUTS, "layout"), default=None,
+                   help="posts layouts: flat, partitioned (default: both)")
+    p.add_argument("--master", default=None,
+                   help="an existing cluster: spark://host:7077, yarn, k8s://... (default: one started per cell)")
+    p.add_argument("--data-uri", default=None,
+                   help="the data folder as the executors see it: hdfs://, gs:// (needed with a remote --master)")
+
+
+def _run(args) -> SuiteRun:
+    if args.master and args.data_uri is None and not args.master.startswith("spark://127.0.0.1"):
+        raise opt.UsageError("argument --data-uri: a remote cluster needs the data folder's URI (hdfs://, gs://)")
+    own = ClusterSettings.from_env(executors=args.executors, layouts=args.layouts, master=args.master,
+                                   data_uri=args.data_uri)
+    return SuiteRun(opt.main_settings_from(args), own)
+
+
+def _partitioned_fingerprint(s):
+    return grid.fingerprint_of(s.data_dir) if (s.data_dir / PARTITIONED_DIR).is_dir() else None
+
+
+def _data(run: SuiteRun) -> list[DataStep]:
+    s = run.main
+    steps = [grid.dataset_step(s)]
+    if "partitioned" in run.own.layouts:
+        steps.append(DataStep("posts_partitioned", "posts partitioned by category (for the cluster)",
+                              lambda: _partitioned_fingerprint(s)))
+    return steps
+
+
+def cell_measured_with(run: SuiteRun, key: str, data) -> dict:
+    from bench_pipeline.versions import measured_with
+
+    executors = int(key.split("|")[0])
+    return measured_with("pyspark", executors * run.own.cores_per_worker, data, run.main.repeats)
+
+
+def _cells(run: SuiteRun) -> list[CellGroup]:
+    """The cluster cells asked for, then the local cells they are compared with: Spark local[n] and the
+    single-node engines at the machine's cores on the same data."""
+    from bench_pipeline.dataset import open_dataset
+    from bench_pipeline.harness import provenance
+
+    data = functools.cache(lambda: open_dataset(run.main.data_dir))
+    cluster = CellGroup(ASSET, run.own.keys(), lambda key: cell_measured_with(run, key, data()),
+                        queries=len(QUERY_NAMES), dynamic_partitions={"executors": [str(n) for n in run.own.executors]})
+    return [cluster, grid.group(run.main, [provenance.logical_cores()])]
+
+
+def _room(run: SuiteRun) -> None:
+    from bench_pipeline import state
+
+    copies = 2 if "partitioned" in run.own.layouts else 1  # the partitioned copy is the posts once more
+    state.check_datasets(run.main.home, {run.main.data_dir: run.main.rows * copies})
+
+
+def _title(run: SuiteRun) -> str:
+    return (f"Spark cluster, executors {','.join(map(str, run.own.executors))} x {','.join(run.own.layouts)}, "
+            f"{run.main.rows:,} rows")
+
+
+def _summary(run: SuiteRun, result) -> Summary:
+    from bench_pipeline.harness import provenance
+    from bench_pipeline.store import ResultsStore
+    from bench_pipeline.suites.cluster.metrics import findings, read_cluster_metrics
+
+    cluster = read_cluster_metrics(ResultsStore(run.main.store_path)) if result.report else None
+    rows = [{**r, "engine": f"cluster {r['executors']}x {r['data_layout']}", "threads_asked": r["executors"]}
+            for r in (cluster or {}).get("metrics_cluster", [])]
+    notes = tuple(f"- {line}" for line in findings(cluster, provenance.logical_cores())) if cluster else ()
+    return Summary(rows, "latest cluster measurement per cell and query", notes)
+
+
+SUITE = Suite(
+    name="cluster", command="cluster",
+    help="Spark on a real standalone cluster: executor scaling, layouts, analysis",
+    settings=ClusterSettings, options=_options, run_from_args=_run, data=_data, cells=_cells, room=_room,
+    title=_title, summary=_summary,
+    outputs=("cluster_analysis", "metrics", "speedup_plots", "benchmark_report"), parents=("measure", "data", "json"),
+)

@@ -19,6 +19,7 @@ from bench_pipeline.suites.limits.metrics import (
 from bench_pipeline.suites.limits.figures import draw_limits
 from bench_pipeline.suites.grid.metrics import build_metrics
 from bench_pipeline.settings import Settings
+from bench_pipeline.suites.limits.settings import LimitsSettings
 from bench_pipeline.store import ResultsStore
 
 
@@ -59,12 +60,12 @@ def _cluster_ok(store: ResultsStore) -> dict[str, int]:
     return {r["engine"]: r["n"] for r in rows if r["n"]}
 
 
-def analyse(settings: Settings, store: ResultsStore, cores: int, draw: bool = True,
+def analyse(settings: Settings, limits: LimitsSettings, store: ResultsStore, cores: int, draw: bool = True,
             speedup: list[dict] | None = None) -> LimitsAnalysis:
     """speedup: the main grid's metrics_speedup rows when the caller has just built them."""
-    budget = settings.sweep_budget_bytes
-    sweep_data = {n: ds for n in settings.sweep_rows if (ds := _open(settings.data_dir_for(n))) is not None}
-    modes_data = _open(settings.data_dir_for(settings.modes_rows))
+    budget = limits.sweep_budget_bytes
+    sweep_data = {n: ds for n in limits.sweep_rows if (ds := _open(settings.data_dir_for(n))) is not None}
+    modes_data = _open(settings.data_dir_for(limits.modes_rows))
     m = build_limits_metrics(store, modes_data.fingerprint() if modes_data else None,
                              [ds.fingerprint() for ds in sweep_data.values()], budget)
     arrow_bytes = {n: ds.posts_arrow_bytes() for n, ds in sweep_data.items()}

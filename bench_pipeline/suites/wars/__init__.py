@@ -1,9 +1,135 @@
-"""The Engine Wars suite: the article's workloads on their own generated data.
+"""The Engine Wars suite (`bench-pipeline wars`): the article's workloads (lazy ETL chain, CSV group-by, Arrow
+hand-off, image pipeline) on data the project generates, each workload a cell per engine."""
 
-Core code (no Dagster import). `data` generates the events table, the sales
-CSV and the images; `server` serves the images on 127.0.0.1; `workloads` is the
-catalogue (answers, references, validation); `engines/` holds each engine's
-implementation of the workloads; `runner` measures a workload on an engine with
-the project's harness (fresh worker process, cold + warm runs, process-tree
-peak memory, statuses); `analysis` turns the store's rows into tables and plots.
-"""
+from __future__ import annotations
+
+import functools
+import sys
+
+from bench_pipeline import options as opt
+from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteRun, Summary
+from bench_pipeline.suites.wars.settings import WarsSettings
+
+DATASET = "wars_dataset"
+
+
+def workload_asset(workload: str) -> str:
+    return f"wars_{workload}"
+
+
+def _options(p) -> None:
+    p.add_argument("--rows", type=opt.positive_int, default=None, help="events rows (default: 1,000,000)")
+    p.add_argument("--csv-rows", type=opt.positive_int, default=None, help="sales.csv rows (default: 1,000,000)")
+    p.add_argument("--images", type=opt.positive_int, default=None, help="generated images (default: 200)")
+    p.add_argument("--threads", type=opt.positive_int, default=None,
+                   help="threads for every engine (default: the machine's cores)")
+    p.add_argument("--seed", type=opt.non_negative_int, default=None, help="data generator seed (default: 42)")
+
+
+def _run(args) -> SuiteRun:
+    own = WarsSettings.from_env(events_rows=args.rows, sales_rows=args.csv_rows, images=args.images,
+                                threads=args.threads)
+    return SuiteRun(opt.main_settings_from(args, rows=None, threads=None), own)
+
+
+def open_data(run: SuiteRun):
+    """The suite's data as the settings ask for it; WarsDataError when it is not there."""
+    from bench_pipeline.suites.wars.data import open_wars
+
+    own = run.own
+    return open_wars(own.data_dir(run.main.home, run.main.seed), own.events_rows, own.sales_rows, own.images, run.main.seed)
+
+
+def _fingerprint(run: SuiteRun) -> str | None:
+    from bench_pipeline.suites.wars.data import WarsDataError
+
+    try:
+        return open_data(run).fingerprint()
+    except WarsDataError:
+        return None
+
+
+def measured_with(run: SuiteRun, workload: str, engine: str, data) -> dict:
+    from bench_pipeline.suites.wars.cells import suite_code_hash, wars_engine_path, wars_signature
+    from bench_pipeline.versions import measured_with
+
+    path = wars_engine_path(workload, engine)
+    return measured_with(path, run.own.thread_count, data, run.main.repeats, signature=wars_signature(path),
+                         harness_version=suite_code_hash())
+
+
+def _cells(run: SuiteRun) -> list[CellGroup]:
+    from bench_pipeline.suites.wars.workloads import WORKLOADS
+
+    data = functools.cache(lambda: open_data(run))
+    return [CellGroup(workload_asset(name), list(w.engines),
+                      lambda engine, name=name: measured_with(run, name, engine, data()), queries=1,
+                      label=lambda engine, name=name: f"{name}:{engine}")
+            for name, w in WORKLOADS.items()]
+
+
+def _room(run: SuiteRun) -> None:
+    from bench_pipeline import state
+
+    own = run.own
+    if not own.data_dir(run.main.home, run.main.seed).exists():
+        need = own.events_rows * 40 + own.sales_rows * 50 + own.images * 60_000  # parquet, CSV, JPEG
+        state.check_room(run.main.home, need, f"arguments --rows/--csv-rows/--images: {own.events_rows:,} events, "
+                                              f"{own.sales_rows:,} CSV rows, {own.images} images")
+
+
+def _title(run: SuiteRun) -> str:
+    own = run.own
+    return (f"Engine Wars, {own.events_rows:,} events, {own.sales_rows:,} CSV rows, {own.images} images, "
+            f"{own.thread_count} threads")
+
+
+_KEEP = ("query", "engine", "status", "threads_asked", "threads_verified", "cold_seconds", "median_seconds",
+         "min_seconds", "max_seconds", "cv", "peak_rss_bytes", "baseline_rss_bytes", "startup_seconds",
+         "answer_rows", "zero_copy", "message")
+
+
+def _summary(run: SuiteRun, result) -> Summary:
+    from bench_pipeline.store import ResultsStore
+    from bench_pipeline.suites.wars.cells import missing_engines
+    from bench_pipeline.suites.wars.metrics import read_wars_metrics
+
+    missing = missing_engines()
+    fingerprint = _fingerprint(run)
+    rows = [r for r in read_wars_metrics(ResultsStore(run.main.store_path))
+            if r["dataset_fingerprint"] == fingerprint] if result.report else []
+    extra = {"missing_engines": missing, "data": str(run.own.data_dir(run.main.home, run.main.seed).resolve()),
+             "results": [{("workload" if k == "query" else k): r.get(k) for k in _KEEP} for r in rows]}
+    return Summary(rows, _title(run), tuple(f"missing engine {e}: {reason}" for e, reason in sorted(missing.items())),
+                   extra, show=lambda: _print(rows), plots=[p for p in result.plots if "/wars_" in p])
+
+
+def _print(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Engine Wars: latest measurement per workload and engine")
+    cols = ("workload", "engine", "threads", "status", "cold s", "median s", "cv", "peak MiB", "start-up s",
+            "zero-copy")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("workload", "engine", "status", "zero-copy") else "right")
+
+    def f(v, fmt):
+        return "-" if v is None else format(v, fmt)
+
+    for r in rows:
+        status = r["status"] if r["status"] == "ok" else f"{r['status']}: {(r.get('message') or '')[:60]}"
+        table.add_row(r["query"], r["engine"], str(r["threads_asked"]), status, f(r["cold_seconds"], ".4f"),
+                      f(r["median_seconds"], ".4f"), f(r["cv"], ".2f"), f(r["peak_mib"], ",.0f"),
+                      f(r["startup_seconds"], ".2f"), r.get("zero_copy") or "")
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+SUITE = Suite(
+    name="wars", command="wars",
+    help="the Engine Wars workloads (ETL chain, CSV group-by, Arrow hand-off, images) through Dagster, measuring "
+         "only stale or missing cells",
+    settings=WarsSettings, options=_options, run_from_args=_run,
+    data=lambda run: [DataStep(DATASET, "Engine Wars data: events, sales.csv, images", lambda: _fingerprint(run))],
+    cells=_cells, room=_room, title=_title, summary=_summary, outputs=("wars_summary", "benchmark_report"),
+)

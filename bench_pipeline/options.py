@@ -1,0 +1,104 @@
+"""Command-line option types and the parent parsers the suite commands share (no engine or Dagster import)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from bench_pipeline.engines import ENGINE_NAMES
+
+
+class UsageError(Exception):
+    """A bad argument: printed as one line, exit code 2."""
+
+
+def number(kind: type, minimum: float, inclusive: bool):
+    """An argparse type: a number of `kind` above (or at, if inclusive) `minimum`."""
+    what = "a whole number" if kind is int else "a number"
+    bound = f"{minimum:g} or more" if inclusive else f"greater than {minimum:g}"
+
+    def conv(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        if value < minimum or (value == minimum and not inclusive):
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value:g}")
+        return value
+
+    return conv
+
+
+positive_int = number(int, 0, inclusive=False)
+# SPEC §3: a headline median needs at least 3 warm runs (`query` alone may ask for fewer).
+warm_runs = number(int, 3, inclusive=True)
+non_negative_int = number(int, 0, inclusive=True)
+positive_float = number(float, 0, inclusive=False)
+
+
+def choice_list(choices: tuple[str, ...], what: str):
+    def conv(text: str) -> tuple[str, ...]:
+        items = tuple(t.strip() for t in text.split(",") if t.strip())
+        bad = [i for i in items if i not in choices]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {', '.join(map(repr, bad)) or repr(text)}; choose from {', '.join(choices)}"
+            )
+        return items
+
+    return conv
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    items = tuple(positive_int(t.strip()) for t in text.split(",") if t.strip())
+    if not items:
+        raise argparse.ArgumentTypeError("needs at least one value")
+    return items
+
+
+engine_list = choice_list(ENGINE_NAMES, "engine")
+
+
+def _measure(repeats_default: str = "3", timeout_default: str = "600") -> argparse.ArgumentParser:
+    """Options every measuring command shares: warm runs, timeout, memory budget."""
+    m = argparse.ArgumentParser(add_help=False)
+    m.add_argument("--repeats", type=warm_runs, default=None,
+                   help=f"the least number of warm runs per query, when they fit in the query budget (default: "
+                        f"{repeats_default})")
+    m.add_argument("--timeout", type=positive_float, default=None,
+                   help=f"seconds a run may take before it ends as `timeout` (default: {timeout_default})")
+    m.add_argument("--budget-mib", type=positive_int, default=None,
+                   help="memory budget of a query's whole process tree in MiB; over it the run ends as `oom` "
+                        "(default: none)")
+    return m
+
+
+def _data() -> argparse.ArgumentParser:
+    """The posts data a suite measures on (default: the main settings')."""
+    d = argparse.ArgumentParser(add_help=False)
+    d.add_argument("--rows", type=positive_int, default=None, help="posts rows (default: 5,000,000, the lab's)")
+    d.add_argument("--seed", type=non_negative_int, default=None, help="data generator seed (default: 42)")
+    return d
+
+
+def _json() -> argparse.ArgumentParser:
+    j = argparse.ArgumentParser(add_help=False)
+    j.add_argument("--json", action="store_true", help="print the summary as JSON instead of tables")
+    return j
+
+
+# Parent parsers by name, as a suite's descriptor lists them.
+PARENTS = {"measure": _measure, "data": _data, "json": _json}
+
+
+def main_settings_from(args: argparse.Namespace, **explicit):
+    """The main settings in force with whichever of the shared options this command has."""
+    from bench_pipeline.settings import Settings
+
+    given = {"rows": "rows", "seed": "seed", "engines": "engines", "threads": "threads", "repeats": "repeats",
+             "timeout_s": "timeout", "budget_mib": "budget_mib", "max_repeats": "max_repeats",
+             "precision": "precision", "query_budget_s": "query_budget"}
+    values = {name: getattr(args, option, None) for name, option in given.items()}
+    return Settings.from_env(**{**values, **explicit})

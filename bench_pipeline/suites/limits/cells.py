@@ -1,0 +1,26 @@
+"""The limits suite's cells: an engine on one posts size under the sweep's budget (keys 'duckdb|7500000'), and
+Polars in one execution mode (keys 'eager', 'lazy', 'streaming'), both at the machine's cores."""
+
+from __future__ import annotations
+
+from bench_pipeline.harness import provenance
+from bench_pipeline.harness.runner import CellSpec
+from bench_pipeline.suites import SuiteRun
+from bench_pipeline.suites.limits.metrics import MODE_QUERIES, MODES, SWEEP_QUERIES
+from bench_pipeline.versions import measured_with
+
+
+def sweep_cell(run: SuiteRun, key: str, data, dagster_run_id: str | None = None) -> tuple[CellSpec, dict]:
+    """The cell's spec and what it is measured with."""
+    engine = key.split("|")[0]
+    cores, own = provenance.logical_cores(), run.own
+    spec = CellSpec(engine, cores, data, SWEEP_QUERIES, repeats=own.sweep_repeats, timeout_s=run.main.timeout_s,
+                    budget_bytes=own.sweep_budget_bytes, dagster_run_id=dagster_run_id, context={"suite": "sweep"})
+    return spec, measured_with(engine, cores, data, own.sweep_repeats, {"budget_bytes": own.sweep_budget_bytes})
+
+
+def modes_cell(run: SuiteRun, key: str, data, dagster_run_id: str | None = None) -> tuple[CellSpec, dict]:
+    engine, cores = MODES[key], provenance.logical_cores()
+    spec = CellSpec(engine, cores, data, MODE_QUERIES, repeats=run.main.repeats, timeout_s=run.main.timeout_s,
+                    dagster_run_id=dagster_run_id, context={"suite": "modes"})
+    return spec, measured_with(engine, cores, data, run.main.repeats, {"modes_rows": run.own.modes_rows})
