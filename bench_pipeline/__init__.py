@@ -1,7 +1,8 @@
 """bench_pipeline: which data engine should I use for this work, with evidence.
 
 The benchmark core (datagen, engines, harness, store, ...) never imports
-Dagster. `defs` is resolved on first access so that
+Dagster. `bench_defs` (not `defs`: that is the Dagster layer's package) is
+resolved on first access so that
 `dagster asset materialize -m bench_pipeline` finds the Definitions while a
 worker process that imports the core does not pay for Dagster.
 """
@@ -10,7 +11,7 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    if name == "defs":
+    if name == "bench_defs":
         from bench_pipeline.definitions import defs
 
         return defs
@@ -18,4 +19,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted([*globals(), "defs"])
+    return sorted([*globals(), "bench_defs"])

@@ -11,18 +11,23 @@ from bench_pipeline.defs.report import benchmark_report, metrics, speedup_plots
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.defs.runs import reap_dead_runs_sensor
 
-_shared = dg.Definitions(
-    assets=[metrics, speedup_plots, benchmark_report],
-    schedules=[nightly_stale_cells, nightly_observe],
-    sensors=[dg.AutomationConditionSensorDefinition(
-                 "refresh_outputs", target=dg.AssetSelection.groups("analysis")
-                 | dg.AssetSelection.assets("cluster_analysis", "wars_summary"),
-                 default_status=dg.DefaultSensorStatus.RUNNING),
-             reap_dead_runs_sensor],
-    resources={"bench": BenchSettings()},
-    # A run's steps in its own worker process: the process the `bench` resource names as the run's owner
-    # (a dead one is found and failed), and the one SIGTERM interrupts. Cells run one at a time anyway.
-    executor=dg.in_process_executor,
-)
 
-defs = dg.Definitions.merge(*(importlib.import_module(s.defs_module).defs for s in suites.all_suites()), _shared)
+def _shared() -> dg.Definitions:
+    """The report, automation, sensors, the resource and the executor: what every suite shares."""
+    return dg.Definitions(
+        assets=[metrics, speedup_plots, benchmark_report],
+        schedules=[nightly_stale_cells, nightly_observe],
+        sensors=[dg.AutomationConditionSensorDefinition(
+                     "refresh_outputs", target=dg.AssetSelection.groups("analysis")
+                     | dg.AssetSelection.assets("cluster_analysis", "wars_summary"),
+                     default_status=dg.DefaultSensorStatus.RUNNING),
+                 reap_dead_runs_sensor],
+        resources={"bench": BenchSettings()},
+        # A run's steps in its own worker process: the process the `bench` resource names as the run's owner
+        # (a dead one is found and failed), and the one SIGTERM interrupts. Cells run one at a time anyway.
+        executor=dg.in_process_executor,
+    )
+
+
+
+defs = dg.Definitions.merge(*(importlib.import_module(s.defs_module).defs for s in suites.all_suites()), _shared())

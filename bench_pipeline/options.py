@@ -67,7 +67,7 @@ def _measure(repeats_default: str = "3", timeout_default: str = "600") -> argpar
     m.add_argument("--repeats", type=warm_runs, default=None,
                    help=f"the least number of warm runs per query, when they fit in the query budget (default: "
                         f"{repeats_default})")
-    m.add_argument("--timeout", type=positive_float, default=None,
+    m.add_argument("--timeout", dest="timeout_s", type=positive_float, default=None,
                    help=f"seconds a run may take before it ends as `timeout` (default: {timeout_default})")
     m.add_argument("--budget-mib", type=positive_int, default=None,
                    help="memory budget of a query's whole process tree in MiB; over it the run ends as `oom` "
@@ -94,11 +94,9 @@ PARENTS = {"measure": _measure, "data": _data, "json": _json}
 
 
 def main_settings_from(args: argparse.Namespace, **explicit):
-    """The main settings in force with whichever of the shared options this command has."""
+    """The main settings in force, with whichever of them this command has options for (an option's dest is the
+    setting's name) and `explicit` values over those."""
     from bench_pipeline.settings import Settings
 
-    given = {"rows": "rows", "seed": "seed", "engines": "engines", "threads": "threads", "repeats": "repeats",
-             "timeout_s": "timeout", "budget_mib": "budget_mib", "max_repeats": "max_repeats",
-             "precision": "precision", "query_budget_s": "query_budget"}
-    values = {name: getattr(args, option, None) for name, option in given.items()}
-    return Settings.from_env(**{**values, **explicit})
+    given = {name: getattr(args, name, None) for name in Settings.model_fields if name != "home"}
+    return Settings.from_env(**{**given, **explicit})

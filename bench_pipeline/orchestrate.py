@@ -156,7 +156,7 @@ def run_suite(name: str, run: SuiteRun) -> SuiteResult:
             add_partitions(instance, {_partitions_name(step.asset): [step.partition]} if step.partition else {})
             r = materialize(instance, [step.asset], run, partition_key=step.partition)
             if not r.success:
-                raise DatasetBuildError(f"{step.what.split(':')[0]} could not be built: {_failure_message(r)}")
+                raise DatasetBuildError(f"{step.what.split(' (')[0]} could not be built: {_failure_message(r)}")
     result = SuiteResult()
     for group in suite.cells(run):
         _run_stale(instance, group, stale(instance, group, run), run, result)

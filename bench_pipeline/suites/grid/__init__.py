@@ -21,7 +21,7 @@ def _options(p) -> None:
     p.add_argument("--precision", type=opt.positive_float, default=None,
                    help="stop adding warm runs once the 95 %% interval is within this share of the typical time "
                         "(default: 0.05)")
-    p.add_argument("--query-budget", type=opt.positive_float, default=None,
+    p.add_argument("--query-budget", dest="query_budget_s", type=opt.positive_float, default=None,
                    help="seconds of warm runs per query, after which no more are added (default: 30)")
 
 

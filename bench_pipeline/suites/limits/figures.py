@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench_pipeline.suites.limits.metrics import MODE_QUERIES, MODES, SWEEP_QUERIES
 from bench_pipeline.suites.grid.figures import plt
+from bench_pipeline.suites.limits.metrics import MODE_QUERIES, MODES, SWEEP_QUERIES
 
 MiB = 2**20
 

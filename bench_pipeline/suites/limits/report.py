@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.settings import Settings
+from bench_pipeline.store import ResultsStore
+from bench_pipeline.suites.grid.metrics import build_metrics
+from bench_pipeline.suites.limits.figures import draw_limits
 from bench_pipeline.suites.limits.metrics import (
     Evidence,
     budget_table,
@@ -16,11 +20,7 @@ from bench_pipeline.suites.limits.metrics import (
     find_gpu,
     mode_findings,
 )
-from bench_pipeline.suites.limits.figures import draw_limits
-from bench_pipeline.suites.grid.metrics import build_metrics
-from bench_pipeline.settings import Settings
 from bench_pipeline.suites.limits.settings import LimitsSettings
-from bench_pipeline.store import ResultsStore
 
 
 @dataclass

@@ -21,11 +21,11 @@ from bench_pipeline.engines import engine_class
 from bench_pipeline.harness import provenance
 from bench_pipeline.harness.runner import DEFAULT_REPEATS, DEFAULT_TIMEOUT_S, CellResult, QuerySpec, run_query
 from bench_pipeline.store import ResultsStore
-from bench_pipeline.versions import engine_signature, harness_code_hash
 from bench_pipeline.suites.wars.data import WarsData
 from bench_pipeline.suites.wars.engines import IMAGES_URL_ENV
 from bench_pipeline.suites.wars.server import ImageServer
 from bench_pipeline.suites.wars.workloads import WORKLOADS, get_workload, validate_workload
+from bench_pipeline.versions import engine_signature, harness_code_hash
 
 SUITE = "wars"
 _PKG = Path(__file__).resolve().parent
