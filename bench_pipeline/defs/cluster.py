@@ -18,7 +18,8 @@ from bench_pipeline.harness import provenance
 from bench_pipeline.harness.machine_lock import measurement_lock
 from bench_pipeline.suites.cluster import ASSET, cell_measured_with
 from bench_pipeline.suites.cluster.cells import LAYOUTS, run_cluster_cell
-from bench_pipeline.suites.cluster.metrics import build_cluster_metrics, draw_cluster
+from bench_pipeline.suites.cluster.figures import draw_cluster
+from bench_pipeline.suites.cluster.metrics import build_cluster_metrics
 from bench_pipeline.versions import harness_code_hash
 
 # Dagster orders dimensions by name: keys read 'executors|layout'.

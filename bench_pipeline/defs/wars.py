@@ -16,7 +16,8 @@ from bench_pipeline.harness.machine_lock import measurement_lock
 from bench_pipeline.suites.wars import measured_with, open_data, workload_asset
 from bench_pipeline.suites.wars.cells import missing_engines, run_workload, suite_code_hash
 from bench_pipeline.suites.wars.data import WarsData, WarsDataError, generate_wars, open_wars
-from bench_pipeline.suites.wars.metrics import build_wars_metrics, draw_wars
+from bench_pipeline.suites.wars.figures import draw_wars
+from bench_pipeline.suites.wars.metrics import build_wars_metrics
 from bench_pipeline.suites.wars.workloads import WORKLOAD_NAMES, WORKLOADS
 
 GROUP = "engine_wars"

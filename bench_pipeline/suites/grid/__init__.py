@@ -61,10 +61,14 @@ def _summary(run: SuiteRun, result) -> Summary:
                    extra={"verdict": verdict.as_json() if verdict else None})
 
 
+def _room(run: SuiteRun) -> None:
+    state.check_datasets(run.main.home, {run.main.data_dir: run.main.rows})
+
+
 SUITE = Suite(
     name="grid", command="run",
     help="the whole benchmark through Dagster, measuring only stale or missing cells; ends with the verdict",
-    settings=None, options=_options, run_from_args=_run, data=lambda run: [cells.dataset_step(run.main)], cells=lambda run: [cells.group(run.main)],
-    room=lambda run: state.check_datasets(run.main.home, {run.main.data_dir: run.main.rows}), title=_title, summary=_summary,
+    settings=None, options=_options, run_from_args=_run, data=lambda run: [cells.dataset_step(run.main)],
+    cells=lambda run: [cells.group(run.main)], room=_room, title=_title, summary=_summary,
     outputs=("metrics", "speedup_plots", "benchmark_report"), parents=("measure", "data", "json"),
 )

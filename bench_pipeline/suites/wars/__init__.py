@@ -36,8 +36,8 @@ def open_data(run: SuiteRun):
     """The suite's data as the settings ask for it; WarsDataError when it is not there."""
     from bench_pipeline.suites.wars.data import open_wars
 
-    own = run.own
-    return open_wars(own.data_dir(run.main.home, run.main.seed), own.events_rows, own.sales_rows, own.images, run.main.seed)
+    own, seed = run.own, run.main.seed
+    return open_wars(own.data_dir(run.main.home, seed), own.events_rows, own.sales_rows, own.images, seed)
 
 
 def _fingerprint(run: SuiteRun) -> str | None:
