@@ -139,9 +139,13 @@ def add_partitions(instance: dg.DagsterInstance, dynamic: dict[str, list[str]]) 
             instance.add_dynamic_partitions(name, new)
 
 
-def stale(instance: dg.DagsterInstance, group: CellGroup, run: SuiteRun) -> dict[str, str | None]:
+def stale(instance: dg.DagsterInstance, group: CellGroup, run: SuiteRun,
+          in_store: set[str] | None = None) -> dict[str, str | None]:
+    """The group's cells -> why each is stale, or None; `in_store`: the store's cell run ids, when read already."""
     add_partitions(instance, group.dynamic_partitions)
-    return stale_cells(instance, group, ResultsStore(run.main.store_path).cell_run_ids())
+    if in_store is None:
+        in_store = ResultsStore(run.main.store_path).cell_run_ids()
+    return stale_cells(instance, group, in_store)
 
 
 def run_suite(name: str, run: SuiteRun) -> SuiteResult:
@@ -158,8 +162,9 @@ def run_suite(name: str, run: SuiteRun) -> SuiteResult:
             if not r.success:
                 raise DatasetBuildError(f"{step.what.split(' (')[0]} could not be built: {_failure_message(r)}")
     result = SuiteResult()
+    in_store = ResultsStore(run.main.store_path).cell_run_ids()  # read once: a group's cells are its own
     for group in suite.cells(run):
-        _run_stale(instance, group, stale(instance, group, run), run, result)
+        _run_stale(instance, group, stale(instance, group, run, in_store), run, result)
     _outputs(instance, run, result, list(suite.outputs))
     return result
 

@@ -154,7 +154,8 @@ class BenchSettingsBase(BaseSettings):
         try:
             return cls(home=bench_home(home), **given)
         except pydantic.ValidationError as exc:
-            raise SettingsError("; ".join(_describe(cls, e, given) for e in exc.errors())) from None
+            first = {e["loc"][:1]: e for e in reversed(exc.errors())}  # one error per setting: its first
+            raise SettingsError("; ".join(_describe(cls, e, given) for e in reversed(first.values()))) from None
 
     def save(self) -> Path:
         """Record these settings in settings.json (their section, or the top level), keeping the rest."""

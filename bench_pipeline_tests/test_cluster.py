@@ -12,9 +12,9 @@ import psutil
 import pyarrow.dataset as pads
 import pytest
 
+from bench_pipeline.datagen import CATEGORIES, partition_by_category
 from bench_pipeline.suites.cluster.cells import ClusterConfig, StandaloneCluster, run_cluster_cell
 from bench_pipeline.suites.cluster.metrics import findings
-from bench_pipeline.datagen import CATEGORIES, partition_by_category
 
 pytestmark = pytest.mark.spark
 SMALL = ClusterConfig(worker_memory="1g", executor_memory="512m", driver_memory="1g")

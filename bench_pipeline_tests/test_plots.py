@@ -10,8 +10,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.container import BarContainer, ErrorbarContainer
 
-from bench_pipeline.suites.grid.figures import bars_figure, caption_for, draw_all, plt, speedup_figure
 from bench_pipeline.queries import QUERY_NAMES
+from bench_pipeline.suites.grid.figures import bars_figure, caption_for, draw_all, plt, speedup_figure
 
 CAPTION = "5,000,000 rows · Intel Xeon Processor, 2 cores, 24 GiB · 2026-11-24"
 MiB = 2**20

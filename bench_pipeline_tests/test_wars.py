@@ -12,9 +12,9 @@ import pytest
 
 from bench_pipeline.harness.validate import AnswerMismatch
 from bench_pipeline.store import ResultsStore
+from bench_pipeline.suites.wars.cells import run_workload
 from bench_pipeline.suites.wars.data import generate_wars, open_wars
 from bench_pipeline.suites.wars.engines import IMAGES_URL_ENV
-from bench_pipeline.suites.wars.cells import run_workload
 from bench_pipeline.suites.wars.server import ImageServer
 from bench_pipeline.suites.wars.workloads import WORKLOADS, reference, validate_workload
 

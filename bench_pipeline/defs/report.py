@@ -10,17 +10,17 @@ import base64
 
 import dagster as dg
 
+from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.defs.grid import benchmark_cells, dataset
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.defs.wars import wars_summary
-from bench_pipeline.suites.limits.settings import LimitsSettings
-from bench_pipeline.suites.cluster.metrics import build_cluster_metrics, findings
-from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.harness import provenance
-from bench_pipeline.suites.limits.report import analyse
-from bench_pipeline.suites.grid.metrics import build_metrics
-from bench_pipeline.suites.grid.figures import caption_for, draw_all
 from bench_pipeline.report import write_report
+from bench_pipeline.suites.cluster.metrics import build_cluster_metrics, findings
+from bench_pipeline.suites.grid.figures import caption_for, draw_all
+from bench_pipeline.suites.grid.metrics import build_metrics
+from bench_pipeline.suites.limits.report import analyse
+from bench_pipeline.suites.limits.settings import LimitsSettings
 from bench_pipeline.verdict import build_verdict, verdict_rows
 
 # Refresh when cells land, without waiting for every partition to exist.
@@ -88,16 +88,10 @@ def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
 
 def _wars_for(bench: BenchSettings) -> tuple[list[dict], dict | None]:
     """The suite's latest rows and its data's parameters, or nothing when the suite has not run."""
-    from bench_pipeline.suites.wars.metrics import read_wars_metrics
-    from bench_pipeline.suites.wars import open_data
-    from bench_pipeline.suites.wars.data import WarsDataError
+    from bench_pipeline.suites.wars import latest
 
-    try:
-        data = open_data(bench.run("wars"))
-    except WarsDataError:
-        return [], None
-    rows = [r for r in read_wars_metrics(bench.store()) if r["dataset_fingerprint"] == data.fingerprint()]
-    return rows, {"path": str(data.root), **data.params()}
+    rows, data = latest(bench.run("wars"), bench.store())
+    return (rows, {"path": str(data.root), **data.params()}) if data is not None else ([], None)
 
 
 _NO_METRICS = {"metrics_latest": [], "metrics_speedup": [], "metrics_load_vs_query": []}
@@ -120,7 +114,8 @@ def benchmark_report(bench: BenchSettings) -> dg.MaterializeResult:
     plots = sorted(p for p in s.plots_dir.glob("*.png") if not p.name.startswith(("cluster_", "limits_", "wars_")))
     cluster = build_cluster_metrics(bench.store(), ds["fingerprint"], cores) if "fingerprint" in ds else None
     has_cluster = bool(cluster and cluster["metrics_cluster"])
-    limits = analyse(s, bench.settings(LimitsSettings), bench.store(), cores, speedup=m["metrics_speedup"] if m is not _NO_METRICS else None)
+    limits = analyse(s, bench.settings(LimitsSettings), bench.store(), cores,
+                     speedup=m["metrics_speedup"] if m is not _NO_METRICS else None)
     verdict = build_verdict(verdict_rows(m["metrics_latest"], s.engines, s.threads), cores, ds.get("rows")) \
         if m is not _NO_METRICS else None
     path = write_report(s.report_path, metrics=m, plots=plots if m is not _NO_METRICS else [], verdict=verdict,

@@ -101,6 +101,3 @@ def get(name: str) -> Suite:
 def all_suites() -> list[Suite]:
     return [get(n) for n in NAMES]
 
-
-def by_command(command: str) -> Suite | None:
-    return next((s for s in all_suites() if s.command == command), None)

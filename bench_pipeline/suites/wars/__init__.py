@@ -40,6 +40,19 @@ def open_data(run: SuiteRun):
     return open_wars(own.data_dir(run.main.home, seed), own.events_rows, own.sales_rows, own.images, seed)
 
 
+def latest(run: SuiteRun, store) -> tuple[list[dict], object | None]:
+    """The latest measurement per workload and engine on the data the settings ask for, and that data
+    (nothing when it is not there)."""
+    from bench_pipeline.suites.wars.data import WarsDataError
+    from bench_pipeline.suites.wars.metrics import read_wars_metrics
+
+    try:
+        data = open_data(run)
+    except WarsDataError:
+        return [], None
+    return [r for r in read_wars_metrics(store) if r["dataset_fingerprint"] == data.fingerprint()], data
+
+
 def _fingerprint(run: SuiteRun) -> str | None:
     from bench_pipeline.suites.wars.data import WarsDataError
 
@@ -90,18 +103,18 @@ _KEEP = ("query", "engine", "status", "threads_asked", "threads_verified", "cold
 
 
 def _summary(run: SuiteRun, result) -> Summary:
+    from pathlib import Path
+
     from bench_pipeline.store import ResultsStore
     from bench_pipeline.suites.wars.cells import missing_engines
-    from bench_pipeline.suites.wars.metrics import read_wars_metrics
 
     missing = missing_engines()
-    fingerprint = _fingerprint(run)
-    rows = [r for r in read_wars_metrics(ResultsStore(run.main.store_path))
-            if r["dataset_fingerprint"] == fingerprint] if result.report else []
+    rows = latest(run, ResultsStore(run.main.store_path))[0] if result.report else []
     extra = {"missing_engines": missing, "data": str(run.own.data_dir(run.main.home, run.main.seed).resolve()),
              "results": [{("workload" if k == "query" else k): r.get(k) for k in _KEEP} for r in rows]}
-    return Summary(rows, _title(run), tuple(f"missing engine {e}: {reason}" for e, reason in sorted(missing.items())),
-                   extra, show=lambda: _print(rows), plots=[p for p in result.plots if "/wars_" in p])
+    notes = tuple(f"missing engine {e}: {reason}" for e, reason in sorted(missing.items()))
+    plots = [p for p in result.plots if Path(p).name.startswith("wars_")]
+    return Summary(rows, _title(run), notes, extra, show=lambda: _print(rows), plots=plots)
 
 
 def _print(rows: list[dict]) -> None:
