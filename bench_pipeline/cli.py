@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench_pipeline import state, suites
 from bench_pipeline.dataset import DatasetError, open_dataset
-from bench_pipeline.engines import ENGINE_NAMES, VARIANTS
+from bench_pipeline.engines import AA_ENGINE, ENGINE_NAMES, VARIANTS
 from bench_pipeline.harness import interrupt
 from bench_pipeline.options import (
     PARENTS,
@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     aa = sub.add_parser("aa-test", help="measure one engine as several cells and count how often the verdict's "
                                         "rule calls a difference between them (it should not)")
-    aa.add_argument("--engine", type=_engine, default="duckdb", help="the engine (default: duckdb)")
+    aa.add_argument("--engine", type=_engine, default=AA_ENGINE, help=f"the engine (default: {AA_ENGINE})")
     aa.add_argument("--cells", type=positive_int, default=10, help="cells to measure (default: 10)")
     aa.add_argument("--rows", type=positive_int, default=1_000_000, help="posts rows (default: 1,000,000)")
     aa.add_argument("--threads", type=positive_int, default=None, help="threads (default: the machine's cores)")

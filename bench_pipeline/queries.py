@@ -20,6 +20,23 @@ class Query:
     schema: pa.Schema  # the answer's columns, in order, with their contract types
 
 
+# The filter parameters of query C, shared by every engine's implementation and the reference SQL.
+C_DEVICE = "Mobile"
+C_MAX_ERROR_RATE = 0.1
+C_MIN_FOLLOWERS = 1000
+B_TOP_N = 3
+# The filter of query F.
+F_CATEGORY = "Tech"
+F_DEVICE = "Mobile"
+F_MIN_LIKES = 9000
+F_COLUMNS = ("post_id", "user_id", "likes", "views", "timestamp")
+
+
+def sql_string(value) -> str:
+    """A value (a file path) as a SQL string literal, quotes doubled."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 QUERIES: dict[str, Query] = {
     q.name: q
     for q in [
@@ -56,7 +73,7 @@ QUERIES: dict[str, Query] = {
             "B",
             "window",
             "Each user's three most liked posts, with the user's running total of views at that post.",
-            """
+            f"""
             WITH ranked AS (
               SELECT user_id, post_id, likes,
                      ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY likes DESC, timestamp ASC) AS like_rank,
@@ -64,7 +81,7 @@ QUERIES: dict[str, Query] = {
                                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running_views
               FROM posts)
             SELECT user_id, post_id, likes, like_rank, running_views
-            FROM ranked WHERE like_rank <= 3 ORDER BY user_id, like_rank
+            FROM ranked WHERE like_rank <= {B_TOP_N} ORDER BY user_id, like_rank
             """,
             pa.schema(
                 [
@@ -80,11 +97,12 @@ QUERIES: dict[str, Query] = {
             "C",
             "join",
             "Mobile posts with few errors by well-followed users, per user tier and category.",
-            """
+            f"""
             SELECT u.tier, p.category, COUNT(*) AS posts, SUM(p.likes) AS total_likes,
                    AVG(p.latency) AS avg_latency
             FROM posts p JOIN users u ON p.user_id = u.user_id
-            WHERE p.device = 'Mobile' AND p.error_rate < 0.1 AND u.followers >= 1000
+            WHERE p.device = {sql_string(C_DEVICE)} AND p.error_rate < {C_MAX_ERROR_RATE}
+              AND u.followers >= {C_MIN_FOLLOWERS}
             GROUP BY u.tier, p.category ORDER BY u.tier, p.category
             """,
             pa.schema(
@@ -101,10 +119,10 @@ QUERIES: dict[str, Query] = {
             "F",
             "selective filter",
             "The few popular mobile Tech posts (about 0.5 % of rows), five columns, in time order.",
-            """
-            SELECT post_id, user_id, likes, views, timestamp
+            f"""
+            SELECT {', '.join(F_COLUMNS)}
             FROM posts
-            WHERE category = 'Tech' AND device = 'Mobile' AND likes >= 9000
+            WHERE category = {sql_string(F_CATEGORY)} AND device = {sql_string(F_DEVICE)} AND likes >= {F_MIN_LIKES}
             ORDER BY timestamp
             """,
             pa.schema(
@@ -120,27 +138,16 @@ QUERIES: dict[str, Query] = {
     ]
 }
 
-# The benchmark grid's queries. F (a selective filter) is measured where
-# pushdown is the subject: Polars' execution modes and the optimizer evidence.
-QUERY_NAMES: tuple[str, ...] = ("L", "A", "B", "C")
+# The query sets the suites measure: every suite reads its set from here.
 ALL_QUERY_NAMES: tuple[str, ...] = tuple(QUERIES)
-
-# The filter parameters of query C, shared by every engine's implementation.
-C_DEVICE = "Mobile"
-C_MAX_ERROR_RATE = 0.1
-C_MIN_FOLLOWERS = 1000
-B_TOP_N = 3
-# The filter of query F.
-F_CATEGORY = "Tech"
-F_DEVICE = "Mobile"
-F_MIN_LIKES = 9000
-F_COLUMNS = ("post_id", "user_id", "likes", "views", "timestamp")
-
-
-def sql_string(value) -> str:
-    """A value (a file path) as a SQL string literal, quotes doubled."""
-    return "'" + str(value).replace("'", "''") + "'"
-
+QUERY_NAMES: tuple[str, ...] = ("L", "A", "B", "C")  # the engine x threads grid (and the cluster)
+# L only loads the table: the grid's "queries" total sums the others, and the limits suite reads its
+# completion as out-of-core evidence (the whole table kept by the engine).
+LOAD_QUERY = "L"
+SUMMED_QUERIES: tuple[str, ...] = tuple(q for q in QUERY_NAMES if q != LOAD_QUERY)
+SWEEP_QUERIES: tuple[str, ...] = QUERY_NAMES  # the limits suite's size sweep under a memory budget
+# F (a selective filter) is measured where pushdown is the subject: Polars' execution modes.
+MODE_QUERIES: tuple[str, ...] = ("F", "A", "B", "C")
 
 def get_query(name: str) -> Query:
     try:

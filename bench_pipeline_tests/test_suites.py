@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+import bench_pipeline
 from bench_pipeline import suites
 
 
@@ -33,3 +35,26 @@ def test_an_unknown_suite_is_named():
 
     with pytest.raises(ValueError, match="unknown suite 'nope'"):
         suites.get("nope")
+
+
+def test_suites_name_no_engine_and_no_query_list_of_their_own():
+    """Engines and query sets come from the registry's traits and the catalogue: a suite (wars excepted, it
+    has its own engines) that spells an engine name or a list of query names would drift from them."""
+    import ast
+
+    from bench_pipeline.engines import ENGINE_NAMES, VARIANTS
+    from bench_pipeline.queries import ALL_QUERY_NAMES
+
+    engines = set(ENGINE_NAMES) | set(VARIANTS)
+    package = Path(bench_pipeline.__file__).parent
+    files = [p for p in (package / "suites").rglob("*.py") if "wars" not in p.parts]
+    files += [package / "report.py", package / "verdict.py", *(package / "defs").glob("*.py")]
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in engines:
+                found.append(f"{path.name}:{node.lineno} {node.value!r}")
+            if (isinstance(node, ast.Tuple | ast.List) and len(node.elts) > 1
+                    and all(isinstance(e, ast.Constant) and e.value in ALL_QUERY_NAMES for e in node.elts)):
+                found.append(f"{path.name}:{node.lineno} a list of query names")
+    assert found == []

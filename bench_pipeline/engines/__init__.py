@@ -27,6 +27,13 @@ VARIANTS: dict[str, str] = {
     "polars-streaming": "bench_pipeline.engines.polars_modes:PolarsStreamingEngine",
 }
 OPTIONAL_ENGINES: tuple[str, ...] = ("datafusion", "daft")
+CORE_ENGINES: tuple[str, ...] = tuple(n for n in ENGINE_NAMES if n not in OPTIONAL_ENGINES)
+AA_ENGINE = "duckdb"  # the A/A check's default engine: quick to start and steady
+
+
+def with_role(role: str, names=ENGINE_NAMES) -> tuple[str, ...]:
+    """The engines among `names` whose class says they play `role` ("baseline", "single-node", "distributed")."""
+    return tuple(n for n in names if engine_class(n).role == role)
 
 
 def missing_optional(names=OPTIONAL_ENGINES) -> dict[str, str]:

@@ -38,6 +38,17 @@ class Engine(ABC):
     name: str = ""
     distribution: str = ""  # the package whose version is recorded
     extra_distributions: tuple[str, ...] = ()  # packages whose version also makes a cell stale
+    # -- traits the suites read (one place each, instead of name checks in the suites) --
+    # How the lab groups engines: "baseline" (pandas), "single-node" (the tools a lab compares with a
+    # cluster) or "distributed" (runs on a cluster: the cluster suite's engine).
+    role: str = "single-node"
+    # How the engine completes data larger than its memory budget, in words ("spilled to disk"), or None.
+    out_of_core: str | None = None
+    # Its execution modes measured side by side (mode -> engine name, itself included); a "streaming"
+    # mode is also measured in the limits suite's sweep.
+    modes: dict[str, str] = {}
+    # The lab's capability table row for this engine (limits suite), or None when the lab has none.
+    lab_claims: dict[str, object] | None = None
 
     def __init__(self) -> None:
         self.threads = 1

@@ -23,6 +23,9 @@ BUDGET_SHARE = 0.6
 class DuckDBEngine(Engine):
     name = "duckdb"
     distribution = "duckdb"
+    out_of_core = "spilled to disk"
+    lab_claims = {"optimizer": True, "distributed": False, "arrow": True, "out_of_core": True, "parallel": False,
+                  "apis": "SQL, Relational API", "gpu": False}
 
     def start(self) -> None:
         import duckdb

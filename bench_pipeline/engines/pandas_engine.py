@@ -23,6 +23,9 @@ from bench_pipeline.queries import (
 class PandasEngine(Engine):
     name = "pandas"
     distribution = "pandas"
+    role = "baseline"
+    lab_claims = {"optimizer": False, "distributed": False, "arrow": "optional >= 2.0", "out_of_core": False,
+                  "parallel": False, "apis": "DataFrame", "gpu": False}
     # Its Parquet reader and thread pool are pyarrow's: a new pyarrow is a new engine too.
     extra_distributions = ("pyarrow",)
 

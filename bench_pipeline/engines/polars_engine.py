@@ -29,6 +29,9 @@ from bench_pipeline.queries import (
 class PolarsEngine(Engine):
     name = "polars"
     distribution = "polars"
+    modes = {"eager": "polars-eager", "lazy": "polars", "streaming": "polars-streaming"}
+    lab_claims = {"optimizer": True, "distributed": False, "arrow": True, "out_of_core": True, "parallel": True,
+                  "apis": "DataFrame", "gpu": "optional"}
     collect_engine = "auto"  # the default in-memory engine
 
     def configure(self, threads: int) -> None:

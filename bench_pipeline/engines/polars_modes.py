@@ -32,6 +32,7 @@ class PolarsEagerEngine(PolarsEngine):
 
 class PolarsStreamingEngine(PolarsEngine):
     name = "polars-streaming"
+    out_of_core = "streamed"
     collect_engine = "streaming"
 
     def query_L(self, data: Dataset) -> Any:

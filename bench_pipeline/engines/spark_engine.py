@@ -52,6 +52,10 @@ def budget_heap(budget_bytes: int) -> str:
 class SparkEngine(Engine):
     name = "pyspark"
     distribution = "pyspark"
+    role = "distributed"
+    out_of_core = "spilled to disk"
+    lab_claims = {"optimizer": True, "distributed": True, "arrow": "Pandas UDF/IO", "out_of_core": True,
+                  "parallel": True, "apis": "SQL, DataFrame", "gpu": False}
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

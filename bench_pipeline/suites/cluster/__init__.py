@@ -8,7 +8,7 @@ import functools
 from bench_pipeline import options as opt
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteRun, Summary
-from bench_pipeline.suites.cluster.cells import LAYOUTS, PARTITIONED_DIR
+from bench_pipeline.suites.cluster.cells import ENGINE, LAYOUTS, PARTITIONED_DIR
 from bench_pipeline.suites.cluster.settings import ClusterSettings
 from bench_pipeline.suites.grid import cells as grid
 
@@ -50,7 +50,7 @@ def cell_measured_with(run: SuiteRun, key: str, data) -> dict:
     from bench_pipeline.versions import measured_with
 
     executors = int(key.split("|")[0])
-    return measured_with("pyspark", executors * run.own.cores_per_worker, data, run.main.repeats)
+    return measured_with(ENGINE, executors * run.own.cores_per_worker, data, run.main.repeats)
 
 
 def _cells(run: SuiteRun) -> list[CellGroup]:

@@ -31,11 +31,13 @@ import psutil
 
 from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
 from bench_pipeline.dataset import Dataset
+from bench_pipeline.engines.spark_engine import SparkEngine
 from bench_pipeline.harness.runner import CellResult, CellSpec, run_cell
 from bench_pipeline.harness.sampler import die_with_parent, kill_tree, trees
 from bench_pipeline.queries import QUERY_NAMES
 
 START_TIMEOUT_S = 120.0
+ENGINE = SparkEngine.name  # the engine a Spark standalone cluster runs
 
 
 class ClusterError(RuntimeError):
@@ -205,7 +207,7 @@ def run_cluster_cell(data: Dataset, executors: int, layout: str, config: Cluster
                "executor_memory": config.executor_memory, "data_layout": layout}
 
     def cell(master_url: str, extra_pids, start_seconds):
-        spec = CellSpec("pyspark", executors * config.cores_per_worker, data, queries, repeats=repeats,
+        spec = CellSpec(ENGINE, executors * config.cores_per_worker, data, queries, repeats=repeats,
                         timeout_s=timeout_s,
                         dagster_run_id=dagster_run_id, env={**env, "BENCH_SPARK_MASTER": master_url},
                         extra_pids=extra_pids,

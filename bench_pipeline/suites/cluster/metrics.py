@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.store import ResultsStore
+from bench_pipeline.suites.cluster.cells import ENGINE
 
 _SQL = [
     """CREATE OR REPLACE TABLE metrics_cluster AS
@@ -44,17 +45,17 @@ SELECT q.query,
   (SELECT min(median_seconds) FROM cluster c WHERE c.query = q.query) AS cluster_seconds,
   (SELECT arg_min(executors || ' executors, ' || data_layout, median_seconds) FROM cluster c
     WHERE c.query = q.query) AS cluster_config,
-  (SELECT min(median_seconds) FROM single s WHERE s.query = q.query AND s.engine = 'pyspark'
+  (SELECT min(median_seconds) FROM single s WHERE s.query = q.query AND s.engine = $engine
     AND s.threads_asked = $cores) AS spark_local_seconds,
-  (SELECT min(median_seconds) FROM single s WHERE s.query = q.query AND s.engine <> 'pyspark') AS best_single_seconds,
+  (SELECT min(median_seconds) FROM single s WHERE s.query = q.query AND s.engine <> $engine) AS best_single_seconds,
   (SELECT arg_min(engine || ' at ' || threads_asked || ' threads', median_seconds) FROM single s
-    WHERE s.query = q.query AND s.engine <> 'pyspark') AS best_single
+    WHERE s.query = q.query AND s.engine <> $engine) AS best_single
 FROM (SELECT unnest($queries) AS query) q""",
 ]
 
 
 def build_cluster_metrics(store: ResultsStore, dataset_fingerprint: str, cores: int) -> dict[str, list[dict]]:
-    store.execute(_SQL, {"fp": dataset_fingerprint, "cores": cores, "queries": list(QUERY_NAMES)})
+    store.execute(_SQL, {"fp": dataset_fingerprint, "cores": cores, "queries": list(QUERY_NAMES), "engine": ENGINE})
     return read_cluster_metrics(store)
 
 

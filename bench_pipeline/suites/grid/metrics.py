@@ -21,7 +21,7 @@ tables so a plot or a report reads them without recomputing.
 from __future__ import annotations
 
 from bench_pipeline import stats
-from bench_pipeline.queries import QUERY_NAMES
+from bench_pipeline.queries import LOAD_QUERY, QUERY_NAMES, SUMMED_QUERIES
 from bench_pipeline.store import ResultsStore
 
 _METRICS_SQL = [
@@ -44,17 +44,17 @@ SELECT c.engine, c.query, c.threads, c.oversubscribed, c.status, c.median_second
 FROM cell c LEFT JOIN cell b ON b.engine = c.engine AND b.query = c.query AND b.threads = 1""",
     """CREATE OR REPLACE TABLE metrics_load_vs_query AS
 SELECT engine, threads, bool_or(oversubscribed) AS oversubscribed,
-       max(median_seconds) FILTER (WHERE query = 'L') AS load_seconds,
-       CASE WHEN count(median_seconds) FILTER (WHERE query <> 'L') = 3
-            THEN sum(median_seconds) FILTER (WHERE query <> 'L') END AS queries_seconds,
-       count(median_seconds) FILTER (WHERE query <> 'L') AS valid_queries
+       max(median_seconds) FILTER (WHERE query = $load) AS load_seconds,
+       CASE WHEN count(median_seconds) FILTER (WHERE list_contains($summed, query)) = len($summed)
+            THEN sum(median_seconds) FILTER (WHERE list_contains($summed, query)) END AS queries_seconds,
+       count(median_seconds) FILTER (WHERE list_contains($summed, query)) AS valid_queries
 FROM metrics_speedup GROUP BY engine, threads""",
 ]
 
 
 def build_metrics(store: ResultsStore, dataset_fingerprint: str) -> dict[str, list[dict]]:
     """Rebuild the metrics tables for one dataset and return their rows."""
-    store.execute(_METRICS_SQL, {"fp": dataset_fingerprint})
+    store.execute(_METRICS_SQL, {"fp": dataset_fingerprint, "load": LOAD_QUERY, "summed": list(SUMMED_QUERIES)})
     return read_metrics(store)
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import functools
 
 from bench_pipeline import options as opt
+from bench_pipeline.queries import MODE_QUERIES, SWEEP_QUERIES
 from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteRun, Summary
 from bench_pipeline.suites.grid import cells as grid
 from bench_pipeline.suites.limits.cells import modes_cell, sweep_cell
-from bench_pipeline.suites.limits.metrics import MODE_QUERIES, MODES, SWEEP_ENGINES, SWEEP_QUERIES, sweep_engines
+from bench_pipeline.suites.limits.metrics import MODES, MODES_ENGINE, SWEEP_ENGINES, sweep_engines
 from bench_pipeline.suites.limits.settings import LimitsSettings
 
 SWEEP_ASSET = "sweep_cells"
@@ -58,7 +59,7 @@ def _cells(run: SuiteRun) -> list[CellGroup]:
     s, own = run.main, run.own
     data = functools.cache(lambda n: open_dataset(s.data_dir_for(n)))
     groups = [grid.group(s, sorted({1, provenance.logical_cores()}))]
-    if "polars" in s.engines:
+    if MODES_ENGINE in s.engines:
         groups.append(CellGroup(MODES_ASSET, list(MODES), lambda key: modes_cell(run, key, data(own.modes_rows))[1],
                                 queries=len(MODE_QUERIES)))
     keys = [f"{e}|{n}" for e in sweep_engines(s.engines) for n in own.sweep_rows]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from bench_pipeline.harness import provenance
 from bench_pipeline.harness.runner import CellSpec
+from bench_pipeline.queries import MODE_QUERIES, SWEEP_QUERIES
 from bench_pipeline.suites import SuiteRun
-from bench_pipeline.suites.limits.metrics import MODE_QUERIES, MODES, SWEEP_QUERIES
+from bench_pipeline.suites.limits.metrics import MODES
 from bench_pipeline.versions import measured_with
 
 

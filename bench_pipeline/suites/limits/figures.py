@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench_pipeline.queries import MODE_QUERIES, SWEEP_QUERIES
 from bench_pipeline.suites.grid.figures import plt
-from bench_pipeline.suites.limits.metrics import MODE_QUERIES, MODES, SWEEP_QUERIES
+from bench_pipeline.suites.limits.metrics import MODES
 
 MiB = 2**20
 

@@ -21,14 +21,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench_pipeline.engines import CORE_ENGINES, engine_class, with_role
+from bench_pipeline.queries import LOAD_QUERY, MODE_QUERIES, QUERY_NAMES, SWEEP_QUERIES
 from bench_pipeline.store import ResultsStore
 
-MODES = {"eager": "polars-eager", "lazy": "polars", "streaming": "polars-streaming"}
-MODE_QUERIES = ("F", "A", "B", "C")
-SWEEP_ENGINES = ("pandas", "polars", "polars-streaming", "duckdb", "pyspark")
-SWEEP_QUERIES = ("L", "A", "B", "C")
-SINGLE_NODE = ("polars", "polars-streaming", "duckdb")  # the lab's "single-node tools"
-DISTRIBUTED = "pyspark"
+# Everything below is read from the engines' traits (engines/base.py) and the catalogue's query sets.
+# The modes measured side by side: the core engine that declares modes (Polars eager / lazy / streaming).
+MODES_ENGINE = next(n for n in CORE_ENGINES if engine_class(n).modes)
+MODES: dict[str, str] = engine_class(MODES_ENGINE).modes
+# The sweep: the core engines, each followed by its streaming mode where it has one.
+SWEEP_ENGINES: tuple[str, ...] = tuple(
+    e for n in CORE_ENGINES for e in dict.fromkeys([n, engine_class(n).modes.get("streaming", n)]))
+SINGLE_NODE = with_role("single-node", SWEEP_ENGINES)  # the lab's "single-node tools"
+DISTRIBUTED = with_role("distributed", CORE_ENGINES)[0]
 GiB = 2**30
 
 _SQL = [
@@ -49,7 +54,13 @@ WHERE rn = 1""",
 
 def sweep_engines(engines: Sequence[str]) -> list[str]:
     """The sweep's engines among those chosen (Polars' streaming mode comes with polars)."""
-    return [e for e in SWEEP_ENGINES if e.split("-")[0] in engines]
+    chosen = {e for n in engines for e in (n, *_streaming_of(n))}
+    return [e for e in SWEEP_ENGINES if e in chosen]
+
+
+def _streaming_of(engine: str) -> tuple[str, ...]:
+    streaming = engine_class(engine).modes.get("streaming")
+    return (streaming,) if streaming and streaming != engine else ()
 
 
 def build_limits_metrics(store: ResultsStore, modes_fp: str | None, sweep_fps: Sequence[str],
@@ -122,8 +133,7 @@ def budget_table(sweep: list[dict], arrow_bytes: dict[int, int]) -> list[dict]:
         if completed:
             data = arrow_bytes.get(largest)
             if data and r["budget_bytes"] and data > r["budget_bytes"]:
-                how = ("spilled to disk" if r["engine"] in ("duckdb", "pyspark")
-                       else "streamed" if r["engine"] == "polars-streaming" else "needed only some columns")
+                how = engine_class(r["engine"]).out_of_core or "needed only some columns"
         rows.append({**r, "completed": completed, "how": how,
                      "peak_to_budget": peak / r["budget_bytes"] if peak and r["budget_bytes"] else None})
     return rows
@@ -219,7 +229,7 @@ def decision(sweep: list[dict], arrow_bytes: dict[int, int], budget: int, cores:
 
 def _load_sentence(sweep: list[dict], engines: Sequence[str], largest: int) -> list[str]:
     """What query L (the whole table held) says about holding data in memory."""
-    loads = {e: reach(sweep, e, "L") for e in engines}
+    loads = {e: reach(sweep, e, LOAD_QUERY) for e in engines}
     failed = [f"{e} from {r.first_failure:,} rows ({r.failure_status})" for e, r in loads.items()
               if r.failure_status in ("oom", "timeout")]
     held = [e for e, r in loads.items() if r.largest_ok == largest and r.first_failure is None]
@@ -262,17 +272,6 @@ def mode_findings(modes: list[dict]) -> list[str]:
 
 # -- the capability table --------------------------------------------------------------------------
 
-# The lab's table, as it claims (True/False, or text where the lab wrote text).
-LAB_CLAIMS: dict[str, dict[str, object]] = {
-    "pandas": {"optimizer": False, "distributed": False, "arrow": "optional >= 2.0", "out_of_core": False,
-               "parallel": False, "apis": "DataFrame", "gpu": False},
-    "polars": {"optimizer": True, "distributed": False, "arrow": True, "out_of_core": True, "parallel": True,
-               "apis": "DataFrame", "gpu": "optional"},
-    "pyspark": {"optimizer": True, "distributed": True, "arrow": "Pandas UDF/IO", "out_of_core": True,
-                "parallel": True, "apis": "SQL, DataFrame", "gpu": False},
-    "duckdb": {"optimizer": True, "distributed": False, "arrow": True, "out_of_core": True, "parallel": False,
-               "apis": "SQL, Relational API", "gpu": False},
-}
 CAPABILITIES = ("optimizer", "distributed", "arrow", "out_of_core", "parallel", "apis", "gpu")
 CAPABILITY_TITLES = {"optimizer": "query optimizer", "distributed": "distributed", "arrow": "Arrow-backed",
                      "out_of_core": "out-of-core", "parallel": "parallel", "apis": "APIs", "gpu": "GPU"}
@@ -333,21 +332,24 @@ def capability_table(speedup: list[dict], sweep: list[dict], plans: dict[str, st
     found, or None.
     """
     out: list[Evidence] = []
-    for engine, claims in LAB_CLAIMS.items():
+    for engine in CORE_ENGINES:
+        claims = engine_class(engine).lab_claims  # the lab's table, as it claims (True/False, or its text)
+        if claims is None:
+            continue
         # Optimizer: the plan of query C (filters + join) shows pushdown or pruning.
         seen, text = plan_evidence(plans.get(engine)) if engine in plans else (None, "no plan recorded yet")
         out.append(Evidence(engine, "optimizer", claims["optimizer"], seen, text))
         # Distributed: answered on a cluster of executors.
         n = cluster_ok.get(engine)
         out.append(Evidence(engine, "distributed", claims["distributed"], True if n else None,
-                            f"answered L, A, B, C on a {n}-executor standalone cluster" if n
+                            f"answered {', '.join(QUERY_NAMES)} on a {n}-executor standalone cluster" if n
                             else "no cluster cells measured yet (bench-pipeline cluster)" if engine == DISTRIBUTED
                             else "a single-process engine: nothing to measure on a cluster"))
         out.append(Evidence(engine, "arrow", claims["arrow"], None, "not measured (a claim about the format)"))
         # Out-of-core: query L (the whole table kept by the engine) completed under a budget smaller than the
         # table. A, B, C read a few columns, so completing them proves less than it seems.
-        engines = [engine, f"{engine}-streaming"] if engine == "polars" else [engine]
-        over = [r for r in measured(sweep) if r["engine"] in engines and r["query"] == "L"
+        engines = [engine, *_streaming_of(engine)]
+        over = [r for r in measured(sweep) if r["engine"] in engines and r["query"] == LOAD_QUERY
                 and arrow_bytes.get(r["dataset_rows"], 0) > budget]
         done = [r for r in over if r["status"] == "ok"]
         if done:
