@@ -25,7 +25,7 @@ Table `measurements` (one row per run of a query in a cell):
 | master_url, executors, executor_cores, executor_memory | Spark on a cluster: where, with what (NULL: local) |
 | data_layout | for cluster cells: `flat` (one posts file) or `partitioned` (Hive-style by category) |
 | cluster_start_seconds | for a cluster started by the cell: master and workers up and registered |
-| suite | NULL: engine x threads grid, cluster cells; `modes`, `sweep`: limits; `wars`: Engine Wars (query = workload) |
+| suite | `grid` (engine x threads), `cluster`, `modes` and `sweep` (limits), `wars` (Engine Wars: query = workload) |
 | engine_limits | the engine's own memory limits set from the budget (DuckDB memory_limit, Spark heap), if any |
 | plan | on the cold run's row: the optimized plan the engine printed for the query (NULL without a planner) |
 | checks | JSON of facts an engine established about the run, untimed (e.g. which columns a hand-off shared) |
@@ -39,6 +39,12 @@ non-ok run's, else ok), cold time, median/min/max/coefficient of variation of
 the kept warm runs and their times (`warm_list`, for intervals), how many runs
 were noisy (`noisy_runs`, and `noisy` when a kept run was), peak and baseline
 memory, limits and plan.
+
+Rows are built by `measurement_row` (the runners' one way to a row): a column
+not in this schema, or a NOT NULL column left out, is an error before anything
+is written. Stores written before `suite` was always set are migrated in place
+when opened for writing: NULL becomes `cluster` where a master URL was recorded,
+else `grid` (the only two suites that left it NULL).
 
 A cell's rows are inserted in one transaction, so a crash leaves either all
 of them or none. DuckDB lets one process write a file at a time; a writer that
@@ -105,11 +111,14 @@ COLUMNS: list[tuple[str, str]] = [
     ("kept", "BOOLEAN"),
 ]
 COLUMN_NAMES = [c for c, _ in COLUMNS]
+_REQUIRED = {c for c, t in COLUMNS if t.endswith("NOT NULL")}
+SUITES = ("grid", "cluster", "modes", "sweep", "wars")
 STATUSES = ("ok", "wrong_answer", "timeout", "oom", "error", "skipped")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS measurements ({", ".join(f"{c} {t}" for c, t in COLUMNS)});
 {"".join(f"ALTER TABLE measurements ADD COLUMN IF NOT EXISTS {c} {t.replace(' NOT NULL', '')};" for c, t in COLUMNS)}
+UPDATE measurements SET suite = CASE WHEN master_url IS NULL THEN 'grid' ELSE 'cluster' END WHERE suite IS NULL;
 CREATE OR REPLACE VIEW query_summary AS
 SELECT cell_run_id, engine, any_value(engine_version) AS engine_version, query,
        threads_asked, any_value(threads_verified) AS threads_verified,
@@ -150,6 +159,18 @@ GROUP BY cell_run_id, engine, query, threads_asked;
 _LOCK_WAIT_S = 120.0
 # DuckDB files carry this magic at byte 8 (after a checksum).
 _MAGIC = (8, b"DUCK")
+
+
+def measurement_row(values: Mapping) -> tuple:
+    """One row of `measurements`, in the schema's column order: every key a documented column, every NOT NULL
+    column given, `suite` one of SUITES (a ValueError names what is wrong, before anything is written)."""
+    if unknown := set(values) - set(COLUMN_NAMES):
+        raise ValueError(f"not columns of measurements: {', '.join(sorted(unknown))}")
+    if missing := sorted(c for c in _REQUIRED | {"suite"} if values.get(c) is None):
+        raise ValueError(f"measurement row without {', '.join(missing)}")
+    if values["suite"] not in SUITES:
+        raise ValueError(f"measurement row of unknown suite {values['suite']!r}; the store knows {', '.join(SUITES)}")
+    return tuple(values.get(c) for c in COLUMN_NAMES)
 
 
 class StoreError(RuntimeError):
@@ -287,8 +308,8 @@ class ResultsStore:
             self._init_schema()
 
     def append(self, rows: Iterable[Mapping]) -> int:
-        """Insert rows in one transaction; return how many."""
-        rows = [tuple(r.get(c) for c in COLUMN_NAMES) for r in rows]
+        """Insert rows (each checked by `measurement_row`) in one transaction; return how many."""
+        rows = [measurement_row(r) for r in rows]
         if not rows:
             return 0
         con = self._connect()

@@ -140,7 +140,7 @@ def test_concurrent_writers_lose_no_rows(tmp_path):
         f"s = ResultsStore({str(path)!r})\n"
         "for i in range(20):\n"
         "    s.append([dict(cell_run_id=sys.argv[1], engine='x', query='A', threads_asked=1,"
-        " oversubscribed=False, run_index=i, run_kind='warm', status='ok',"
+        " oversubscribed=False, run_index=i, run_kind='warm', status='ok', suite='grid',"
         " measured_at=datetime.datetime.now())])\n"
     )
     procs = [subprocess.Popen([sys.executable, "-c", script, f"w{k}"]) for k in range(3)]

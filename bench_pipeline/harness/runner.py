@@ -142,6 +142,7 @@ class CellSpec:
     env: dict[str, str] = field(default_factory=dict)
     extra_pids: Callable[[], list[int]] | None = None
     context: dict = field(default_factory=dict)  # extra provenance columns (master_url, executors, ...)
+    suite: str = "grid"  # the store's `suite` column: which suite measured the cell
     max_repeats: int | None = None
     precision: float = 0.05
     query_budget_s: float = 30.0
@@ -388,6 +389,23 @@ def _validate_into(rows: list[dict], spec: QuerySpec, answers: Path) -> None:
         write_answer(table, spec.answer_out)
 
 
+def cell_identity(cell_run_id: str, suite: str, threads: int, fingerprint: str, rows: int | None,
+                  dagster_run_id: str | None, **context) -> dict:
+    """The columns every row of one cell shares (its identity, its data, the machine): every suite's runner
+    builds them here, and `store.measurement_row` checks them against the schema."""
+    return {"cell_run_id": cell_run_id, "suite": suite, "oversubscribed": threads > provenance.logical_cores(),
+            "dataset_fingerprint": fingerprint, "dataset_rows": rows, "dagster_run_id": dagster_run_id,
+            **provenance.machine(), **context}
+
+
+def stamped(rows: list[dict], identity: dict) -> list[dict]:
+    """One query's rows with the cell's identity and the time the query ended."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for r in rows:
+        r.update(identity, measured_at=now)
+    return rows
+
+
 def run_cell(
     spec: CellSpec,
     store: ResultsStore | None = None,
@@ -399,15 +417,8 @@ def run_cell(
     holds whole cells only: a cell killed or interrupted half-way leaves nothing
     (it is measured again), and the store is checked before the first query."""
     result = CellResult(uuid.uuid4().hex, spec.engine, spec.threads)
-    identity = {
-        "cell_run_id": result.cell_run_id,
-        "oversubscribed": spec.threads > provenance.logical_cores(),
-        "dataset_fingerprint": spec.data.fingerprint(),
-        "dataset_rows": spec.data.posts_rows(),
-        "dagster_run_id": spec.dagster_run_id,
-        **provenance.machine(),
-        **spec.context,
-    }
+    identity = cell_identity(result.cell_run_id, spec.suite, spec.threads, spec.data.fingerprint(),
+                             spec.data.posts_rows(), spec.dagster_run_id, **spec.context)
     if store is not None:
         store.check_writable()
     with measurement_lock(this_command()):
@@ -417,12 +428,7 @@ def run_cell(
                               spec.budget_bytes, env=spec.env, extra_pids=spec.extra_pids,
                               max_repeats=spec.max_repeats, precision=spec.precision,
                               query_budget_s=spec.query_budget_s)
-            rows = run_query(qspec, on_run=on_run)
-            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            for r in rows:
-                r.update(identity)
-                r["measured_at"] = now
-            result.rows.extend(rows)
+            result.rows.extend(stamped(run_query(qspec, on_run=on_run), identity))
         if store is not None:
             store.append(result.rows)
     return result

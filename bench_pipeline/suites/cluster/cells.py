@@ -209,7 +209,7 @@ def run_cluster_cell(data: Dataset, executors: int, layout: str, config: Cluster
     def cell(master_url: str, extra_pids, start_seconds):
         spec = CellSpec(ENGINE, executors * config.cores_per_worker, data, queries, repeats=repeats,
                         timeout_s=timeout_s,
-                        dagster_run_id=dagster_run_id, env={**env, "BENCH_SPARK_MASTER": master_url},
+                        dagster_run_id=dagster_run_id, suite="cluster", env={**env, "BENCH_SPARK_MASTER": master_url},
                         extra_pids=extra_pids,
                         context={**context, "master_url": master_url, "cluster_start_seconds": start_seconds})
         return run_cell(spec, store, on_run=on_run)

@@ -21,7 +21,7 @@ _SQL = [
 WITH latest AS (
   SELECT * EXCLUDE (rn) FROM (
     SELECT s.*, row_number() OVER (PARTITION BY executors, data_layout, query ORDER BY measured_at DESC) AS rn
-    FROM query_summary s WHERE dataset_fingerprint = $fp AND master_url IS NOT NULL AND suite IS NULL)
+    FROM query_summary s WHERE dataset_fingerprint = $fp AND suite = 'cluster')
   WHERE rn = 1),
 cell AS (
   SELECT *, CASE WHEN status = 'ok' THEN median_seconds END AS valid_seconds,
@@ -38,7 +38,7 @@ FROM cell c LEFT JOIN cell b
 WITH single AS (
   SELECT * EXCLUDE (rn) FROM (
     SELECT s.*, row_number() OVER (PARTITION BY engine, threads_asked, query ORDER BY measured_at DESC) AS rn
-    FROM query_summary s WHERE dataset_fingerprint = $fp AND master_url IS NULL AND suite IS NULL)
+    FROM query_summary s WHERE dataset_fingerprint = $fp AND suite = 'grid')
   WHERE rn = 1 AND status = 'ok' AND median_seconds IS NOT NULL),
 cluster AS (SELECT * FROM metrics_cluster WHERE status = 'ok' AND median_seconds IS NOT NULL)
 SELECT q.query,

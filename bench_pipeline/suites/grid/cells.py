@@ -80,7 +80,7 @@ def estimate(s: Settings):
         "WITH cells AS (SELECT engine, threads_asked, cell_run_id, max(measured_at) AS t1, "
         "  sum(coalesce(seconds, 0)) + sum(coalesce(startup_seconds, 0)) FILTER (WHERE run_index = 0) "
         "  + 1.5 * count(DISTINCT query) AS s "
-        "  FROM measurements WHERE suite IS NULL AND master_url IS NULL AND dataset_rows = ? GROUP BY ALL) "
+        "  FROM measurements WHERE suite = 'grid' AND dataset_rows = ? GROUP BY ALL) "
         "SELECT engine, threads_asked, arg_max(s, t1) AS seconds FROM cells GROUP BY ALL", [s.rows]) \
         if store.path.exists() else []
     seen = {cell_key(r["engine"], r["threads_asked"]): r["seconds"] for r in rows}

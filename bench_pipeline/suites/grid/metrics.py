@@ -28,7 +28,7 @@ _METRICS_SQL = [
     """CREATE OR REPLACE TABLE metrics_latest AS
 SELECT * EXCLUDE (rn) FROM (
   SELECT s.*, row_number() OVER (PARTITION BY engine, threads_asked, query ORDER BY measured_at DESC) AS rn
-  FROM query_summary s WHERE dataset_fingerprint = $fp AND master_url IS NULL AND suite IS NULL)
+  FROM query_summary s WHERE dataset_fingerprint = $fp AND suite = 'grid')
 WHERE rn = 1""",
     """CREATE OR REPLACE TABLE metrics_speedup AS
 WITH cell AS (

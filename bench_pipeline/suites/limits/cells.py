@@ -16,12 +16,12 @@ def sweep_cell(run: SuiteRun, key: str, data, dagster_run_id: str | None = None)
     engine = key.split("|")[0]
     cores, own = provenance.logical_cores(), run.own
     spec = CellSpec(engine, cores, data, SWEEP_QUERIES, repeats=own.sweep_repeats, timeout_s=run.main.timeout_s,
-                    budget_bytes=own.sweep_budget_bytes, dagster_run_id=dagster_run_id, context={"suite": "sweep"})
+                    budget_bytes=own.sweep_budget_bytes, dagster_run_id=dagster_run_id, suite="sweep")
     return spec, measured_with(engine, cores, data, own.sweep_repeats, {"budget_bytes": own.sweep_budget_bytes})
 
 
 def modes_cell(run: SuiteRun, key: str, data, dagster_run_id: str | None = None) -> tuple[CellSpec, dict]:
     engine, cores = MODES[key], provenance.logical_cores()
     spec = CellSpec(engine, cores, data, MODE_QUERIES, repeats=run.main.repeats, timeout_s=run.main.timeout_s,
-                    dagster_run_id=dagster_run_id, context={"suite": "modes"})
+                    dagster_run_id=dagster_run_id, suite="modes")
     return spec, measured_with(engine, cores, data, run.main.repeats, {"modes_rows": run.own.modes_rows})

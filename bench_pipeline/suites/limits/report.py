@@ -56,7 +56,7 @@ def _latest_plans(store: ResultsStore, query: str = "C") -> dict[str, str | None
 
 def _cluster_ok(store: ResultsStore) -> dict[str, int]:
     rows = store.query("SELECT engine, max(executors) AS n FROM query_summary "
-                       "WHERE master_url IS NOT NULL AND status = 'ok' GROUP BY engine")
+                       "WHERE suite = 'cluster' AND status = 'ok' GROUP BY engine")
     return {r["engine"]: r["n"] for r in rows if r["n"]}
 
 

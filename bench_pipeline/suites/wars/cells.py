@@ -11,15 +11,21 @@ query = the workload's name. The image pipeline gets an HTTP server on
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from bench_pipeline.engines import engine_class
-from bench_pipeline.harness import provenance
-from bench_pipeline.harness.runner import DEFAULT_REPEATS, DEFAULT_TIMEOUT_S, CellResult, QuerySpec, run_query
+from bench_pipeline.harness.runner import (
+    DEFAULT_REPEATS,
+    DEFAULT_TIMEOUT_S,
+    CellResult,
+    QuerySpec,
+    cell_identity,
+    run_query,
+    stamped,
+)
 from bench_pipeline.store import ResultsStore
 from bench_pipeline.suites.wars.data import WarsData
 from bench_pipeline.suites.wars.engines import IMAGES_URL_ENV
@@ -90,17 +96,10 @@ def run_workload(workload: str, engine: str, data: WarsData, threads: int, store
 
         rows = run_query(spec, on_run=named)
     params = data.params()
-    identity = {
-        "cell_run_id": result.cell_run_id, "suite": SUITE, "engine": engine,
-        "oversubscribed": threads > provenance.logical_cores(),
-        "dataset_fingerprint": data.fingerprint(),
-        "dataset_rows": params["images"] if workload == "images" else
-        params["sales_rows"] if workload == "csv_groupby" else params["events_rows"],
-        "dagster_run_id": dagster_run_id, **provenance.machine(),
-        "measured_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
-    }
-    for r in rows:
-        r.update(identity)
+    size = (params["images"] if workload == "images" else
+            params["sales_rows"] if workload == "csv_groupby" else params["events_rows"])
+    rows = stamped(rows, cell_identity(result.cell_run_id, SUITE, threads, data.fingerprint(), size,
+                                       dagster_run_id, engine=engine))
     if store is not None:
         store.append(rows)
     result.rows = rows
