@@ -12,9 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from bench_pipeline import state, suites
+from bench_pipeline import fmt, state, suites
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.engines import AA_ENGINE, ENGINE_NAMES, VARIANTS
+from bench_pipeline.fmt import MiB
 from bench_pipeline.harness import interrupt
 from bench_pipeline.options import (
     PARENTS,
@@ -31,7 +32,6 @@ from bench_pipeline.settings import Settings, SettingsError
 from bench_pipeline.state import StateError
 
 PROG = "bench-pipeline"
-MiB = 2**20
 
 
 class _Parser(argparse.ArgumentParser):
@@ -178,28 +178,24 @@ def cmd_query(args) -> int:
     return 0 if status == "ok" else 1
 
 
-def print_summary(summary: list[dict], title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
+_SUMMARY_COLUMNS = [("engine", "engine", ""), ("threads", "threads", ">"), ("query", "query", ""),
+                   ("status", "status", ""), ("cold_seconds", "cold s", ".4f"), ("median_seconds", "median s", ".4f"),
+                   ("interval", "95 % interval", ">"), ("warm_runs", "warm runs", "d"),
+                   ("peak_rss_bytes", "peak MiB", "MiB"), ("startup_seconds", "start-up s", ".2f"),
+                   ("noise", "noise", "")]
 
+
+def print_summary(summary: list[dict], title: str) -> None:
     from bench_pipeline import stats
 
-    table = Table(title=title, caption="* oversubscribed (threads above the cores); noisy: other work used the CPU")
-    for col in ("engine", "threads", "query", "status", "cold s", "median s", "95 % interval", "warm runs",
-                "peak MiB", "start-up s", "noise"):
-        table.add_column(col, justify="right" if col not in ("engine", "query", "status", "noise") else "left")
+    rows = []
     for s in summary:
-        def f(v, fmt):
-            return "-" if v is None else format(v, fmt)
-
-        threads = f"{s['threads_asked']}" + ("*" if s.get("oversubscribed") else "")
         interval = stats.typical(s.get("warm_list") or []) if s["status"] == "ok" else None
-        table.add_row(s["engine"], threads, s["query"], s["status"], f(s["cold_seconds"], ".4f"),
-                      f(s["median_seconds"], ".4f"),
-                      f"{interval.low:.4f}-{interval.high:.4f}" if interval else "-", f(s.get("warm_runs"), "d"),
-                      f((s["peak_rss_bytes"] or 0) / MiB if s["peak_rss_bytes"] else None, ",.0f"),
-                      f(s["startup_seconds"], ".2f"), "noisy" if s.get("noisy") else "")
-    Console(width=None if sys.stdout.isatty() else 180).print(table)
+        rows.append({**s, "threads": f"{s['threads_asked']}" + ("*" if s.get("oversubscribed") else ""),
+                     "interval": f"{interval.low:.4f}-{interval.high:.4f}" if interval else None,
+                     "noise": "noisy" if s.get("noisy") else ""})
+    fmt.print_rich(rows, _SUMMARY_COLUMNS, title,
+                   caption="* oversubscribed (threads above the cores); noisy: other work used the CPU")
 
 
 def cmd_cell(args) -> int:

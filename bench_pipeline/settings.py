@@ -29,6 +29,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bench_pipeline.engines import ENGINE_NAMES, default_engines
+from bench_pipeline.fmt import MiB
 
 SAVED_FILE = "settings.json"
 DEFAULT_HOME = Path(".bench")
@@ -251,4 +252,4 @@ class Settings(BenchSettingsBase):
 
     @property
     def budget_bytes(self) -> int | None:
-        return None if self.budget_mib is None else self.budget_mib * 2**20
+        return None if self.budget_mib is None else self.budget_mib * MiB

@@ -13,10 +13,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from bench_pipeline import fmt
+from bench_pipeline.fmt import MiB
 from bench_pipeline.harness import scratch
 from bench_pipeline.store import ResultsStore, StoreError, probe_writable
 
-MiB = 2**20
 # Room kept free beyond the data: the store, plots, Dagster's records, engines' spill files.
 MIN_FREE_BYTES = 256 * MiB
 # posts.parquet measured at 105 bytes a row (200,000 rows, zstd); users.parquet about 1 MiB.
@@ -26,14 +27,6 @@ USERS_BYTES = 2 * MiB
 
 class StateError(ValueError):
     """The state folder or the room on its disk cannot hold the run: one line, exit 2."""
-
-
-def size_text(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:,.1f} PiB"
 
 
 def _existing(path: Path) -> Path:
@@ -54,8 +47,8 @@ def check_room(where: Path, need: int, what: str) -> None:
     """`what` (e.g. 'argument --rows: 5,000,000 rows') needs about `need` bytes more under `where`."""
     free = free_bytes(where)
     if need + MIN_FREE_BYTES > free:
-        raise StateError(f"{what} need about {size_text(need)} on disk (and {size_text(MIN_FREE_BYTES)} to spare); "
-                         f"{_existing(where)} has {size_text(free)} free")
+        raise StateError(f"{what} need about {fmt.size(need)} on disk (and {fmt.size(MIN_FREE_BYTES)} to spare); "
+                         f"{_existing(where)} has {fmt.size(free)} free")
 
 
 def check_datasets(where: Path, rows_by_folder: dict[Path, int], what: str = "argument --rows") -> None:
@@ -74,8 +67,8 @@ def check_home(home: Path) -> None:
         raise StateError(f"BENCH_HOME {home} is not writable ({exc.strerror or exc})") from None
     free = free_bytes(home)
     if free < MIN_FREE_BYTES:
-        raise StateError(f"BENCH_HOME {home} has {size_text(free)} free; the store and the state need at least "
-                         f"{size_text(MIN_FREE_BYTES)}")
+        raise StateError(f"BENCH_HOME {home} has {fmt.size(free)} free; the store and the state need at least "
+                         f"{fmt.size(MIN_FREE_BYTES)}")
 
 
 def open_store(store_path: Path) -> ResultsStore:

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from bench_pipeline import stats
 from bench_pipeline.queries import QUERIES, QUERY_NAMES
 
-MiB = 2**20
-
 
 def rule() -> str:
     """The rule in words, with the cell noise in force (stats.py)."""

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from bench_pipeline import fmt
 from bench_pipeline.defs.runs import DECIDED_AT
 from bench_pipeline.defs.staleness import changed
 from bench_pipeline.harness.machine_lock import measurement_lock
 
-MiB = 2**20
 # Statuses that make a cell a failed cell (red in the grid). A `skipped` cell
 # (no Java) materializes with its reason; like a failed one it is not all_ok,
 # so it is tried again next time.
@@ -126,16 +126,10 @@ def cell_outcome(key: str, result, store, measured: dict, expected_failures: tup
         wrong, measured["threads_asked"], metadata["threads_verified"]))
 
 
+_SUMMARY_MD = [("query", "query", ""), ("status", "status", ""), ("median_seconds", "median s", ".4f"),
+               ("cold_seconds", "cold s", ".4f"), ("cv", "cv", ".3f"), ("peak_rss_bytes", "peak MiB", "MiB"),
+               ("startup_seconds", "start-up s", ".2f")]
+
+
 def _summary_markdown(summary: list[dict]) -> str:
-    lines = ["| query | status | median s | cold s | cv | peak MiB | start-up s |", "|---|---|---|---|---|---|---|"]
-
-    def f(v, fmt):
-        return "-" if v is None else format(v, fmt)
-
-    for r in summary:
-        lines.append(
-            f"| {r['query']} | {r['status']} | {f(r['median_seconds'], '.4f')} | {f(r['cold_seconds'], '.4f')} "
-            f"| {f(r['cv'], '.3f')} | {f(r['peak_rss_bytes'] and r['peak_rss_bytes'] / MiB, ',.0f')} "
-            f"| {f(r['startup_seconds'], '.2f')} |"
-        )
-    return "\n".join(lines)
+    return fmt.markdown(summary, _SUMMARY_MD)

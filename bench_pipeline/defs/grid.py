@@ -9,12 +9,11 @@ from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.defs.common import cell_asset, cell_checks, open_or_fail
 from bench_pipeline.defs.partitions import CELLS, ENGINES
 from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.fmt import MiB
 from bench_pipeline.harness.machine_lock import measurement_lock
 from bench_pipeline.harness.runner import run_cell
 from bench_pipeline.suites.grid import cells
 from bench_pipeline.versions import engine_signature, harness_code_hash
-
-MiB = 2**20
 
 
 @dg.observable_source_asset(partitions_def=ENGINES, group_name="benchmark",

@@ -16,6 +16,7 @@ from bench_pipeline.dataset import open_dataset
 from bench_pipeline.defs.common import FAILED_STATUSES, cell_asset, cell_checks, open_or_fail
 from bench_pipeline.defs.grid import generated
 from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.fmt import MiB
 from bench_pipeline.harness import provenance
 from bench_pipeline.harness.runner import run_cell
 from bench_pipeline.suites.limits import MODES_ASSET, SWEEP_ASSET
@@ -45,7 +46,7 @@ def sweep_dataset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg
     ds = generated(s.data_dir_for(rows), rows, s.seed)
     return dg.MaterializeResult(data_version=dg.DataVersion(ds.fingerprint()),
                                 metadata={"path": str(ds.root), "rows": rows, "fingerprint": ds.fingerprint(),
-                                          "posts_arrow_mib": round(ds.posts_arrow_bytes() / 2**20, 1)})
+                                          "posts_arrow_mib": round(ds.posts_arrow_bytes() / MiB, 1)})
 
 
 @dg.asset(

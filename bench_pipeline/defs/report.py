@@ -10,17 +10,16 @@ import base64
 
 import dagster as dg
 
+from bench_pipeline import fmt
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.defs.grid import benchmark_cells, dataset
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.defs.wars import wars_summary
 from bench_pipeline.harness import provenance
-from bench_pipeline.report import write_report
-from bench_pipeline.suites.cluster.metrics import build_cluster_metrics, findings
+from bench_pipeline.report import sections, write_report
+from bench_pipeline.suites import ReportInputs
 from bench_pipeline.suites.grid.figures import caption_for, draw_all
 from bench_pipeline.suites.grid.metrics import build_metrics
-from bench_pipeline.suites.limits.report import analyse
-from bench_pipeline.suites.limits.settings import LimitsSettings
 from bench_pipeline.verdict import build_verdict, verdict_rows
 
 # Refresh when cells land, without waiting for every partition to exist.
@@ -39,12 +38,12 @@ def _metrics_for(bench: BenchSettings) -> tuple[dict, dict]:
     return metrics, {"path": str(ds.root), "rows": ds.posts_rows(), "fingerprint": ds.fingerprint()}
 
 
-def _md_table(rows: list[dict], cols: list[str]) -> str:
-    def fmt(v):
-        return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
-
-    head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols)
-    return head + "".join("\n| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows)
+_SPEEDUP_MD = [("engine", "engine", ""), ("query", "query", ""), ("threads", "threads", ">"), ("status", "status", ""),
+               ("median_seconds", "median s", ".4f"), ("speedup", "speedup", ".2f"), ("speedup_low", "95 % low", ".2f"),
+               ("speedup_high", "95 % high", ".2f"), ("efficiency", "efficiency", ".2f"),
+               ("suspect", "suspect", ""), ("noisy", "noisy", "")]
+_LOAD_MD = [("engine", "engine", ""), ("threads", "threads", ">"), ("load_seconds", "load (L) s", ".4f"),
+            ("queries_seconds", "queries s", ".4f")]
 
 
 @dg.asset(group_name="analysis", deps=[benchmark_cells, dataset], automation_condition=_AFTER_UPSTREAM,
@@ -56,12 +55,9 @@ def metrics(bench: BenchSettings) -> dg.MaterializeResult:
                             ds["rows"])
     return dg.MaterializeResult(metadata={
         "verdict": dg.MetadataValue.md("\n".join(f"- {line}" for line in verdict.recommendation + verdict.caveats)),
-        "speedup": dg.MetadataValue.md(_md_table(
-            m["metrics_speedup"], ["engine", "query", "threads", "status", "median_seconds", "speedup",
-                                   "speedup_low", "speedup_high", "efficiency", "suspect", "noisy"])),
+        "speedup": dg.MetadataValue.md(fmt.markdown(m["metrics_speedup"], _SPEEDUP_MD)),
         "noisy_cells": len({(r["engine"], r["threads_asked"]) for r in m["metrics_latest"] if r.get("noisy")}),
-        "load_vs_query": dg.MetadataValue.md(_md_table(
-            m["metrics_load_vs_query"], ["engine", "threads", "load_seconds", "queries_seconds"])),
+        "load_vs_query": dg.MetadataValue.md(fmt.markdown(m["metrics_load_vs_query"], _LOAD_MD)),
         "cells": len({(r["engine"], r["threads_asked"]) for r in m["metrics_latest"]}),
         "dataset": ds["path"],
     })
@@ -86,44 +82,14 @@ def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
     })
 
 
-def _wars_for(bench: BenchSettings) -> tuple[list[dict], dict | None]:
-    """The suite's latest rows and its data's parameters, or nothing when the suite has not run."""
-    from bench_pipeline.suites.wars import latest
-
-    rows, data = latest(bench.run("wars"), bench.store())
-    return (rows, {"path": str(data.root), **data.params()}) if data is not None else ([], None)
-
-
-_NO_METRICS = {"metrics_latest": [], "metrics_speedup": [], "metrics_load_vs_query": []}
-
-
 @dg.asset(group_name="analysis", deps=[speedup_plots, wars_summary], automation_condition=_AFTER_UPSTREAM,
-          description="One self-contained HTML report (plots inline, tables, machine, versions, statuses).")
+          description="One self-contained HTML report: a section per suite (plots inline, tables, verdict).")
 def benchmark_report(bench: BenchSettings) -> dg.MaterializeResult:
-    from bench_pipeline.suites.wars.cells import missing_engines
-
-    s = bench.settings()
-    wars_rows, wars_data = _wars_for(bench)
-    try:
-        m, ds = _metrics_for(bench)
-    except dg.Failure:
-        if not wars_rows:
-            raise
-        m, ds = _NO_METRICS, {"note": "no engine x threads cells measured yet: bench-pipeline run"}
-    cores = provenance.logical_cores()
-    plots = sorted(p for p in s.plots_dir.glob("*.png") if not p.name.startswith(("cluster_", "limits_", "wars_")))
-    cluster = build_cluster_metrics(bench.store(), ds["fingerprint"], cores) if "fingerprint" in ds else None
-    has_cluster = bool(cluster and cluster["metrics_cluster"])
-    limits = analyse(s, bench.settings(LimitsSettings), bench.store(), cores,
-                     speedup=m["metrics_speedup"] if m is not _NO_METRICS else None)
-    verdict = build_verdict(verdict_rows(m["metrics_latest"], s.engines, s.threads), cores, ds.get("rows")) \
-        if m is not _NO_METRICS else None
-    path = write_report(s.report_path, metrics=m, plots=plots if m is not _NO_METRICS else [], verdict=verdict,
-                        machine=provenance.machine(), dataset=ds, cores=cores, cluster=cluster,
-                        cluster_findings=findings(cluster, cores) if has_cluster else [],
-                        cluster_plots=sorted(s.plots_dir.glob("cluster_*.png")) if has_cluster else [],
-                        limits=limits,
-                        wars=wars_rows, wars_plots=sorted(s.plots_dir.glob("wars_*.png")) if wars_rows else [],
-                        wars_missing=missing_engines() if wars_rows else None, wars_data=wars_data)
-    return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)), "plots": len(plots),
-                                          "wars_rows": len(wars_rows)})
+    inputs = ReportInputs(bench.run, bench.store(), provenance.logical_cores())
+    shown, missing = sections(inputs)
+    if not shown:
+        raise dg.Failure("nothing measured yet to report on; run `bench-pipeline run` first")
+    path = write_report(bench.settings().report_path, shown, provenance.machine(), missing)
+    return dg.MaterializeResult(metadata={"report": dg.MetadataValue.path(str(path)),
+                                          "sections": dg.MetadataValue.json([s.template.split("/")[0] for s in shown]),
+                                          "not_measured_yet": dg.MetadataValue.json(missing)})

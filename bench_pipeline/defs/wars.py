@@ -10,8 +10,10 @@ repeats or thread count changed.
 
 import dagster as dg
 
+from bench_pipeline import fmt
 from bench_pipeline.defs.common import cell_asset, cell_checks, open_or_fail
 from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.fmt import MiB
 from bench_pipeline.harness.machine_lock import measurement_lock
 from bench_pipeline.suites.wars import measured_with, open_data, workload_asset
 from bench_pipeline.suites.wars.cells import missing_engines, run_workload, suite_code_hash
@@ -21,7 +23,6 @@ from bench_pipeline.suites.wars.metrics import build_wars_metrics
 from bench_pipeline.suites.wars.workloads import WORKLOAD_NAMES, WORKLOADS
 
 GROUP = "engine_wars"
-MiB = 2**20
 
 
 def _open(bench: BenchSettings) -> WarsData:
@@ -93,10 +94,8 @@ def wars_summary(bench: BenchSettings) -> dg.MaterializeResult:
     paths = draw_wars(rows, s.plots_dir)
     handoff = next((r for r in rows if r["query"] == "handoff" and r["engine"] == "datafusion_polars"), None)
     zero_copy = handoff is not None and (handoff.get("zero_copy") or "").startswith("yes")
-    table = "| workload | engine | status | median s | peak MiB |\n|---|---|---|---|---|" + "".join(
-        f"\n| {r['query']} | {r['engine']} | {r['status']} | "
-        f"{'-' if r['median_seconds'] is None else format(r['median_seconds'], '.4f')} | "
-        f"{'-' if r['peak_mib'] is None else format(r['peak_mib'], ',.0f')} |" for r in rows)
+    table = fmt.markdown(rows, [("query", "workload", ""), ("engine", "engine", ""), ("status", "status", ""),
+                                ("median_seconds", "median s", ".4f"), ("peak_rss_bytes", "peak MiB", "MiB")])
     return dg.MaterializeResult(
         metadata={"results": dg.MetadataValue.md(table), "plots": dg.MetadataValue.json([str(p) for p in paths]),
                   "missing_engines": dg.MetadataValue.json(missing_engines())},

@@ -30,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 
 from bench_pipeline.dataset import Dataset
+from bench_pipeline.fmt import MiB
 
 # Set by the runner in the worker's environment when a memory budget applies.
 BUDGET_ENV = "BENCH_MEMORY_BUDGET_BYTES"
@@ -133,7 +134,7 @@ def _dist_version(dist: str) -> str:
 
 
 def mib(n_bytes: int) -> int:
-    return int(n_bytes // 2**20)
+    return int(n_bytes // MiB)
 
 
 def java_missing_reason() -> str | None:

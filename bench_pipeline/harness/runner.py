@@ -28,6 +28,7 @@ from bench_pipeline import stats
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines import engine_class
 from bench_pipeline.engines.base import BUDGET_ENV
+from bench_pipeline.fmt import MiB
 from bench_pipeline.harness import interrupt, provenance
 from bench_pipeline.harness.machine_lock import measurement_lock, this_command
 from bench_pipeline.harness.noise import NOISY_CORES, NoiseMeter, noisy_retries
@@ -322,7 +323,7 @@ def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[dict]:
                         proc.wait(timeout=30)
                         if sampler.over_budget:
                             failure = ("oom", f"process tree exceeded the memory budget of "
-                                              f"{spec.budget_bytes / 2**20:.0f} MiB")
+                                              f"{spec.budget_bytes / MiB:.0f} MiB")
                         else:
                             failure = ("error", f"worker exited with code {proc.returncode}: "
                                                 f"{_tail(stderr_path)}")

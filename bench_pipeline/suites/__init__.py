@@ -16,8 +16,12 @@ import argparse
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bench_pipeline.settings import BenchSettingsBase, Settings
+
+if TYPE_CHECKING:
+    from bench_pipeline.store import ResultsStore
 
 # Registry: suite name -> its package bench_pipeline.suites.<name>, in report order.
 NAMES: tuple[str, ...] = ("grid", "cluster", "limits", "wars")
@@ -70,6 +74,24 @@ class Summary:
     plots: list[str] | None = None  # the plots to list (default: every plot)
 
 
+@dataclass
+class ReportInputs:
+    """What every suite's report section reads: its run's settings, the store, the machine's cores."""
+
+    run: Callable[[str], SuiteRun]  # suite name -> the settings it runs with
+    store: ResultsStore
+    cores: int
+    memo: dict = field(default_factory=dict)  # computed once per report, read by several sections (grid metrics)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A suite's part of the report: its template (`<suite>/report.html.j2`) and what the template reads as `s`."""
+
+    template: str
+    data: dict
+
+
 @dataclass(frozen=True)
 class Suite:
     name: str
@@ -85,6 +107,10 @@ class Suite:
     summary: Callable[[SuiteRun, object], Summary]  # (run, orchestrate.SuiteResult)
     outputs: tuple[str, ...]  # assets materialized after the cells (analysis, plots, report)
     parents: tuple[str, ...] = ("measure", "json")  # options.py parent parsers its command takes
+
+    def section(self, inputs: ReportInputs) -> Section | None:
+        """Its part of the report (`section` in its `report.py`); None when it has measured nothing yet."""
+        return importlib.import_module(f"{__name__}.{self.name}.report").section(inputs)
 
     @property
     def defs_module(self) -> str:

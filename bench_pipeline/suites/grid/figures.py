@@ -39,10 +39,8 @@ from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from matplotlib.textpath import TextPath  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator  # noqa: E402
 
+from bench_pipeline.fmt import GiB, MiB
 from bench_pipeline.queries import QUERIES, QUERY_NAMES  # noqa: E402
-
-MiB = 2**20
-GiB = 2**30
 
 FAIL_COLOR = "red"
 SUSPECT_COLOR = "red"
@@ -471,6 +469,9 @@ def bars_figure(latest: list[dict], query: str, engines: Sequence[str], threads:
 
 
 # ---------------------------------------------------------------- all
+
+
+PREFIXES = ("speedup_", "time_", "memory_")  # the grid's figure files: <prefix><query>.png
 
 
 def draw_all(metrics: dict[str, list[dict]], out_dir: Path, engines: Sequence[str], threads: Sequence[int],

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench_pipeline import fmt
 from bench_pipeline.engines import CORE_ENGINES, engine_class, with_role
 from bench_pipeline.queries import LOAD_QUERY, MODE_QUERIES, QUERY_NAMES, SWEEP_QUERIES
 from bench_pipeline.store import ResultsStore
@@ -34,7 +35,6 @@ SWEEP_ENGINES: tuple[str, ...] = tuple(
     e for n in CORE_ENGINES for e in dict.fromkeys([n, engine_class(n).modes.get("streaming", n)]))
 SINGLE_NODE = with_role("single-node", SWEEP_ENGINES)  # the lab's "single-node tools"
 DISTRIBUTED = with_role("distributed", CORE_ENGINES)[0]
-GiB = 2**30
 
 _SQL = [
     """CREATE OR REPLACE TABLE metrics_modes AS
@@ -139,13 +139,9 @@ def budget_table(sweep: list[dict], arrow_bytes: dict[int, int]) -> list[dict]:
     return rows
 
 
-def _gib(n: float) -> str:
-    return f"{n / GiB:.2f} GiB"
-
-
 def _ratio_text(rows: int, arrow_bytes: dict[int, int], budget: int) -> str:
     data = arrow_bytes.get(rows)
-    return f"{rows:,} rows ({_gib(data)} in memory, {data / budget:.2f}x the budget)" if data else f"{rows:,} rows"
+    return f"{rows:,} rows ({fmt.gib(data)} in memory, {data / budget:.2f}x the budget)" if data else f"{rows:,} rows"
 
 
 def decision(sweep: list[dict], arrow_bytes: dict[int, int], budget: int, cores: int) -> list[str]:
@@ -157,7 +153,7 @@ def decision(sweep: list[dict], arrow_bytes: dict[int, int], budget: int, cores:
         return ["Every engine of the sweep was skipped: no boundary to draw."]
     engines = sorted({r["engine"] for r in sweep})
     sizes = sorted({r["dataset_rows"] for r in sweep})
-    out = [f"Measured under a process-tree budget of {_gib(budget)} at {cores} threads on posts of "
+    out = [f"Measured under a process-tree budget of {fmt.gib(budget)} at {cores} threads on posts of "
            + ", ".join(_ratio_text(n, arrow_bytes, budget) for n in sizes) + "."]
     for e in engines:
         parts = []
@@ -265,7 +261,7 @@ def mode_findings(modes: list[dict]) -> list[str]:
             elif r["status"] != "ok":
                 parts.append(f"{mode} {r['status']}")
             else:
-                parts.append(f"{mode} {r['median_seconds']:.3f} s, peak {r['peak_rss_bytes'] / 2**20:,.0f} MiB")
+                parts.append(f"{mode} {r['median_seconds']:.3f} s, peak {fmt.value(r['peak_rss_bytes'], 'MiB')} MiB")
         out.append(f"Query {q}: " + "; ".join(parts) + ".")
     return out
 
@@ -356,10 +352,10 @@ def capability_table(speedup: list[dict], sweep: list[dict], plans: dict[str, st
             r = max(done, key=lambda r: r["dataset_rows"])
             out.append(Evidence(engine, "out_of_core", claims["out_of_core"], True,
                                 f"{r['engine']} kept the whole table (L) of {r['dataset_rows']:,} rows, "
-                                f"{arrow_bytes[r['dataset_rows']] / budget:.2f}x the {_gib(budget)} budget"))
+                                f"{arrow_bytes[r['dataset_rows']] / budget:.2f}x the {fmt.gib(budget)} budget"))
         elif over:
             out.append(Evidence(engine, "out_of_core", claims["out_of_core"], False,
-                                f"L on data larger than the {_gib(budget)} budget ended "
+                                f"L on data larger than the {fmt.gib(budget)} budget ended "
                                 + ", ".join(sorted({f"{r['status']} ({r['engine']})" for r in over}))))
         else:
             out.append(Evidence(engine, "out_of_core", claims["out_of_core"], None,

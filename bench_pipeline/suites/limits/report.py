@@ -8,6 +8,7 @@ from pathlib import Path
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
+from bench_pipeline.suites import ReportInputs, Section
 from bench_pipeline.suites.grid.metrics import build_metrics
 from bench_pipeline.suites.limits.figures import draw_limits
 from bench_pipeline.suites.limits.metrics import (
@@ -84,3 +85,34 @@ def analyse(settings: Settings, limits: LimitsSettings, store: ResultsStore, cor
     if draw:
         a.plots = draw_limits(m, settings.plots_dir, budget)
     return a
+
+
+MODE_COLUMNS = [("mode", "mode", ""), ("query", "query", ""), ("status", "status", ""),
+                ("median_seconds", "median s", ".4f"), ("cold_seconds", "cold s", ".4f"), ("cv", "cv", ".3f"),
+                ("peak_rss_bytes", "peak MiB", "MiB"), ("dataset_rows", "rows", ","), ("warm_runs", "warm runs", ">")]
+BUDGET_COLUMNS = [("engine", "engine", ""), ("query", "query", ""), ("status", "status", ""),
+                  ("median_seconds", "median s", ".3f"), ("peak_rss_bytes", "peak MiB", "MiB"),
+                  ("peak_to_budget", "peak / budget", ".2f"), ("how", "completed by", ""),
+                  ("engine_limits", "engine's own limits", ""), ("message", "message", "")]
+SWEEP_COLUMNS = [("engine", "engine", ""), ("query", "query", ""), ("dataset_rows", "rows", ","),
+                 ("status", "status", ""), ("median_seconds", "median s", ".3f"), ("cold_seconds", "cold s", ".3f"),
+                 ("warm_runs", "warm runs", ">"), ("peak_rss_bytes", "peak MiB", "MiB")]
+
+
+def section(inputs: ReportInputs) -> Section | None:
+    """Polars' modes, the budget table, the size sweep, the capability table, the decision boundary."""
+    from bench_pipeline.suites.grid.report import metrics_of
+    from bench_pipeline.suites.limits.metrics import CAPABILITY_TITLES
+
+    run = inputs.run("limits")
+    grid = metrics_of(inputs)
+    a = analyse(run.main, run.own, inputs.store, inputs.cores, speedup=grid["metrics_speedup"] if grid else None)
+    if a.empty:
+        return None
+    return Section("limits/report.html.j2", {
+        "a": a, "plots": {p.stem: p for p in a.plots},
+        "engines": list(dict.fromkeys(e.engine for e in a.capabilities)),
+        "capabilities": list(dict.fromkeys(e.capability for e in a.capabilities)),
+        "cell": {(e.engine, e.capability): e for e in a.capabilities}, "titles": CAPABILITY_TITLES,
+        "mode_columns": MODE_COLUMNS, "budget_columns": BUDGET_COLUMNS, "sweep_columns": SWEEP_COLUMNS,
+    })

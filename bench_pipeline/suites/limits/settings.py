@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from bench_pipeline.fmt import MiB
 from bench_pipeline.settings import BenchSettingsBase, PositiveInt
 
 
@@ -23,7 +24,7 @@ class LimitsSettings(BenchSettingsBase):
 
     @property
     def sweep_budget_bytes(self) -> int:
-        return self.sweep_budget_mib * 2**20
+        return self.sweep_budget_mib * MiB
 
     @property
     def all_rows(self) -> tuple[int, ...]:

@@ -4,7 +4,6 @@ hand-off, image pipeline) on data the project generates, each workload a cell pe
 from __future__ import annotations
 
 import functools
-import sys
 
 from bench_pipeline import options as opt
 from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteRun, Summary
@@ -117,25 +116,18 @@ def _summary(run: SuiteRun, result) -> Summary:
     return Summary(rows, _title(run), notes, extra, show=lambda: _print(rows), plots=plots)
 
 
+_COLUMNS = [("query", "workload", ""), ("engine", "engine", ""), ("threads_asked", "threads", ">"),
+            ("status_text", "status", ""), ("cold_seconds", "cold s", ".4f"), ("median_seconds", "median s", ".4f"),
+            ("cv", "cv", ".2f"), ("peak_rss_bytes", "peak MiB", "MiB"), ("startup_seconds", "start-up s", ".2f"),
+            ("zero_copy", "zero-copy", "")]
+
+
 def _print(rows: list[dict]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from bench_pipeline import fmt
 
-    table = Table(title="Engine Wars: latest measurement per workload and engine")
-    cols = ("workload", "engine", "threads", "status", "cold s", "median s", "cv", "peak MiB", "start-up s",
-            "zero-copy")
-    for col in cols:
-        table.add_column(col, justify="left" if col in ("workload", "engine", "status", "zero-copy") else "right")
-
-    def f(v, fmt):
-        return "-" if v is None else format(v, fmt)
-
-    for r in rows:
-        status = r["status"] if r["status"] == "ok" else f"{r['status']}: {(r.get('message') or '')[:60]}"
-        table.add_row(r["query"], r["engine"], str(r["threads_asked"]), status, f(r["cold_seconds"], ".4f"),
-                      f(r["median_seconds"], ".4f"), f(r["cv"], ".2f"), f(r["peak_mib"], ",.0f"),
-                      f(r["startup_seconds"], ".2f"), r.get("zero_copy") or "")
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    fmt.print_rich([{**r, "status_text": r["status"] if r["status"] == "ok" else
+                     f"{r['status']}: {(r.get('message') or '')[:60]}"} for r in rows],
+                   _COLUMNS, "Engine Wars: latest measurement per workload and engine", width=200)
 
 
 SUITE = Suite(

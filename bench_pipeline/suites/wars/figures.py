@@ -13,9 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bench_pipeline.fmt import MiB
 from bench_pipeline.suites.wars.workloads import WORKLOADS  # noqa: E402
-
-MiB = 2**20
 
 
 def draw_wars(rows: list[dict], out_dir: Path) -> list[Path]:

@@ -7,8 +7,6 @@ import json
 from bench_pipeline.store import ResultsStore
 from bench_pipeline.suites.wars.workloads import WORKLOAD_NAMES, WORKLOADS
 
-MiB = 2**20
-
 _SQL = ["""CREATE OR REPLACE TABLE wars_latest AS
 SELECT * EXCLUDE (rn) FROM (
   SELECT s.*, row_number() OVER (PARTITION BY query, engine ORDER BY measured_at DESC) AS rn
@@ -32,7 +30,6 @@ def read_wars_metrics(store: ResultsStore) -> list[dict]:
     for r in rows:
         order = list(WORKLOADS[r["query"]].engines) if r["query"] in WORKLOADS else []
         r["_order"] = order.index(r["engine"]) if r["engine"] in order else len(order)
-        r["peak_mib"] = r["peak_rss_bytes"] / MiB if r.get("peak_rss_bytes") else None
         r["zero_copy"] = _zero_copy(r.get("checks"))
     rows.sort(key=lambda r: (list(WORKLOAD_NAMES).index(r["query"]) if r["query"] in WORKLOADS else 99, r["_order"]))
     return rows

@@ -1,0 +1,88 @@
+"""The grid's section of the report: the verdict, the queries, the dataset, the figures and every cell."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from bench_pipeline.dataset import Dataset, DatasetError, open_dataset
+from bench_pipeline.queries import QUERIES, SUMMED_QUERIES
+from bench_pipeline.suites import ReportInputs, Section
+from bench_pipeline.suites.grid.figures import PREFIXES
+from bench_pipeline.suites.grid.metrics import build_metrics
+
+SPEEDUP_COLUMNS = [
+    ("engine", "engine", ""), ("query", "query", ""), ("threads_label", "threads", ">"), ("status", "status", ""),
+    ("median_seconds", "median s", ".4f"), ("speedup", "speedup", ".2f"), ("speedup_low", "95 % low", ".2f"),
+    ("speedup_high", "95 % high", ".2f"), ("efficiency", "efficiency", ".2f"), ("flags", "flags", ""),
+]
+LOAD_COLUMNS = [
+    ("engine", "engine", ""), ("threads_label", "threads", ">"), ("load_seconds", "load (L) s", ".4f"),
+    ("queries_seconds", f"{'+'.join(SUMMED_QUERIES)} s", ".4f"),
+    ("valid_queries", f"valid of {','.join(SUMMED_QUERIES)}", ">"),
+]
+CELL_COLUMNS = [
+    ("engine", "engine", ""), ("threads_label", "threads", ">"), ("threads_verified", "verified", ">"),
+    ("query", "query", ""), ("status", "status", ""), ("cold_seconds", "cold s", ".4f"),
+    ("median_seconds", "median s", ".4f"), ("ci_low", "95 % low (own runs)", ".4f"), ("ci_high", "95 % high", ".4f"),
+    ("min_seconds", "min s", ".4f"), ("max_seconds", "max s", ".4f"), ("warm_runs", "warm runs", ">"),
+    ("cv", "cv", ".3f"), ("noisy_label", "noise", ""), ("peak_rss_bytes", "peak MiB", "MiB"),
+    ("startup_seconds", "start-up s", ".2f"), ("message", "message", ""),
+]
+
+
+def dataset_of(inputs: ReportInputs) -> Dataset | None:
+    """The main dataset (read once per report), or None when there is none yet."""
+    if "dataset" not in inputs.memo:
+        try:
+            inputs.memo["dataset"] = open_dataset(inputs.run("grid").main.data_dir)
+        except DatasetError:
+            inputs.memo["dataset"] = None
+    return inputs.memo["dataset"]
+
+
+def metrics_of(inputs: ReportInputs) -> dict[str, list[dict]] | None:
+    """The grid's metrics of the main dataset (built once per report), or None when no cell is measured."""
+    if "grid" not in inputs.memo:
+        ds = dataset_of(inputs)
+        m = build_metrics(inputs.store, ds.fingerprint()) if ds is not None else None
+        inputs.memo["grid"] = m if m and m["metrics_latest"] else None
+    return inputs.memo["grid"]
+
+
+def _plot_order(path: Path) -> tuple:
+    """Per query: speedup, then time, then memory."""
+    kind, _, query = path.stem.partition("_")
+    return query, {"speedup": 0, "time": 1, "memory": 2}.get(kind, 3), path.name
+
+
+def section(inputs: ReportInputs) -> Section | None:
+    from bench_pipeline.verdict import build_verdict, rule, verdict_rows
+
+    m = metrics_of(inputs)
+    if m is None:
+        return None
+    s, ds = inputs.run("grid").main, dataset_of(inputs)
+    latest = m["metrics_latest"]
+    for table, key in (("metrics_latest", "threads_asked"), ("metrics_speedup", "threads"),
+                       ("metrics_load_vs_query", "threads")):
+        for r in m[table]:
+            r["threads_label"] = f"{r[key]}" + (" (oversubscribed)" if r[key] > inputs.cores else "")
+    for r in latest:
+        r["noisy_label"] = "noisy" if r.get("noisy") else ""
+    for r in m["metrics_speedup"]:
+        r["flags"] = ", ".join(f for f, on in (("suspect: above ideal", r.get("suspect")), ("noisy", r.get("noisy")))
+                               if on)
+    plots = sorted((p for p in s.plots_dir.glob("*.png") if p.name.startswith(PREFIXES)), key=_plot_order)
+    return Section("grid/report.html.j2", {
+        "statuses": sorted(Counter(r["status"] for r in latest).items()),
+        "verdict": build_verdict(verdict_rows(latest, s.engines, s.threads), inputs.cores, ds.posts_rows()),
+        "rule": rule(),
+        "queries": QUERIES,
+        "measured_queries": {r["query"] for r in latest},
+        "dataset": {"path": str(ds.root), "rows": ds.posts_rows(), "fingerprint": ds.fingerprint()},
+        "versions": [{"engine": e, "version": v} for e, v in sorted({(r["engine"], r["engine_version"])
+                                                                      for r in latest})],
+        "plots": plots, "metrics": m,
+        "speedup_columns": SPEEDUP_COLUMNS, "load_columns": LOAD_COLUMNS, "cell_columns": CELL_COLUMNS,
+    })
