@@ -236,25 +236,26 @@ def generate(
 PARTITIONED_DIR = "posts_by_category"
 
 
-def partition_by_category(data: Dataset) -> Path:
-    """Write posts again as a Hive-style folder partitioned by category (the lab's tip for clusters).
+def partition_by_category(spark, data: Dataset, target: str | None = None) -> str:
+    """Write posts again, Hive-style partitioned by category (the lab's tip for clusters), with Spark's
+    `partitionBy`: the Spark session is the caller's (the Dagster layer's PySparkResource), so the same code
+    writes to a cluster's data URI (`target`, e.g. hdfs://.../posts_partitioned) as to the local folder.
 
-    Streams record batches, so memory stays flat; written beside the files and
-    renamed into place, so a reader never sees half of it. Returns the folder.
-    """
-    import pyarrow.dataset as pads
-
+    Locally it is written beside the files and renamed into place, so a reader never sees half of it; Spark's
+    checksum and marker files are left out. Returns where it was written."""
+    frame = spark.read.parquet(data.posts.as_uri())
+    if target is not None:
+        frame.write.mode("overwrite").partitionBy("category").parquet(target)
+        return target
     out = data.root / PARTITIONED_DIR
     tmp = Path(tempfile.mkdtemp(prefix=".partitioning-", dir=data.root))
     try:
-        pads.write_dataset(
-            pads.dataset(data.posts, format="parquet"), tmp, format="parquet",
-            partitioning=pads.partitioning(pa.schema([("category", pa.string())]), flavor="hive"),
-            existing_data_behavior="overwrite_or_ignore", max_rows_per_group=CHUNK_ROWS,
-        )
+        frame.write.mode("overwrite").partitionBy("category").parquet((tmp / "out").as_uri())
+        for junk in [*(tmp / "out").rglob(".*.crc"), *(tmp / "out").glob("_SUCCESS")]:
+            junk.unlink()
         if out.exists():
             shutil.rmtree(out)
-        os.replace(tmp, out)
+        os.replace(tmp / "out", out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    return str(out)

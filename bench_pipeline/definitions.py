@@ -8,7 +8,7 @@ import dagster as dg
 from bench_pipeline import suites
 from bench_pipeline.defs.automation import nightly_observe, nightly_stale_cells
 from bench_pipeline.defs.report import benchmark_report, metrics, speedup_plots
-from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.defs.resources import BenchSettings, step_spark
 from bench_pipeline.defs.runs import reap_dead_runs_sensor
 
 
@@ -22,7 +22,7 @@ def _shared() -> dg.Definitions:
                      | dg.AssetSelection.assets("cluster_analysis", "wars_summary"),
                      default_status=dg.DefaultSensorStatus.RUNNING),
                  reap_dead_runs_sensor],
-        resources={"bench": BenchSettings()},
+        resources={"bench": BenchSettings(), "pyspark": step_spark()},
         # A run's steps in its own worker process: the process the `bench` resource names as the run's owner
         # (a dead one is found and failed), and the one SIGTERM interrupts. Cells run one at a time anyway.
         executor=dg.in_process_executor,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from bench_pipeline import suites
-from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.defs.resources import BenchSettings, step_spark
 from bench_pipeline.defs.runs import DECIDED_AT, POOL, owner_tags, pool_holders, reap_dead_runs
 from bench_pipeline.defs.staleness import current_data_version, stale_cells
 from bench_pipeline.harness import interrupt
@@ -121,7 +121,8 @@ def materialize(instance, selection: list[str], run: SuiteRun, partition_key: st
     from bench_pipeline.definitions import defs
 
     return dg.materialize(list(defs.assets), selection=selection, partition_key=partition_key, instance=instance,
-                          resources={"bench": BenchSettings.for_run(run)}, run_config=QUIET, raise_on_error=False,
+                          resources={"bench": BenchSettings.for_run(run), "pyspark": step_spark()},
+                          run_config=QUIET, raise_on_error=False,
                           tags={"bench/source": "cli", **owner_tags(), **(tags or {})})
 
 

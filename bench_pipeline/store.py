@@ -61,7 +61,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from bench_pipeline.queries import QUERY_NAMES
@@ -200,8 +200,16 @@ def is_duckdb_file(path: Path) -> bool:
 
 
 class ResultsStore:
-    def __init__(self, path: str | os.PathLike):
+    """The store at `path`. With `reader` (a factory of read-only connections as a context manager: the Dagster
+    layer passes its DuckDBResource's `get_connection`), reads go through it and writes are refused."""
+
+    def __init__(self, path: str | os.PathLike, reader: Callable[[], contextlib.AbstractContextManager] | None = None):
         self.path = Path(path)
+        self.reader = reader
+
+    def _refuse_if_read_only(self) -> None:
+        if self.reader is not None:
+            raise StoreError(f"results store {self.path} was opened read-only here; nothing can be written")
 
     def _connect(self, read_only: bool = False):
         import duckdb
@@ -312,6 +320,7 @@ class ResultsStore:
         rows = [measurement_row(r) for r in rows]
         if not rows:
             return 0
+        self._refuse_if_read_only()
         con = self._connect()
         try:
             con.execute(_SCHEMA)
@@ -332,6 +341,7 @@ class ResultsStore:
         Each statement gets only the named parameters it uses (DuckDB binds
         parameters per statement). `measurements` is only ever appended to.
         """
+        self._refuse_if_read_only()
         con = self._connect()
         try:
             con.execute(_SCHEMA)
@@ -345,11 +355,12 @@ class ResultsStore:
 
     def query(self, sql: str, params: list | dict | None = None) -> list[dict]:
         """Run a read-only SQL query and return rows as dicts."""
+        if self.reader is not None:
+            with self.reader() as con:
+                return _rows(con.execute(sql, params or []))
         con = self._connect(read_only=True)
         try:
-            cur = con.execute(sql, params or [])
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            return _rows(con.execute(sql, params or []))
         finally:
             con.close()
 
@@ -358,3 +369,8 @@ class ResultsStore:
             "SELECT * FROM query_summary WHERE cell_run_id = ? ORDER BY list_position(?, query)",
             [cell_run_id, list(QUERY_NAMES)],
         )
+
+
+def _rows(cursor) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pyarrow.dataset as pads
 import pytest
 
 from bench_pipeline.datagen import CATEGORIES, partition_by_category
-from bench_pipeline.suites.cluster.cells import ClusterConfig, StandaloneCluster, run_cluster_cell
+from bench_pipeline.suites.cluster.cells import ClusterConfig, StandaloneCluster, run_cluster_cell, step_spark
 from bench_pipeline.suites.cluster.metrics import findings
 
 pytestmark = pytest.mark.spark
@@ -30,10 +31,13 @@ def _gone(pids, timeout=30) -> bool:
 
 
 def test_partitioned_copy_is_hive_style_and_complete(small_data):
-    out = partition_by_category(small_data)
+    with step_spark() as spark:
+        out = Path(partition_by_category(spark, small_data))
     assert sorted(p.name for p in out.iterdir()) == sorted(f"category={c}" for c in CATEGORIES)
     table = pads.dataset(out, format="parquet", partitioning="hive").to_table()
     assert table.num_rows == small_data.posts_rows()
+    assert not [p for p in psutil.Process().children(recursive=True) if "java" in p.name()], \
+        "the session's JVM ends with the work"
 
 
 def test_cluster_cell_answers_counts_every_jvm_and_leaves_none(small_data):

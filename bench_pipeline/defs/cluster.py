@@ -9,17 +9,19 @@ settings name a master. Cells share the `bench_cells` pool with every other cell
 
 
 import dagster as dg
+from dagster_pyspark import PySparkResource
 
-from bench_pipeline.datagen import partition_by_category
+from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
 from bench_pipeline.defs.common import cell_asset, cell_checks
 from bench_pipeline.defs.grid import dataset, open_main_dataset
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.harness import provenance
 from bench_pipeline.harness.machine_lock import measurement_lock
 from bench_pipeline.suites.cluster import ASSET, cell_measured_with
-from bench_pipeline.suites.cluster.cells import LAYOUTS, run_cluster_cell
+from bench_pipeline.suites.cluster.cells import LAYOUTS, end_driver_jvm, run_cluster_cell
 from bench_pipeline.suites.cluster.figures import draw_cluster
 from bench_pipeline.suites.cluster.metrics import build_cluster_metrics
+from bench_pipeline.suites.cluster.settings import ClusterSettings
 from bench_pipeline.versions import harness_code_hash
 
 # Dagster orders dimensions by name: keys read 'executors|layout'.
@@ -31,14 +33,21 @@ CLUSTER_CELLS = dg.MultiPartitionsDefinition({
 
 @dg.asset(group_name="cluster", deps=[dataset],
           description="posts again, Hive-style partitioned by category, for the cluster to read.")
-def posts_partitioned(bench: BenchSettings) -> dg.MaterializeResult:
+def posts_partitioned(bench: BenchSettings, pyspark: PySparkResource) -> dg.MaterializeResult:
+    """Written by Spark (`partitionBy`) through PySparkResource: locally beside the posts, or, when the cluster
+    settings name a data URI, at <data_uri>/posts_partitioned where the cluster's executors read it."""
     data = open_main_dataset(bench)
+    uri = bench.settings(ClusterSettings).data_uri
+    target = f"{uri.rstrip('/')}/{PARTITIONED_DIR}" if uri else None
     with measurement_lock("writing the partitioned posts"):
-        out = partition_by_category(data)
-    files = list(out.rglob("*.parquet"))
+        try:
+            out = partition_by_category(pyspark.spark_session, data, target)
+        finally:
+            end_driver_jvm()  # no idle JVM beside the measurements that follow in this process
+    local = [p for p in (data.root / PARTITIONED_DIR).iterdir() if p.is_dir()] if target is None else []
     return dg.MaterializeResult(data_version=dg.DataVersion(data.fingerprint()),
-                                metadata={"path": str(out), "files": len(files),
-                                          "partitions": len([p for p in out.iterdir() if p.is_dir()])})
+                                metadata={"path": out, "written_by": "Spark partitionBy (PySparkResource)",
+                                          **({"partitions": len(local)} if target is None else {})})
 
 
 @dg.asset(

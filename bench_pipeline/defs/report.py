@@ -19,20 +19,30 @@ from bench_pipeline.harness import provenance
 from bench_pipeline.report import sections, write_report
 from bench_pipeline.suites import ReportInputs
 from bench_pipeline.suites.grid.figures import caption_for, draw_all
-from bench_pipeline.suites.grid.metrics import build_metrics
+from bench_pipeline.suites.grid.metrics import build_metrics, read_metrics
 from bench_pipeline.verdict import build_verdict, verdict_rows
 
 # Refresh when cells land, without waiting for every partition to exist.
 _AFTER_UPSTREAM = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 
 
-def _metrics_for(bench: BenchSettings) -> tuple[dict, dict]:
+def _metrics_for(bench: BenchSettings, build: bool = True) -> tuple[dict, dict]:
+    """The grid's metrics of the main dataset: rebuilt from the measurements (the `metrics` asset), or, with
+    build=False, read as `metrics` last built them, through a read-only connection (its downstream assets)."""
+    import duckdb
+
     s = bench.settings()
     try:
         ds = open_dataset(s.data_dir)
     except DatasetError as exc:
         raise dg.Failure(f"no dataset to report on ({exc}); run `bench-pipeline run` first") from None
-    metrics = build_metrics(bench.store(), ds.fingerprint())
+    try:
+        metrics = (build_metrics(bench.store(), ds.fingerprint()) if build else
+                   read_metrics(bench.store(read_only=True), provenance.logical_cores()))
+    except duckdb.CatalogException:
+        raise dg.Failure("the metrics tables are not built yet; materialize `metrics` first") from None
+    if any(r["dataset_fingerprint"] != ds.fingerprint() for r in metrics["metrics_latest"]):
+        raise dg.Failure(f"the metrics tables were built for other data than {ds.root}; materialize `metrics`")
     if not metrics["metrics_latest"]:
         raise dg.Failure(f"no benchmark cells measured yet for {ds.root}; materialize benchmark_cells first")
     return metrics, {"path": str(ds.root), "rows": ds.posts_rows(), "fingerprint": ds.fingerprint()}
@@ -67,7 +77,7 @@ def metrics(bench: BenchSettings) -> dg.MaterializeResult:
           description="Speedup vs threads per query (ideal line, oversubscribed region), time and memory bars.")
 def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
     s = bench.settings()
-    m, ds = _metrics_for(bench)
+    m, ds = _metrics_for(bench, build=False)
     drawn = [r.get("measured_at") for r in m["metrics_latest"]
              if r["engine"] in s.engines and r["threads_asked"] in s.threads]
     caption = caption_for(ds["rows"], provenance.machine(), drawn)

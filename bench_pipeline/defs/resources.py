@@ -1,9 +1,16 @@
-"""The one configurable resource: the settings every asset reads, and the results store."""
+"""The settings every asset reads and the results store (`bench`); Spark for unmeasured work (`pyspark`).
+
+The store's reads in an asset that only reads go through Dagster's DuckDBResource
+with a read-only connection; writers (cells, derived tables) keep the store's own
+connection, which waits for another writer's lock (store.py).
+"""
 
 
 import json
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
+from dagster_pyspark import PySparkResource
 
 from bench_pipeline.settings import BenchSettingsBase, Settings
 from bench_pipeline.store import ResultsStore
@@ -37,11 +44,15 @@ class BenchSettings(dg.ConfigurableResource):
         own = suites.get(suite).settings
         return SuiteRun(self.settings(), self.settings(own) if own else None)
 
-    def store(self) -> ResultsStore:
-        """The results store; one that cannot be opened is moved aside and a new one starts (see recover)."""
+    def store(self, read_only: bool = False) -> ResultsStore:
+        """The results store; one that cannot be opened is moved aside and a new one starts (see recover).
+        read_only: its reads through DuckDBResource's read-only connections, and no writes."""
         store = ResultsStore(self.settings().store_path)
         store.recover()
-        return store
+        if not read_only:
+            return store
+        handle = DuckDBResource(database=str(store.path), connection_config={"access_mode": "READ_ONLY"})
+        return ResultsStore(store.path, reader=handle.get_connection)
 
     @classmethod
     def for_run(cls, run: SuiteRun) -> "BenchSettings":
@@ -49,3 +60,12 @@ class BenchSettings(dg.ConfigurableResource):
         if run.own is not None:
             values[run.own.section] = run.own.model_dump(mode="json", exclude={"home"})
         return cls(home=str(run.main.home.resolve()), overrides=json.dumps(values))
+
+
+def step_spark() -> PySparkResource:
+    """Dagster's PySparkResource for the Spark work a step does itself and does not measure (the partitioned
+    copy of posts): one local core. Measured queries never use it: each runs in a fresh worker process, with
+    its own thread count, its JVM in the sampled process tree and its start-up timed apart."""
+    from bench_pipeline.suites.cluster.cells import STEP_SPARK_CONFIG
+
+    return PySparkResource(spark_config=STEP_SPARK_CONFIG)

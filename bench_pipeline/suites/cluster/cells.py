@@ -13,6 +13,7 @@ nothing is started: see `ClusterConfig.master_url`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -40,8 +41,52 @@ START_TIMEOUT_S = 120.0
 ENGINE = SparkEngine.name  # the engine a Spark standalone cluster runs
 
 
+# The Spark session of work that is not measured (the partitioned copy): one core, no UI, quiet.
+STEP_SPARK_CONFIG = {"spark.master": "local[1]", "spark.ui.enabled": "false", "spark.driver.memory": "1g"}
+
+
 class ClusterError(RuntimeError):
     pass
+
+
+def end_driver_jvm() -> None:
+    """Stop this process's Spark session and the JVM py4j started for it: SparkSession.stop() leaves that JVM
+    running in the process, which would then sit beside every later measurement. The next session starts a
+    new one."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    gateway.shutdown()
+    proc = getattr(gateway, "proc", None)
+    if proc is not None:  # the JVM ends when its stdin closes (pyspark's launcher)
+        if proc.stdin:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+
+
+@contextlib.contextmanager
+def step_spark():
+    """A local Spark session for unmeasured work outside Dagster (the Dagster layer uses PySparkResource)."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder
+    for k, v in STEP_SPARK_CONFIG.items():
+        builder = builder.config(k, v)
+    try:
+        yield builder.getOrCreate()
+    finally:
+        end_driver_jvm()
 
 
 def spark_home() -> Path:
@@ -193,7 +238,8 @@ def run_cluster_cell(data: Dataset, executors: int, layout: str, config: Cluster
         raise ValueError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
     posts_name = PARTITIONED_DIR if layout == "partitioned" else data.posts.name
     if layout == "partitioned" and not (data.root / PARTITIONED_DIR).is_dir():
-        partition_by_category(data)
+        with step_spark() as spark:
+            partition_by_category(spark, data)
     base = config.data_uri.rstrip("/") if config.data_uri else data.root.as_uri()
     env = {
         "BENCH_SPARK_EXECUTORS": str(executors),
