@@ -247,7 +247,10 @@ def _failure_message(r) -> str:
     for event in r.all_events:
         if event.is_step_failure:
             err = event.step_failure_data.error
-            return err.message.strip() if err else "step failed"
+            if err is None:
+                return "step failed"
+            # An asset's own dg.Failure is a sentence for the user: without Dagster's class path before it.
+            return err.message.strip().split(": ", 1)[-1] if err.cls_name == "Failure" else err.message.strip()
     return "run failed"
 
 
