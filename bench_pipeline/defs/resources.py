@@ -62,10 +62,20 @@ class BenchSettings(dg.ConfigurableResource):
         return cls(home=str(run.main.home.resolve()), overrides=json.dumps(values))
 
 
+class StepSpark(PySparkResource):
+    """PySparkResource whose JVM logs to a file instead of the terminal (see cells.jvm_output_to_log)."""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        from bench_pipeline.suites.cluster.cells import jvm_output_to_log
+
+        with jvm_output_to_log():
+            super().setup_for_execution(context)
+
+
 def step_spark() -> PySparkResource:
     """Dagster's PySparkResource for the Spark work a step does itself and does not measure (the partitioned
     copy of posts): one local core. Measured queries never use it: each runs in a fresh worker process, with
     its own thread count, its JVM in the sampled process tree and its start-up timed apart."""
     from bench_pipeline.suites.cluster.cells import STEP_SPARK_CONFIG
 
-    return PySparkResource(spark_config=STEP_SPARK_CONFIG)
+    return StepSpark(spark_config=STEP_SPARK_CONFIG)

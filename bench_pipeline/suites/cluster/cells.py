@@ -42,7 +42,8 @@ ENGINE = SparkEngine.name  # the engine a Spark standalone cluster runs
 
 
 # The Spark session of work that is not measured (the partitioned copy): one core, no UI, quiet.
-STEP_SPARK_CONFIG = {"spark.master": "local[1]", "spark.ui.enabled": "false", "spark.driver.memory": "1g"}
+STEP_SPARK_CONFIG = {"spark.master": "local[1]", "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+                     "spark.driver.memory": "1g"}
 
 
 class ClusterError(RuntimeError):
@@ -75,6 +76,25 @@ def end_driver_jvm() -> None:
     SparkContext._jvm = None
 
 
+# Where the JVM of a step's own Spark session writes its log (its start-up warnings would break the progress display).
+STEP_SPARK_LOG = Path(tempfile.gettempdir()) / "bench_pipeline-step-spark.log"
+
+
+@contextlib.contextmanager
+def jvm_output_to_log():
+    """While a Spark session is created, this process's stderr goes to STEP_SPARK_LOG: the JVM started then
+    inherits it and keeps writing there; Python's own errors still reach the caller as exceptions."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(STEP_SPARK_LOG, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 @contextlib.contextmanager
 def step_spark():
     """A local Spark session for unmeasured work outside Dagster (the Dagster layer uses PySparkResource)."""
@@ -83,8 +103,10 @@ def step_spark():
     builder = SparkSession.builder
     for k, v in STEP_SPARK_CONFIG.items():
         builder = builder.config(k, v)
+    with jvm_output_to_log():
+        session = builder.getOrCreate()
     try:
-        yield builder.getOrCreate()
+        yield session
     finally:
         end_driver_jvm()
 
