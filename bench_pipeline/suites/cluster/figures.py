@@ -36,7 +36,7 @@ def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Pa
             ax.axvspan(cores + 0.5, max(executors) + 0.5, color="orange", alpha=0.12,
                        label=f"executors > {cores} cores")
         ax.set_xticks(executors)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(bottom=0, top=ax.get_ylim()[1] * 1.1)  # headroom: one executor count is one point per line
         ax.set_xlabel("executors (1 core each)")
         ax.set_ylabel("median warm time (s)")
         ax.set_title(f"Query {q}: Spark cluster time vs executors")
