@@ -66,7 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     one = argparse.ArgumentParser(add_help=False)  # what `query` and `cell` share: one engine on one dataset
     one.add_argument("--engine", type=_engine, required=True, help=f"one of {', '.join((*ENGINE_NAMES, *VARIANTS))}")
-    one.add_argument("--data", type=Path, required=True, help="folder with posts.parquet and users.parquet")
     one.add_argument("--threads", type=positive_int, default=1, help="threads for the engine (default: 1)")
     one.add_argument("--timeout", type=positive_float, default=600.0, help="seconds per run (default: 600)")
     one.add_argument("--budget-mib", type=positive_int, default=None,
@@ -74,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("query", parents=[one], help="run one query on one engine in a fresh process and print its "
                                                      "time")
-    q.add_argument("--query", type=_query, required=True, help=f"one of {', '.join(ALL_QUERY_NAMES)}")
+    source = q.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="folder with posts.parquet and users.parquet (the built-in queries)")
+    source.add_argument("--workload", type=Path, help="a workload folder (its workload.toml names tables and queries)")
+    q.add_argument("--query", required=True,
+                   help=f"with --data one of {', '.join(ALL_QUERY_NAMES)}; with --workload one of its queries")
     q.add_argument("--repeats", type=non_negative_int, default=0,
                    help="warm runs after the cold one (default: 0)")
     q.add_argument("--out", type=Path, default=None,
@@ -82,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("cell", parents=[one], help="run one cell (an engine at a thread count) into the results "
                                                    "store")
+    c.add_argument("--data", type=Path, required=True, help="folder with posts.parquet and users.parquet")
     c.add_argument("--queries", type=choice_list(ALL_QUERY_NAMES, "query"), default=QUERY_NAMES,
                    help=f"comma-separated queries (default: {','.join(QUERY_NAMES)})")
     c.add_argument("--repeats", type=warm_runs, default=3, help="warm runs per query (default: 3)")
@@ -155,14 +159,40 @@ def _describe_run(r: dict) -> str:
     return f"{r['run_kind']:>4} {t:>12}  {mem}"
 
 
+def _workload_query(args):
+    """(engine path, data, validator) for `query --workload`, every problem of the workload one line."""
+    from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
+    from bench_pipeline.workloads.reference import reference_answer, validate_answer
+    from bench_pipeline.workloads.spec import WorkloadError, load_workload
+
+    if args.engine not in WORKLOAD_ENGINES:
+        raise UsageError(f"argument --engine: a workload runs on {', '.join(WORKLOAD_ENGINES)}, not {args.engine}")
+    try:
+        workload = load_workload(args.workload)
+        if args.query not in workload.queries:
+            raise UsageError(f"argument --query: workload {workload.name} has no query {args.query!r}; it has "
+                             f"{', '.join(workload.queries)}")
+        reference_answer(workload, args.query)  # a query the reference cannot run is the workload's problem
+    except WorkloadError as exc:
+        raise UsageError(f"argument --workload: {exc}") from None
+    return WORKLOAD_ENGINES[args.engine], workload, validate_answer
+
+
 def cmd_query(args) -> int:
     from bench_pipeline.harness.runner import QuerySpec, run_query
 
-    data = _open_data(args.data)
+    if args.workload is not None:
+        engine, data, validator = _workload_query(args)
+    else:
+        try:
+            args.query = _query(args.query)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"argument --query: {exc}") from None
+        engine, data, validator = args.engine, _open_data(args.data), None
     _check_out_file(args.out)
-    rows = run_query(QuerySpec(args.engine, args.query, data, args.threads, args.repeats, args.timeout,
+    rows = run_query(QuerySpec(engine, args.query, data, args.threads, args.repeats, args.timeout,
                                None if args.budget_mib is None else args.budget_mib * MiB,
-                               answer_out=args.out))
+                               answer_out=args.out, validator=validator))
     first = rows[0]
     status = next((r["status"] for r in rows if r["status"] != "ok"), "ok")
     print(f"{args.engine} {args.query}: threads asked {args.threads}, verified {first.get('threads_verified')}; "
@@ -170,7 +200,7 @@ def cmd_query(args) -> int:
           f"baseline {(first.get('baseline_rss_bytes') or 0) / MiB:,.0f} MiB")
     for r in rows:
         print("  " + _describe_run(r))
-    message = next((r["message"] for r in rows if r.get("message")), None)
+    message = next((" ".join(r["message"].split()) for r in rows if r.get("message")), None)
     print(f"status: {status}" + (f" ({message})" if message else "")
           + (f"; {first.get('answer_rows')} answer rows" if status == "ok" else ""))
     if args.out is not None and status == "ok":

@@ -11,7 +11,7 @@ Table `measurements` (one row per run of a query in a cell):
 | oversubscribed | threads_asked > the machine's logical cores |
 | run_index, run_kind | 0 = `cold`, then `warm` runs |
 | seconds | the run's time; NULL when the run did not finish |
-| status, message | ok, wrong_answer, timeout, oom, error, skipped; why, when not ok |
+| status, message | ok, wrong_answer, timeout, oom, error, unsupported (query text rejected), skipped; why, if not ok |
 | startup_seconds | engine start-up in this query's process (Spark's JVM), timed apart |
 | baseline_rss_bytes | process-tree RSS after start-up, before the query |
 | peak_rss_bytes | peak process-tree RSS during this run |
@@ -112,8 +112,8 @@ COLUMNS: list[tuple[str, str]] = [
 ]
 COLUMN_NAMES = [c for c, _ in COLUMNS]
 _REQUIRED = {c for c, t in COLUMNS if t.endswith("NOT NULL")}
-SUITES = ("grid", "cluster", "modes", "sweep", "wars")
-STATUSES = ("ok", "wrong_answer", "timeout", "oom", "error", "skipped")
+SUITES = ("grid", "cluster", "modes", "sweep", "wars", "workload")
+STATUSES = ("ok", "wrong_answer", "timeout", "oom", "error", "unsupported", "skipped")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS measurements ({", ".join(f"{c} {t}" for c, t in COLUMNS)});

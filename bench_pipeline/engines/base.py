@@ -35,6 +35,11 @@ from bench_pipeline.fmt import MiB
 # Set by the runner in the worker's environment when a memory budget applies.
 BUDGET_ENV = "BENCH_MEMORY_BUDGET_BYTES"
 
+class Unsupported(Exception):
+    """The engine rejects the query's text (a parse or planning error, an unsupported function): the status
+    `unsupported`, with the engine's message; distinct from an `error` while the query runs."""
+
+
 class Engine(ABC):
     name: str = ""
     distribution: str = ""  # the package whose version is recorded

@@ -314,7 +314,8 @@ def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[dict]:
                         plan = ev.get("plan")
                         break
                     elif kind == "error":
-                        failure = ("error", f"{ev['stage']}: {ev['message']}")
+                        # `unsupported`: the engine rejected the query's text (parse, plan), not a runtime error.
+                        failure = (ev.get("status", "error"), f"{ev['stage']}: {ev['message']}")
                     elif kind == "timeout":
                         kill_tree(proc.pid)
                         what = "start-up" if not ready else "query run"

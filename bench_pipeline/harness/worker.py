@@ -138,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         say("done", plan=plan)
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the runner as a status
+        from bench_pipeline.engines.base import Unsupported
+
         traceback.print_exc()
-        say("error", stage=stage, message=error_message(exc))
+        say("error", stage=stage, message=error_message(exc),
+            **({"status": "unsupported"} if isinstance(exc, Unsupported) else {}))
         return 1
 
 

@@ -1,0 +1,84 @@
+"""A workload's reference answers and the check of an engine's answer against them.
+
+The reference answer of a query is DuckDB's result of the workload's SQL over the
+same files, unless the workload gives `expected/<query>.parquet`. An answer is
+conformed to the reference's column kinds (integer and float widths may differ),
+then compared with the catalogue's rules (harness/validate.py): rows in order
+where the SQL has a top-level ORDER BY, as a multiset otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bench_pipeline.harness.validate import AnswerMismatch, compare, conform
+from bench_pipeline.queries import sql_string
+from bench_pipeline.workloads.spec import Table, Workload, WorkloadError, has_top_level_order
+
+
+def duckdb_source(t: Table) -> str:
+    """The DuckDB table function that reads a workload table."""
+    if t.kind == "csv":
+        return f"read_csv({sql_string(t.pattern)}, header = true)"
+    pattern = f"{t.pattern}/**/*.parquet" if t.root.is_dir() and t.pattern == str(t.root) else t.pattern
+    return f"read_parquet({sql_string(pattern)}, hive_partitioning = {str(t.hive).lower()})"
+
+
+def duckdb_views(con, workload: Workload) -> None:
+    for t in workload.tables.values():
+        con.execute(f'CREATE OR REPLACE VIEW "{t.name}" AS SELECT * FROM {duckdb_source(t)}')
+
+
+def compute_reference(workload: Workload, query: str) -> pa.Table:
+    """DuckDB's answer to the query; WorkloadError (with DuckDB's message) when it cannot run it."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        duckdb_views(con, workload)
+        return con.sql(workload.query(query).sql).to_arrow_table()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise WorkloadError(f"{workload.root}: query {query!r}: the reference (DuckDB) cannot run it: {first}") \
+            from None
+    finally:
+        con.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _reference(root: str, query: str, data_fp: str, query_fp: str) -> pa.Table:
+    from bench_pipeline.workloads.spec import load_workload
+
+    workload = load_workload(root)
+    expected = workload.expected(query)
+    return pq.read_table(expected) if expected is not None else compute_reference(workload, query)
+
+
+def reference_answer(workload: Workload, query: str) -> pa.Table:
+    """The reference, computed once per process for the same files and SQL."""
+    return _reference(str(workload.root), query, workload.data_fingerprint(), workload.query_fingerprint(query))
+
+
+def _sort_all(table: pa.Table) -> pa.Table:
+    # Non-float columns first: floats that differ in their last bits must not change the row order.
+    floats = [n for n in table.column_names if pa.types.is_floating(table.schema.field(n).type)]
+    keys = [n for n in table.column_names if n not in floats] + floats
+    return table.sort_by([(k, "ascending") for k in keys])
+
+
+def validate_answer(query: str, answer: pa.Table, workload: Workload) -> pa.Table:
+    """The answer in the reference's types; AnswerMismatch unless it is the reference answer."""
+    want = reference_answer(workload, query)
+    if [n.lower() for n in answer.column_names] == [n.lower() for n in want.column_names]:
+        answer = answer.rename_columns(want.column_names)  # engines that fold unquoted names to lower case
+    got = conform(answer, want.schema)
+    if not has_top_level_order(workload.query(query).sql):
+        got, want = _sort_all(got), _sort_all(want)
+    compare(got, want)
+    return conform(answer, want.schema)
+
+
+__all__ = ["AnswerMismatch", "compute_reference", "duckdb_source", "reference_answer", "validate_answer"]

@@ -1,0 +1,119 @@
+"""A user's workload (workload.toml, their files, their SQL) on every engine, through the same instrument."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from bench_pipeline.harness.runner import QuerySpec, run_query
+from bench_pipeline.harness.validate import AnswerMismatch
+from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
+from bench_pipeline.workloads.reference import reference_answer, validate_answer
+from bench_pipeline.workloads.spec import WorkloadError, has_top_level_order, load_workload
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "workloads" / "shop"
+
+
+def _run(engine: str, query: str, workload, repeats: int = 0) -> list[dict]:
+    return run_query(QuerySpec(WORKLOAD_ENGINES[engine], query, workload, threads=1, repeats=repeats,
+                               validator=validate_answer))
+
+
+def test_the_example_reads_a_parquet_file_a_csv_file_and_a_hive_folder():
+    w = load_workload(EXAMPLE)
+    assert {t.name: (t.kind, t.hive) for t in w.tables.values()} == {
+        "orders": ("parquet", False), "customers": ("csv", False), "events": ("parquet", True)}
+    assert len(w.tables["events"].files) == 3
+    assert has_top_level_order(w.query("revenue_by_country").sql)
+    assert not has_top_level_order(w.query("events_per_region").sql)
+    assert reference_answer(w, "events_per_region").column_names == ["region", "kind", "month", "events"]
+
+
+@pytest.mark.parametrize("engine", list(WORKLOAD_ENGINES))
+def test_every_engine_answers_the_example_or_says_it_cannot(engine):
+    """Each query: a validated answer, `unsupported` with the engine's message, or `skipped` (extra not
+    installed); never a time for a failure. The API measured is recorded with every run."""
+    w = load_workload(EXAMPLE)
+    for query in w.queries:
+        rows = _run(engine, query, w)
+        status = rows[0]["status"]
+        assert status in ("ok", "unsupported", "skipped"), (engine, query, rows[0].get("message"))
+        if status != "ok":
+            assert rows[0]["message"] and all(r["seconds"] is None for r in rows if r["status"] != "ok")
+            continue
+        api = json.loads(rows[0]["checks"])["api"]
+        has_frames = engine in ("pandas",) or (engine == "polars" and query == "events_per_region")
+        assert api == ("dataframe" if has_frames else "sql"), (engine, query, api)
+
+
+def test_a_query_an_engine_rejects_is_unsupported_with_its_message(tmp_path):
+    shutil.copy(EXAMPLE / "data" / "orders.parquet", tmp_path)
+    (tmp_path / "workload.toml").write_text(
+        'name = "argmax"\n[tables]\norders = "orders.parquet"\n[queries.best]\n'
+        'sql = "SELECT customer_id, arg_max(order_id, amount) AS best FROM orders GROUP BY customer_id"\n')
+    rows = _run("polars", "best", load_workload(tmp_path), repeats=1)
+    assert [r["status"] for r in rows] == ["unsupported"]
+    assert "arg_max" in rows[0]["message"] and rows[0]["seconds"] is None
+
+
+def test_order_is_compared_only_where_the_sql_orders():
+    w = load_workload(EXAMPLE)
+    unordered = reference_answer(w, "events_per_region")
+    assert validate_answer("events_per_region", unordered.take(list(reversed(range(unordered.num_rows)))), w)
+    ordered = reference_answer(w, "revenue_by_country")
+    with pytest.raises(AnswerMismatch):
+        validate_answer("revenue_by_country", ordered.take(list(reversed(range(ordered.num_rows)))), w)
+    narrower = ordered.set_column(1, "orders", ordered["orders"].cast(pa.int32()))  # widths are conformed
+    assert validate_answer("revenue_by_country", narrower, w).num_rows == ordered.num_rows
+
+
+def _bad(tmp_path: Path, toml: str | None, files: dict[str, str] | None = None) -> Path:
+    root = tmp_path / "w"
+    shutil.copytree(EXAMPLE / "data", root / "data")
+    for name, text in (files or {}).items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    if toml is not None:
+        (root / "workload.toml").write_text(toml)
+    return root
+
+
+_OK_TABLES = '[tables]\norders = "data/orders.parquet"\n'
+BAD = {
+    "no workload.toml": (None, {}, "no such file"),
+    "not TOML": ("name = \n", {}, "is not valid TOML"),
+    "a bad name": ('name = "my shop"\n' + _OK_TABLES + '[queries.q]\nsql = "SELECT 1"\n', {}, "name 'my shop'"),
+    "a missing table file": ('name = "s"\n[tables]\norders = "data/nope.parquet"\n[queries.q]\nsql = "SELECT 1"\n', {},
+                             "'data/nope.parquet' does not exist"),
+    "a missing SQL file": ('name = "s"\n' + _OK_TABLES + '[queries.q]\nsql = "queries/q.sql"\n', {},
+                           "cannot read 'queries/q.sql'"),
+    "SQL the reference cannot run": ('name = "s"\n' + _OK_TABLES + '[queries.q]\nsql = "SELECT nope FROM orders"\n',
+                                     {}, "the reference (DuckDB) cannot run it"),
+    "an unreadable table": ('name = "s"\n[tables]\norders = "data/broken.parquet"\n[queries.q]\n'
+                            'sql = "SELECT count(*) AS n FROM orders"\n', {"data/broken.parquet": "not parquet"},
+                            "the reference (DuckDB) cannot run it"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_a_bad_workload_is_one_line_exit_2_and_nothing_written(tmp_path, case):
+    toml, files, words = BAD[case]
+    root = _bad(tmp_path, toml, files)
+    out = tmp_path / "answer.parquet"
+    r = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", "query", "--workload", str(root), "--engine",
+                        "duckdb", "--query", "q", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and "argument --workload" in lines[0], r.stderr
+    assert not out.exists()
+
+
+def test_load_errors_name_the_file(tmp_path):
+    with pytest.raises(WorkloadError, match=r"workload\.toml: no \[queries\]"):
+        load_workload(_bad(tmp_path, 'name = "s"\n' + _OK_TABLES))
