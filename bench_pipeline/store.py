@@ -33,6 +33,7 @@ Table `measurements` (one row per run of a query in a cell):
 | load_avg | the machine's 1-minute load average when the run ended |
 | noisy | other work took more than a quarter of a core during the run |
 | kept | the run counts for the headline (FALSE: a noisy warm run that was measured again) |
+| workload | for suite `workload`: the user workload's name (its folder's workload.toml); query = its query |
 
 View `query_summary`: one row per cell_run_id and query: its status (the first
 non-ok run's, else ok), cold time, median/min/max/coefficient of variation of
@@ -109,6 +110,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("load_avg", "DOUBLE"),
     ("noisy", "BOOLEAN"),
     ("kept", "BOOLEAN"),
+    ("workload", "VARCHAR"),
 ]
 COLUMN_NAMES = [c for c, _ in COLUMNS]
 _REQUIRED = {c for c, t in COLUMNS if t.endswith("NOT NULL")}
@@ -150,7 +152,7 @@ SELECT cell_run_id, engine, any_value(engine_version) AS engine_version, query,
        any_value(data_layout) AS data_layout, any_value(cluster_start_seconds) AS cluster_start_seconds,
        any_value(suite) AS suite, any_value(budget_bytes) AS budget_bytes,
        any_value(engine_limits) AS engine_limits, any_value(plan) AS plan,
-       arg_max(checks, run_index) AS checks,
+       arg_max(checks, run_index) AS checks, any_value(workload) AS workload,
        max(measured_at) AS measured_at
 FROM measurements
 GROUP BY cell_run_id, engine, query, threads_asked;

@@ -84,6 +84,11 @@ class Verdict:
                 "recommendation": self.recommendation, "caveats": self.caveats}
 
 
+def _named(query: str) -> str:
+    """'B (window)' for a catalogue query; a workload's query by its own name."""
+    return f"{query} ({QUERIES[query].title})" if query in QUERIES else query
+
+
 def verdict_rows(latest: list[dict], engines, threads) -> list[dict]:
     """The rows a verdict is about: the engines and thread counts asked (not every cell the store holds)."""
     asked = {(e, t) for e in engines for t in threads}
@@ -149,12 +154,12 @@ def build_verdict(latest: list[dict], cores: int, rows: int | None = None, queri
     wins: Counter = Counter()
     for q, v in per_query.items():
         if v.fastest is None:
-            lines.append(f"{q} ({QUERIES[q].title}): no engine gave a valid answer at {_threads(v.threads)}.")
+            lines.append(f"{_named(q)}: no engine gave a valid answer at {_threads(v.threads)}.")
             continue
         wins.update([v.fastest, *v.tied_with])
         tie = (f"; tied with {', '.join(v.tied_with)} (cannot be told apart)" if v.tied_with
                else "; every other engine is slower by the rule")
-        lines.append(f"{q} ({QUERIES[q].title}): {v.fastest} is fastest at {_threads(v.threads)}, "
+        lines.append(f"{_named(q)}: {v.fastest} is fastest at {_threads(v.threads)}, "
                      f"{_seconds(v.median[v.fastest])}{tie}.")
     if wins:
         top = max(wins.values())

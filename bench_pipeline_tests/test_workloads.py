@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -117,3 +118,61 @@ def test_a_bad_workload_is_one_line_exit_2_and_nothing_written(tmp_path, case):
 def test_load_errors_name_the_file(tmp_path):
     with pytest.raises(WorkloadError, match=r"workload\.toml: no \[queries\]"):
         load_workload(_bad(tmp_path, 'name = "s"\n' + _OK_TABLES))
+
+
+def _run_workload(home: Path, folder: Path, *extra: str) -> dict:
+    env = {**os.environ, "BENCH_HOME": str(home), "BENCH_MAX_REPEATS": "3", "DAGSTER_HOME": ""}
+    r = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", "run", "--workload", str(folder), "--engines",
+                        "duckdb,polars", "--threads", "1", "--json", *extra], capture_output=True, text=True,
+                       env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return json.loads(r.stdout)
+
+
+def test_run_workload_measures_once_and_an_edited_query_makes_its_cells_stale(tmp_path):
+    """Through Dagster: engine x threads cells holding every query; the second run measures nothing; editing
+    one query's SQL makes that workload's cells stale (a cell holds every query, so all of them rerun)."""
+    from bench_pipeline.store import ResultsStore
+
+    folder, home = tmp_path / "shop", tmp_path / "home"
+    shutil.copytree(EXAMPLE, folder)
+    first = _run_workload(home, folder)
+    cells = ["shop|duckdb|1", "shop|polars|1"]
+    assert sorted(first["cells_run"]) == cells and not first["cells_failed"]
+    assert first["workload"] == "shop" and first["verdict"]["revenue_by_country"]["fastest"] in ("duckdb", "polars")
+    assert _run_workload(home, folder)["cells_run"] == []
+    sql = folder / "queries" / "revenue_by_country.sql"
+    sql.write_text(sql.read_text().replace("ORDER BY c.country", "ORDER BY c.country DESC"))
+    third = _run_workload(home, folder)
+    assert sorted(third["cells_run"]) == cells
+    assert all("queries" in third["stale_reasons"][k] for k in cells), third["stale_reasons"]
+    rows = ResultsStore(home / "results.duckdb").query(
+        "SELECT DISTINCT suite, workload, engine FROM measurements ORDER BY engine")
+    assert rows == [{"suite": "workload", "workload": "shop", "engine": e} for e in ("duckdb", "polars")]
+    report = (home / "report.html").read_text()
+    assert "Workload shop" in report and "revenue_by_country" in report
+
+
+def test_the_nightly_schedule_asks_for_the_stale_cells_of_every_registered_workload(tmp_path, monkeypatch):
+    import datetime as dt
+
+    import dagster as dg
+
+    from bench_pipeline.defs.automation import nightly_stale_workload_cells
+    from bench_pipeline.orchestrate import prepare_instance
+    from bench_pipeline.settings import Settings
+
+    folder, home = tmp_path / "shop", tmp_path / "home"
+    shutil.copytree(EXAMPLE, folder)
+    _run_workload(home, folder)
+    monkeypatch.setenv("BENCH_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", "")
+    instance = prepare_instance(Settings.from_env())
+    when = dt.datetime(2026, 11, 22, 2)
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context:
+        assert isinstance(nightly_stale_workload_cells(context), dg.SkipReason)  # all fresh
+    sql = folder / "queries" / "events_per_region.sql"
+    sql.write_text(sql.read_text() + "\nHAVING COUNT(*) > 0")
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context:
+        requests = nightly_stale_workload_cells(context)
+    assert sorted(r.partition_key for r in requests) == ["shop|duckdb|1", "shop|polars|1"]

@@ -30,7 +30,9 @@ def local_timezone() -> str:
     return "UTC"
 
 
-def stale_run_requests(instance: dg.DagsterInstance, settings: Settings, tick: str) -> list[dg.RunRequest]:
+def stale_run_requests(instance: dg.DagsterInstance, settings: Settings, tick: str, groups=None,
+                       run=None) -> list[dg.RunRequest]:
+    """One run request per stale cell of `groups` (default: the grid of the saved settings)."""
     import time
 
     from bench_pipeline.orchestrate import stale
@@ -41,12 +43,31 @@ def stale_run_requests(instance: dg.DagsterInstance, settings: Settings, tick: s
     reap_dead_runs(instance)  # a cell whose run died is stale, and its pool slot is free again
     ResultsStore(settings.store_path).recover()  # a store that cannot be opened is moved aside
     decided = f"{time.time():.6f}"
+    run = run or SuiteRun(settings)
     return [
         dg.RunRequest(run_key=f"{tick}:{key}", partition_key=key,
                       tags={"bench/stale_reason": reason[:200], DECIDED_AT: decided})
-        for key, reason in stale(instance, group(settings), SuiteRun(settings)).items()
+        for g in (groups or [group(settings)])
+        for key, reason in stale(instance, g, run).items()
         if reason is not None
     ]
+
+
+def workload_groups(settings: Settings):
+    """The cells of every registered workload that can be read now (a broken one is skipped, not fatal)."""
+    from bench_pipeline.suites import SuiteRun
+    from bench_pipeline.suites.workload import group
+    from bench_pipeline.suites.workload.settings import WorkloadSettings
+    from bench_pipeline.workloads.spec import WorkloadError
+
+    run = SuiteRun(settings, WorkloadSettings.from_env(settings.home))
+    groups = []
+    for name in sorted(run.own.paths):
+        try:
+            groups.append(group(run, name))
+        except WorkloadError:
+            continue
+    return run, groups
 
 
 @dg.schedule(cron_schedule=NIGHTLY_CRON, job_name="benchmark_cells_job", execution_timezone=local_timezone(),
@@ -56,6 +77,17 @@ def nightly_stale_cells(context: dg.ScheduleEvaluationContext):
     tick = context.scheduled_execution_time.strftime("%Y-%m-%d")
     requests = stale_run_requests(context.instance, Settings.from_env(), tick)
     return requests or dg.SkipReason("every cell is fresh")
+
+
+@dg.schedule(cron_schedule=NIGHTLY_CRON, job_name="workload_cells_job", execution_timezone=local_timezone(),
+             default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="Every night: measure again the stale cells of every registered workload.")
+def nightly_stale_workload_cells(context: dg.ScheduleEvaluationContext):
+    tick = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    settings = Settings.from_env()
+    run, groups = workload_groups(settings)
+    requests = stale_run_requests(context.instance, settings, tick, groups, run) if groups else []
+    return requests or dg.SkipReason("every workload cell is fresh (or no workload is registered)")
 
 
 nightly_observe = dg.ScheduleDefinition(

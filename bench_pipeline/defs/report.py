@@ -15,6 +15,7 @@ from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.defs.grid import benchmark_cells, dataset
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.defs.wars import wars_summary
+from bench_pipeline.defs.workload import workload_summary
 from bench_pipeline.harness import provenance
 from bench_pipeline.report import sections, write_report
 from bench_pipeline.suites import ReportInputs
@@ -92,7 +93,8 @@ def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
     })
 
 
-@dg.asset(group_name="analysis", deps=[speedup_plots, wars_summary], automation_condition=_AFTER_UPSTREAM,
+@dg.asset(group_name="analysis", deps=[speedup_plots, wars_summary, workload_summary],
+          automation_condition=_AFTER_UPSTREAM,
           description="One self-contained HTML report: a section per suite (plots inline, tables, verdict).")
 def benchmark_report(bench: BenchSettings) -> dg.MaterializeResult:
     inputs = ReportInputs(bench.run, bench.store(), provenance.logical_cores())

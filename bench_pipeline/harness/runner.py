@@ -144,6 +144,7 @@ class CellSpec:
     extra_pids: Callable[[], list[int]] | None = None
     context: dict = field(default_factory=dict)  # extra provenance columns (master_url, executors, ...)
     suite: str = "grid"  # the store's `suite` column: which suite measured the cell
+    validator: Callable | None = None  # see QuerySpec
     max_repeats: int | None = None
     precision: float = 0.05
     query_budget_s: float = 30.0
@@ -419,8 +420,9 @@ def run_cell(
     holds whole cells only: a cell killed or interrupted half-way leaves nothing
     (it is measured again), and the store is checked before the first query."""
     result = CellResult(uuid.uuid4().hex, spec.engine, spec.threads)
-    identity = cell_identity(result.cell_run_id, spec.suite, spec.threads, spec.data.fingerprint(),
-                             spec.data.posts_rows(), spec.dagster_run_id, **spec.context)
+    rows = spec.data.posts_rows() if hasattr(spec.data, "posts_rows") else None  # a user workload has tables
+    identity = cell_identity(result.cell_run_id, spec.suite, spec.threads, spec.data.fingerprint(), rows,
+                             spec.dagster_run_id, **spec.context)
     if store is not None:
         store.check_writable()
     with measurement_lock(this_command()):
@@ -429,7 +431,7 @@ def run_cell(
             qspec = QuerySpec(spec.engine, query, spec.data, spec.threads, spec.repeats, spec.timeout_s,
                               spec.budget_bytes, env=spec.env, extra_pids=spec.extra_pids,
                               max_repeats=spec.max_repeats, precision=spec.precision,
-                              query_budget_s=spec.query_budget_s)
+                              query_budget_s=spec.query_budget_s, validator=spec.validator)
             result.rows.extend(stamped(run_query(qspec, on_run=on_run), identity))
         if store is not None:
             store.append(result.rows)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bench_pipeline.store import ResultsStore
 
 # Registry: suite name -> its package bench_pipeline.suites.<name>, in report order.
-NAMES: tuple[str, ...] = ("grid", "cluster", "limits", "wars")
+NAMES: tuple[str, ...] = ("grid", "workload", "cluster", "limits", "wars")
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ class Suite:
     summary: Callable[[SuiteRun, object], Summary]  # (run, orchestrate.SuiteResult)
     outputs: tuple[str, ...]  # assets materialized after the cells (analysis, plots, report)
     parents: tuple[str, ...] = ("measure", "json")  # options.py parent parsers its command takes
+    subcommand: bool = True  # False: reached through another suite's command (run --workload)
 
     def section(self, inputs: ReportInputs) -> Section | None:
         """Its part of the report (`section` in its `report.py`); None when it has measured nothing yet."""

@@ -81,6 +81,10 @@ class Workload:
             raise WorkloadError(f"{self.root / MANIFEST}: no query {name!r}; it has "
                                 f"{', '.join(self.queries)}") from None
 
+    def fingerprint(self) -> str:
+        """The data's version (what a measurement's dataset_fingerprint records)."""
+        return self.data_fingerprint()
+
     def data_fingerprint(self) -> str:
         """Every table file's path, size and modification time: a changed file changes it."""
         h = hashlib.sha256()

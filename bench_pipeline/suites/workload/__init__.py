@@ -1,0 +1,93 @@
+"""Your own workload (`bench-pipeline run --workload DIR`): engines x threads cells on its tables and SQL."""
+
+from __future__ import annotations
+
+from bench_pipeline import options as opt
+from bench_pipeline.suites import CellGroup, Suite, SuiteRun, Summary
+from bench_pipeline.suites.workload import cells
+from bench_pipeline.suites.workload.settings import WorkloadSettings
+
+
+def _run(args) -> SuiteRun:
+    from bench_pipeline.engines import missing_optional
+    from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
+    from bench_pipeline.workloads.spec import WorkloadError, load_workload
+
+    try:
+        w = load_workload(args.workload)
+    except WorkloadError as exc:
+        raise opt.UsageError(f"argument --workload: {exc}") from None
+    if missing := missing_optional(args.engines or ()):
+        raise opt.UsageError("argument --engines: " + "; ".join(missing.values()))
+    if args.engines and (other := [e for e in args.engines if e not in WORKLOAD_ENGINES]):
+        raise opt.UsageError(f"argument --engines: a workload runs on {', '.join(WORKLOAD_ENGINES)}, not "
+                             f"{', '.join(other)}")
+    main = opt.main_settings_from(args, engines=None, threads=None)
+    saved = WorkloadSettings.from_env(main.home)
+    own = WorkloadSettings.from_env(main.home, paths={**saved.paths, w.name: str(w.root)}, current=w.name,
+                                    engines=args.engines, threads=args.threads)
+    return SuiteRun(main, own)
+
+
+def engines_threads(run: SuiteRun) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
+
+    engines = run.own.engines or tuple(e for e in run.main.engines if e in WORKLOAD_ENGINES)
+    return engines, run.own.threads or run.main.threads
+
+
+def _workload(path: str):
+    # Read again every time: a long-lived process (the daemon) must see an edited query.
+    from bench_pipeline.workloads.spec import load_workload
+
+    return load_workload(path)
+
+
+def group(run: SuiteRun, name: str) -> CellGroup:
+    """The cells of one registered workload."""
+    w = _workload(run.own.paths[name])
+    engines, threads = engines_threads(run)
+    keys = [cells.key(w.name, e, t) for e in engines for t in threads]
+
+    def measured(k: str) -> dict:
+        _, engine, t = cells.split_key(k)
+        return cells.measured_with(w, engine, t, run.main.repeats)
+
+    return CellGroup(cells.ASSET, keys, measured, queries=len(w.queries), dynamic_partitions={cells.PARTITIONS: keys})
+
+
+def _title(run: SuiteRun) -> str:
+    engines, threads = engines_threads(run)
+    return (f"workload {run.own.current} ({run.own.paths[run.own.current]}): engines {','.join(engines)} x threads "
+            f"{','.join(map(str, threads))}")
+
+
+def latest(run: SuiteRun, store, name: str | None = None) -> tuple[list[dict], object]:
+    from bench_pipeline.suites.workload.metrics import build_workload_metrics
+
+    w = _workload(run.own.paths[name or run.own.current])
+    return build_workload_metrics(store, w.name, w.fingerprint(), list(w.queries)), w
+
+
+def _summary(run: SuiteRun, result) -> Summary:
+    from bench_pipeline.harness import provenance
+    from bench_pipeline.store import ResultsStore
+    from bench_pipeline.verdict import build_verdict, verdict_rows
+
+    rows, w = latest(run, ResultsStore(run.main.store_path))
+    engines, threads = engines_threads(run)
+    rows = verdict_rows(rows, engines, threads)
+    verdict = build_verdict(rows, provenance.logical_cores(), None, queries=list(w.queries)) if rows else None
+    notes = ("", "Verdict:", *(f"- {line}" for line in verdict.recommendation),
+             *(f"- caveat: {line}" for line in verdict.caveats)) if verdict else ()
+    return Summary(rows, f"workload {w.name}: latest measurement per cell and query", notes,
+                   extra={"workload": w.name, "verdict": verdict.as_json() if verdict else None})
+
+
+SUITE = Suite(
+    name="workload", command="run --workload DIR",
+    help="your own workload (a folder with workload.toml) on every engine, measuring only stale cells",
+    settings=WorkloadSettings, options=lambda p: None, run_from_args=_run, data=lambda run: [],
+    cells=lambda run: [group(run, run.own.current)], room=lambda run: None, title=_title, summary=_summary,
+    outputs=("workload_summary", "benchmark_report"), parents=("measure", "json"), subcommand=False,
+)
