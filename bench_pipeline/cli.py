@@ -21,6 +21,7 @@ from bench_pipeline.options import (
     PARENTS,
     UsageError,
     choice_list,
+    engine_list,
     int_list,
     non_negative_int,
     positive_float,
@@ -97,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rows", type=positive_int, required=True, help="posts rows")
     g.add_argument("--seed", type=non_negative_int, default=42, help="generator seed (default: 42)")
     g.add_argument("--out", type=Path, required=True, help="the folder to write")
+
+    tp = sub.add_parser("tpch", parents=[PARENTS["measure"](), PARENTS["json"]()],
+                        help="TPC-H: data from tpchgen-cli under the state folder, the 22 queries on every engine as "
+                             "a workload (run --workload), measuring only stale cells")
+    tp.add_argument("--scale-factor", type=positive_float, default=1.0, help="TPC-H scale factor (default: 1)")
+    tp.add_argument("--engines", type=engine_list, default=None,
+                    help="comma-separated engines (default: those saved for workloads, else the main settings')")
+    tp.add_argument("--threads", type=int_list, default=None,
+                    help="comma-separated thread counts (default: those saved for workloads, else the main settings')")
 
     aa = sub.add_parser("aa-test", help="measure one engine as several cells and count how often the verdict's "
                                         "rule calls a difference between them (it should not)")
@@ -409,6 +419,20 @@ def cmd_suite(args) -> int:
     return _report_result(args, run.main, result, suite.summary(run, result))
 
 
+def cmd_tpch(args) -> int:
+    """TPC-H is a workload: its folder made (data generated once) under the state folder, then run --workload."""
+    from bench_pipeline.workloads import tpch
+
+    home = Settings.from_env().home
+    state.prepare(home, Settings.from_env().store_path)
+    try:
+        args.workload = tpch.ensure(home, args.scale_factor)
+    except tpch.TpchError as exc:
+        raise UsageError(f"argument --scale-factor: {exc}") from None
+    args.suite = "workload"
+    return cmd_suite(args)
+
+
 def cmd_aa_test(args) -> int:
     """One engine measured as several cells on the same data: every pair the rule calls different is a false
     positive. Prints the rate per query and over all comparisons."""
@@ -560,6 +584,7 @@ COMMANDS = {
     "aa-test": cmd_aa_test,
     "generate": cmd_generate,
     "query": cmd_query,
+    "tpch": cmd_tpch,
     "cell": cmd_cell,
     "bench-datagen": cmd_bench_datagen,
 }

@@ -176,3 +176,18 @@ def test_the_nightly_schedule_asks_for_the_stale_cells_of_every_registered_workl
     with dg.build_schedule_context(instance=instance, scheduled_execution_time=when) as context:
         requests = nightly_stale_workload_cells(context)
     assert sorted(r.partition_key for r in requests) == ["shop|duckdb|1", "shop|polars|1"]
+
+
+def test_tpch_at_a_tiny_scale_every_query_valid_on_duckdb_and_valid_or_unsupported_on_polars(tmp_path):
+    """`bench-pipeline tpch`: tpchgen-cli's data, the 22 queries through run --workload."""
+    env = {**os.environ, "BENCH_HOME": str(tmp_path), "BENCH_MAX_REPEATS": "3", "DAGSTER_HOME": ""}
+    r = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", "tpch", "--scale-factor", "0.01", "--engines",
+                        "duckdb,polars", "--threads", "1", "--json"], capture_output=True, text=True, env=env,
+                       timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout)
+    assert sorted(out["cells_run"]) == ["tpch_sf0_01|duckdb|1", "tpch_sf0_01|polars|1"]
+    statuses = {(row["engine"], row["query"]): row["status"] for row in out["results"]}
+    assert len(statuses) == 44
+    assert all(statuses[("duckdb", f"q{i:02d}")] == "ok" for i in range(1, 23))
+    assert set(statuses.values()) <= {"ok", "unsupported"}, statuses

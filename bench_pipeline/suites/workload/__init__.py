@@ -80,14 +80,34 @@ def _summary(run: SuiteRun, result) -> Summary:
     verdict = build_verdict(rows, provenance.logical_cores(), None, queries=list(w.queries)) if rows else None
     notes = ("", "Verdict:", *(f"- {line}" for line in verdict.recommendation),
              *(f"- caveat: {line}" for line in verdict.caveats)) if verdict else ()
+    means = _geometric_means(rows, list(w.queries))
+    notes += ("", "Geometric mean of the median times (only where every query is valid):",
+              *(f"- {e} at {t} threads: " + (f"{g['geomean']:.4f} s" if g["geomean"] is not None else
+                                             f"{g['valid']} of {len(w.queries)} queries valid")
+                for (e, t), g in means.items()))
     return Summary(rows, f"workload {w.name}: latest measurement per cell and query", notes,
-                   extra={"workload": w.name, "verdict": verdict.as_json() if verdict else None})
+                   extra={"workload": w.name, "verdict": verdict.as_json() if verdict else None,
+                          "results": [{k: r.get(k) for k in _KEEP} for r in rows],
+                          "geometric_means": [{"engine": e, "threads": t, **g} for (e, t), g in means.items()]})
+
+
+def _geometric_means(rows: list[dict], queries: list[str]) -> dict:
+    from bench_pipeline.suites.workload.report import geometric_mean
+
+    cells: dict[tuple, dict] = {}
+    for r in rows:
+        cells.setdefault((r["engine"], r["threads_asked"]), {})[r["query"]] = r
+    return {k: geometric_mean(v, queries) for k, v in cells.items()}
+
+
+_KEEP = ("engine", "threads_asked", "query", "status", "cold_seconds", "median_seconds", "ci_low", "ci_high",
+         "warm_runs", "peak_rss_bytes", "message")
 
 
 SUITE = Suite(
     name="workload", command="run --workload DIR",
     help="your own workload (a folder with workload.toml) on every engine, measuring only stale cells",
     settings=WorkloadSettings, options=lambda p: None, run_from_args=_run, data=lambda run: [],
-    cells=lambda run: [group(run, run.own.current)], room=lambda run: None, title=_title, summary=_summary,
+    cells=lambda run: [group(run, run.own.current)] if run.own.current in run.own.paths else [], room=lambda run: None, title=_title, summary=_summary,
     outputs=("workload_summary", "benchmark_report"), parents=("measure", "json"), subcommand=False,
 )

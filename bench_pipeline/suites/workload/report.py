@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 from bench_pipeline.suites import ReportInputs, Section
+
+
+def geometric_mean(by_query: dict[str, dict], queries) -> dict:
+    """PDS-H's summary of a cell: the geometric mean of its median times, only when every query is valid
+    (a mean over the queries an engine happened to answer would flatter it); else how many were."""
+    times = [r["median_seconds"] for q in queries if (r := by_query.get(q)) and r["status"] == "ok"
+             and r.get("median_seconds")]
+    if len(times) == len(list(queries)) and times:
+        return {"geomean": math.exp(sum(math.log(t) for t in times) / len(times)), "valid": len(times)}
+    return {"geomean": None, "valid": len(times)}
 
 
 def section(inputs: ReportInputs) -> Section | None:
@@ -27,5 +39,6 @@ def section(inputs: ReportInputs) -> Section | None:
         plot = run.main.plots_dir / f"workload_{w.name}.png"
         shown.append({"workload": w, "queries": list(w.queries), "verdict": verdict, "rows": rows,
                       "plots": [plot] if plot.is_file() else [],
-                      "cells": [{"engine": e, "threads": t, "by_query": q} for (e, t), q in cells.items()]})
+                      "cells": [{"engine": e, "threads": t, "by_query": q, **geometric_mean(q, w.queries)}
+                                for (e, t), q in cells.items()]})
     return Section("workload/report.html.j2", {"workloads": shown}) if shown else None
