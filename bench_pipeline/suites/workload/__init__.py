@@ -104,10 +104,15 @@ _KEEP = ("engine", "threads_asked", "query", "status", "cold_seconds", "median_s
          "warm_runs", "peak_rss_bytes", "message")
 
 
+def _cells(run: SuiteRun) -> list[CellGroup]:
+    """The last workload run's cells (none before any: `bench-pipeline ui` asks every suite)."""
+    return [group(run, run.own.current)] if run.own.current in run.own.paths else []
+
+
 SUITE = Suite(
     name="workload", command="run --workload DIR",
     help="your own workload (a folder with workload.toml) on every engine, measuring only stale cells",
     settings=WorkloadSettings, options=lambda p: None, run_from_args=_run, data=lambda run: [],
-    cells=lambda run: [group(run, run.own.current)] if run.own.current in run.own.paths else [], room=lambda run: None, title=_title, summary=_summary,
+    cells=_cells, room=lambda run: None, title=_title, summary=_summary,
     outputs=("workload_summary", "benchmark_report"), parents=("measure", "json"), subcommand=False,
 )
