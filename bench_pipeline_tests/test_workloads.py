@@ -191,3 +191,21 @@ def test_tpch_at_a_tiny_scale_every_query_valid_on_duckdb_and_valid_or_unsupport
     assert len(statuses) == 44
     assert all(statuses[("duckdb", f"q{i:02d}")] == "ok" for i in range(1, 23))
     assert set(statuses.values()) <= {"ok", "unsupported"}, statuses
+
+
+def test_a_decimal_answer_is_exact_to_its_own_last_place_only(tmp_path):
+    """DataFusion answers AVG over DECIMAL(15,2) as DECIMAL(19,6), cut at the 6th place: one unit there is
+    allowed beside the relative tolerance, two are not."""
+    import decimal
+
+    (tmp_path / "t.csv").write_text("a\n1\n")
+    (tmp_path / "workload.toml").write_text('name = "d"\n[tables]\nt = "t.csv"\n[queries.q]\n'
+                                            'sql = "SELECT CAST(1 AS DOUBLE) / 30000 AS x FROM t"\n')
+    w = load_workload(tmp_path)
+
+    def answer(text):
+        return pa.table({"x": pa.array([decimal.Decimal(text)], pa.decimal128(19, 6))})
+
+    assert validate_answer("q", answer("0.000033"), w).num_rows == 1  # 1/30000 = 0.0000333...
+    with pytest.raises(AnswerMismatch):
+        validate_answer("q", answer("0.000035"), w)

@@ -64,8 +64,9 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.table(columns, schema=schema)
 
 
-def compare(answer: pa.Table, reference: pa.Table) -> None:
-    """Raise AnswerMismatch unless `answer` equals `reference` (floats within REL_TOL)."""
+def compare(answer: pa.Table, reference: pa.Table, abs_tol: dict[str, float] | None = None) -> None:
+    """Raise AnswerMismatch unless `answer` equals `reference` (floats within REL_TOL, or within `abs_tol` of a
+    column where the answer's own declared precision is coarser: a decimal's last place)."""
     if answer.num_rows != reference.num_rows:
         raise AnswerMismatch(f"{answer.num_rows} rows, expected {reference.num_rows}")
     for name in reference.column_names:
@@ -73,7 +74,7 @@ def compare(answer: pa.Table, reference: pa.Table) -> None:
         if pa.types.is_floating(want.type):
             g = got.to_numpy(zero_copy_only=False)
             w = want.to_numpy(zero_copy_only=False)
-            close = np.isclose(g, w, rtol=REL_TOL, atol=0.0, equal_nan=True)
+            close = np.isclose(g, w, rtol=REL_TOL, atol=(abs_tol or {}).get(name, 0.0), equal_nan=True)
             bad = np.flatnonzero(~close)
         else:
             same = pc.fill_null(pc.equal(got, want), False)
