@@ -22,7 +22,7 @@ def draw_workload(name: str, queries: list[str], rows: list[dict], out_dir: Path
     engines = sorted(top)
     got = {(r["engine"], r["query"]): r for r in rows if r["threads_asked"] == top[r["engine"]]}
     width = 0.8 / max(len(engines), 1)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(queries) + 2), 4.5))
+    fig, ax = plt.subplots(figsize=(min(max(6.0, 0.9 * len(queries) + 2), 18.0), 4.5))
     for j, engine in enumerate(engines):
         for i, q in enumerate(queries):
             x = i - 0.4 + width * (j + 0.5)
