@@ -423,10 +423,10 @@ def cmd_tpch(args) -> int:
     """TPC-H is a workload: its folder made (data generated once) under the state folder, then run --workload."""
     from bench_pipeline.workloads import tpch
 
-    home = Settings.from_env().home
-    state.prepare(home, Settings.from_env().store_path)
+    settings = Settings.from_env()
+    state.prepare(settings.home, settings.store_path)
     try:
-        args.workload = tpch.ensure(home, args.scale_factor)
+        args.workload = tpch.ensure(settings.home, args.scale_factor)
     except tpch.TpchError as exc:
         raise UsageError(f"argument --scale-factor: {exc}") from None
     args.suite = "workload"

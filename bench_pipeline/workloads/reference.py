@@ -59,7 +59,7 @@ def _reference(root: str, query: str, data_fp: str, query_fp: str) -> pa.Table:
 
 def reference_answer(workload: Workload, query: str) -> pa.Table:
     """The reference, computed once per process for the same files and SQL."""
-    return _reference(str(workload.root), query, workload.data_fingerprint(), workload.query_fingerprint(query))
+    return _reference(str(workload.root), query, workload.fingerprint(), workload.query_fingerprint(query))
 
 
 def _sort_all(table: pa.Table) -> pa.Table:
@@ -94,11 +94,11 @@ def validate_answer(query: str, answer: pa.Table, workload: Workload) -> pa.Tabl
     last_place = {f.name: 10.0 ** -f.type.scale for f in answer.schema
                   if pa.types.is_decimal(f.type) and f.type.scale > 0}
     answer = _decimals_as_numbers(answer)
-    got = conform(answer, want.schema)
+    conformed = got = conform(answer, want.schema)
     if not has_top_level_order(workload.query(query).sql):
         got, want = _sort_all(got), _sort_all(want)
     compare(got, want, last_place)
-    return conform(answer, want.schema)
+    return conformed
 
 
 __all__ = ["AnswerMismatch", "compute_reference", "duckdb_source", "reference_answer", "validate_answer"]

@@ -82,11 +82,8 @@ class Workload:
                                 f"{', '.join(self.queries)}") from None
 
     def fingerprint(self) -> str:
-        """The data's version (what a measurement's dataset_fingerprint records)."""
-        return self.data_fingerprint()
-
-    def data_fingerprint(self) -> str:
-        """Every table file's path, size and modification time: a changed file changes it."""
+        """The data's version (a measurement's dataset_fingerprint): every table file's path, size and
+        modification time, so a changed file changes it."""
         h = hashlib.sha256()
         for t in self.tables.values():
             for f in t.files:

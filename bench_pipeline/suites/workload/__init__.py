@@ -92,12 +92,9 @@ def _summary(run: SuiteRun, result) -> Summary:
 
 
 def _geometric_means(rows: list[dict], queries: list[str]) -> dict:
-    from bench_pipeline.suites.workload.report import geometric_mean
+    from bench_pipeline.suites.workload.report import by_cell, geometric_mean
 
-    cells: dict[tuple, dict] = {}
-    for r in rows:
-        cells.setdefault((r["engine"], r["threads_asked"]), {})[r["query"]] = r
-    return {k: geometric_mean(v, queries) for k, v in cells.items()}
+    return {k: geometric_mean(v, queries) for k, v in by_cell(rows).items()}
 
 
 _KEEP = ("engine", "threads_asked", "query", "status", "cold_seconds", "median_seconds", "ci_low", "ci_high",

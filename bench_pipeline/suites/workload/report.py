@@ -7,6 +7,14 @@ import math
 from bench_pipeline.suites import ReportInputs, Section
 
 
+def by_cell(rows: list[dict]) -> dict[tuple[str, int], dict[str, dict]]:
+    """(engine, threads) -> query -> its latest row."""
+    cells: dict[tuple, dict] = {}
+    for r in rows:
+        cells.setdefault((r["engine"], r["threads_asked"]), {})[r["query"]] = r
+    return cells
+
+
 def geometric_mean(by_query: dict[str, dict], queries) -> dict:
     """PDS-H's summary of a cell: the geometric mean of its median times, only when every query is valid
     (a mean over the queries an engine happened to answer would flatter it); else how many were."""
@@ -33,9 +41,7 @@ def section(inputs: ReportInputs) -> Section | None:
             continue
         engines, threads = engines_threads(run)
         verdict = build_verdict(verdict_rows(rows, engines, threads), inputs.cores, None, queries=list(w.queries))
-        cells: dict[tuple, dict] = {}
-        for r in rows:
-            cells.setdefault((r["engine"], r["threads_asked"]), {})[r["query"]] = r
+        cells = by_cell(rows)
         plot = run.main.plots_dir / f"workload_{w.name}.png"
         shown.append({"workload": w, "queries": list(w.queries), "verdict": verdict, "rows": rows,
                       "plots": [plot] if plot.is_file() else [],
