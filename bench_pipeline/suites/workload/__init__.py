@@ -82,8 +82,9 @@ def _summary(run: SuiteRun, result) -> Summary:
              *(f"- caveat: {line}" for line in verdict.caveats)) if verdict else ()
     means = _geometric_means(rows, list(w.queries))
     notes += ("", "Geometric mean of the median times (only where every query is valid):",
-              *(f"- {e} at {t} threads: " + (f"{g['geomean']:.4f} s" if g["geomean"] is not None else
-                                             f"{g['valid']} of {len(w.queries)} queries valid")
+              *(f"- {e} at {t} thread{'s' if t != 1 else ''}: "
+                + (f"{g['geomean']:.4f} s" if g["geomean"] is not None else
+                   f"{g['valid']} of {len(w.queries)} queries valid")
                 for (e, t), g in means.items()))
     return Summary(rows, f"workload {w.name}: latest measurement per cell and query", notes,
                    extra={"workload": w.name, "verdict": verdict.as_json() if verdict else None,
