@@ -120,7 +120,8 @@ def cell_outcome(key: str, result, store, measured: dict, expected_failures: tup
     }
     failed = {q: st for q, st in statuses.items() if st in FAILED_STATUSES and st not in expected_failures}
     if failed:
-        messages = "; ".join(f"{r['query']}: {r['status']} ({r['message']})" for r in summary if r["message"])
+        messages = "; ".join(f"{r['query']}: {r['status']} ({r['message']})" for r in summary
+                             if r["message"] and r["query"] in failed)  # the failures, not the settled answers
         raise dg.Failure(f"cell {key} failed: {messages}", metadata=metadata)
     wrong = [q for q, st in statuses.items() if st == "wrong_answer"]
     return dg.MaterializeResult(metadata=metadata, check_results=_check_results(

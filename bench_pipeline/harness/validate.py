@@ -43,7 +43,16 @@ def _kind(t: pa.DataType) -> str:
         return _kind(t.value_type)
     if pa.types.is_timestamp(t):
         return "timestamp"  # unit and time zone are layout: the instants are compared
+    if pa.types.is_date(t):
+        return "date"
     return str(t)
+
+
+def _as_dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A timestamp column as dates where every value is a midnight (pandas has no date dtype); else unchanged, and
+    the kinds differ."""
+    midnight = pc.equal(pc.floor_temporal(column, unit="day"), column)
+    return column.cast(pa.date32()) if pc.all(pc.fill_null(midnight, True)).as_py() else column
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -56,6 +65,8 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
         raise AnswerMismatch(f"columns {table.column_names} differ from the expected {schema.names}")
     columns = []
     for field, column in zip(schema, table.columns, strict=True):
+        if pa.types.is_timestamp(column.type) and pa.types.is_date(field.type):
+            column = _as_dates(column)
         if _kind(column.type) != _kind(field.type):
             raise AnswerMismatch(f"column {field.name!r} is {column.type}, expected {field.type}")
         if pa.types.is_dictionary(column.type):

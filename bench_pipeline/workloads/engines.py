@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -69,6 +70,33 @@ def hive_keys(t: Table) -> list[tuple[str, pa.DataType]]:
             for k, vs in values.items()]
 
 
+class Tables(Mapping):
+    """What a DataFrame implementation gets: each table name -> the engine's native frame, read when first used
+    (a query pays only for the tables it uses).
+
+    `paths` maps each table to what the engine reads (a file, a folder or a glob), for code that reads a table
+    itself with its own options (pandas reading only some columns); `engine` is the running engine (its
+    library module, session or connection), for code that needs one.
+    """
+
+    def __init__(self, engine: WorkloadMixin, w: Workload):
+        self.engine, self._w, self._frames = engine, w, {}
+        self.paths = {t.name: t.pattern for t in w.tables.values()}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._frames:
+            if name not in self._w.tables:
+                raise KeyError(f"workload {self._w.name} has no table {name!r}; it has {', '.join(self._w.tables)}")
+            self._frames[name] = self.engine.read_table(self._w.tables[name])
+        return self._frames[name]
+
+    def __iter__(self):
+        return iter(self._w.tables)
+
+    def __len__(self) -> int:
+        return len(self._w.tables)
+
+
 class WorkloadMixin:
     """`run` for a workload; a subclass says its SQL dialect (sqlglot's name) and how it reads and plans."""
 
@@ -81,8 +109,8 @@ class WorkloadMixin:
         module = _dataframes(str(data.root))
         impl = getattr(module, f"{self.name}_{query}", None) if module is not None else None
         if impl is not None:
-            self.api = "dataframe"
-            return self.collect(impl(self.tables(w)))
+            self.api = "dataframe"  # the implementation may say otherwise (the built-in workload's SQL engines)
+            return self.collect(impl(Tables(self, w)))
         q = w.query(query)
         sql = q.overrides.get(self.name) or self.translate(q.sql)
         try:
@@ -103,7 +131,7 @@ class WorkloadMixin:
     def translate(self, sql: str) -> str:
         return sql if self.dialect == "duckdb" else _translated(sql, self.dialect)
 
-    def tables(self, w: Workload) -> dict[str, Any]:
+    def read_table(self, t: Table) -> Any:
         raise Unsupported(f"{self.name} has no DataFrame implementation here")
 
     def plan_sql(self, w: Workload, sql: str) -> Any:
@@ -117,10 +145,10 @@ class WorkloadMixin:
 
 
 class DuckDBWorkload(WorkloadMixin, DuckDBEngine):
-    def tables(self, w: Workload) -> dict[str, Any]:
+    def read_table(self, t: Table) -> Any:
         from bench_pipeline.workloads.reference import duckdb_source
 
-        return {t.name: self.con.sql(f"SELECT * FROM {duckdb_source(t)}") for t in w.tables.values()}
+        return self.con.sql(f"SELECT * FROM {duckdb_source(t)}")
 
     def plan_sql(self, w: Workload, sql: str) -> Any:
         from bench_pipeline.workloads.reference import duckdb_views
@@ -135,13 +163,14 @@ class DuckDBWorkload(WorkloadMixin, DuckDBEngine):
 class PolarsWorkload(WorkloadMixin, PolarsEngine):
     dialect = "postgres"
 
-    def tables(self, w: Workload) -> dict[str, Any]:
+    def read_table(self, t: Table) -> Any:
         pl = self.pl
-        return {t.name: (pl.scan_csv(t.pattern, try_parse_dates=True) if t.kind == "csv" else
-                         pl.scan_parquet(t.pattern, hive_partitioning=t.hive)) for t in w.tables.values()}
+        return (pl.scan_csv(t.pattern, try_parse_dates=True) if t.kind == "csv" else
+                pl.scan_parquet(t.pattern, hive_partitioning=t.hive))
 
     def plan_sql(self, w: Workload, sql: str) -> Any:
-        frame = self.pl.SQLContext(frames=self.tables(w)).execute(sql, eager=False)
+        frames = Tables(self, w)
+        frame = self.pl.SQLContext(frames={name: frames[name] for name in frames}).execute(sql, eager=False)
         frame.collect_schema()  # resolves the plan: an unknown function fails here, not in collect()
         return frame
 
@@ -152,21 +181,17 @@ class PolarsWorkload(WorkloadMixin, PolarsEngine):
 class DataFusionWorkload(WorkloadMixin, DataFusionEngine):
     dialect = "postgres"
 
-    def _register(self, w: Workload) -> None:
-        for t in w.tables.values():
-            if self.ctx.table_exist(t.name):
-                continue
+    def read_table(self, t: Table) -> Any:
+        if not self.ctx.table_exist(t.name):
             if t.kind == "csv":
                 self.ctx.register_csv(t.name, t.pattern, has_header=True)
             else:
                 self.ctx.register_parquet(t.name, t.pattern, table_partition_cols=hive_keys(t) if t.hive else [])
-
-    def tables(self, w: Workload) -> dict[str, Any]:
-        self._register(w)
-        return {t: self.ctx.table(t) for t in w.tables}
+        return self.ctx.table(t.name)
 
     def plan_sql(self, w: Workload, sql: str) -> Any:
-        self._register(w)
+        for t in w.tables.values():
+            self.read_table(t)  # registered under its name
         return self.ctx.sql(sql)
 
     def collect(self, result: Any) -> Any:
@@ -176,14 +201,15 @@ class DataFusionWorkload(WorkloadMixin, DataFusionEngine):
 class SparkWorkload(WorkloadMixin, SparkEngine):
     dialect = "spark"
 
-    def tables(self, w: Workload) -> dict[str, Any]:
+    def read_table(self, t: Table) -> Any:
         read = self.spark.read
-        return {t.name: (read.option("header", True).option("inferSchema", True).csv(t.pattern) if t.kind == "csv"
-                         else read.parquet(t.pattern)) for t in w.tables.values()}
+        return read.option("header", True).option("inferSchema", True).csv(t.pattern) if t.kind == "csv" \
+            else read.parquet(t.pattern)
 
     def plan_sql(self, w: Workload, sql: str) -> Any:
-        for name, frame in self.tables(w).items():
-            frame.createOrReplaceTempView(name)
+        frames = Tables(self, w)
+        for name in frames:
+            frames[name].createOrReplaceTempView(name)
         return self.spark.sql(sql)  # parsed and analysed here
 
     def collect(self, result: Any) -> Any:
@@ -191,24 +217,36 @@ class SparkWorkload(WorkloadMixin, SparkEngine):
 
 
 class DaftWorkload(WorkloadMixin, DaftEngine):
-    def tables(self, w: Workload) -> dict[str, Any]:
+    def read_table(self, t: Table) -> Any:
         daft = self.daft
-        return {t.name: (daft.read_csv(t.pattern) if t.kind == "csv" else
-                         daft.read_parquet(t.pattern if not t.root.is_dir() else f"{t.pattern}/**/*.parquet",
-                                           hive_partitioning=t.hive)) for t in w.tables.values()}
+        return daft.read_csv(t.pattern) if t.kind == "csv" else \
+            daft.read_parquet(t.pattern if not t.root.is_dir() else f"{t.pattern}/**/*.parquet",
+                              hive_partitioning=t.hive)
 
     def plan_sql(self, w: Workload, sql: str) -> Any:
-        return self.daft.sql(sql, **self.tables(w))
+        frames = Tables(self, w)
+        return self.daft.sql(sql, **{name: frames[name] for name in frames})
 
     def collect(self, result: Any) -> Any:
         return result.to_arrow() if hasattr(result, "to_arrow") else result
 
 
+def _pandas_numbers(table: pa.Table) -> pa.Table:
+    """Decimals as float64 and dates as datetime64: pandas has neither a fast decimal nor a date dtype (its
+    default turns them into Python objects, one per value)."""
+    fields = [pa.field(f.name, pa.float64() if pa.types.is_decimal(f.type) else
+                       pa.timestamp("ms") if pa.types.is_date(f.type) else f.type) for f in table.schema]
+    return table.cast(pa.schema(fields))
+
+
 class PandasWorkload(WorkloadMixin, PandasEngine):
-    def tables(self, w: Workload) -> dict[str, Any]:
-        pd = self.pd
-        return {t.name: (pd.read_csv(t.pattern) if t.kind == "csv" else pd.read_parquet(t.pattern))
-                for t in w.tables.values()}
+    def read_table(self, t: Table) -> Any:
+        import pyarrow.parquet as pq
+
+        if t.kind == "csv":
+            return self.pd.read_csv(t.pattern)
+        source = t.pattern if t.root.is_dir() else [str(f) for f in t.files]
+        return _pandas_numbers(pq.read_table(source)).to_pandas()
 
     def to_arrow(self, result: Any) -> pa.Table:
         return result if isinstance(result, pa.Table) else super().to_arrow(result)

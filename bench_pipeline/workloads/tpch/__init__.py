@@ -14,10 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_pipeline.workloads.spec import MANIFEST
+from bench_pipeline.workloads.spec import DATAFRAMES, MANIFEST
 
 TABLES = ("region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem")
 QUERIES = Path(__file__).resolve().parent / "queries"
+IMPLEMENTATIONS = Path(__file__).resolve().parent / DATAFRAMES  # Polars and pandas, copied beside workload.toml
 
 
 class TpchError(RuntimeError):
@@ -36,6 +37,8 @@ def _generate(data: Path, scale_factor: float) -> None:
                            capture_output=True, text=True)
         if r.returncode != 0:
             raise TpchError(f"tpchgen-cli failed: {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
+        for t in TABLES:
+            _plain_strings(tmp / f"{t}.parquet")
         if data.exists():
             shutil.rmtree(data)
         os.replace(tmp, data)  # whole or not at all
@@ -45,6 +48,35 @@ def _generate(data: Path, scale_factor: float) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _has_string_views(path: Path) -> bool:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return any(pa.types.is_string_view(f.type) for f in pq.read_schema(path))
+
+
+def _plain_strings(path: Path) -> None:
+    """Rewrite a file's Arrow string views as plain strings, row group by row group (same row groups, Snappy).
+
+    tpchgen-cli 4 declares its strings as Arrow `string_view`, which Daft 0.7 cannot read at all; the Parquet
+    data is the same UTF-8 byte arrays either way, so every engine reads the rewritten files.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(path)
+    schema = pa.schema([f.with_type(pa.string()) if pa.types.is_string_view(f.type) else f
+                        for f in source.schema_arrow])
+    if schema.equals(source.schema_arrow):
+        return
+    tmp = path.with_suffix(".plain")
+    with pq.ParquetWriter(tmp, schema, compression="snappy") as writer:
+        for i in range(source.num_row_groups):
+            writer.write_table(source.read_row_group(i).cast(schema), row_group_size=source.metadata.num_rows)
+    source.close()
+    os.replace(tmp, path)
+
+
 def ensure(home: Path, scale_factor: float) -> Path:
     """The TPC-H workload folder at this scale factor, its data generated once (under the measurement lock)."""
     from bench_pipeline.harness.machine_lock import measurement_lock
@@ -52,7 +84,8 @@ def ensure(home: Path, scale_factor: float) -> Path:
     root = folder(home, scale_factor)
     data = root / "data"
     root.mkdir(parents=True, exist_ok=True)
-    if not all((data / f"{t}.parquet").is_file() for t in TABLES):
+    files = [data / f"{t}.parquet" for t in TABLES]
+    if not all(f.is_file() for f in files) or any(_has_string_views(f) for f in files):  # or older tpch data
         with measurement_lock(f"generating TPC-H data at scale factor {scale_factor:g}"):
             _generate(data, scale_factor)
     name = f"tpch_sf{scale_factor:g}".replace(".", "_")
@@ -61,8 +94,12 @@ def ensure(home: Path, scale_factor: float) -> Path:
     lines += [f'{t} = "data/{t}.parquet"' for t in TABLES]
     for q in sorted(QUERIES.glob("q*.sql")):
         lines += ["", f"[queries.{q.stem}]", f'sql = "{q}"']
-    manifest = root / MANIFEST
-    text = "\n".join(lines) + "\n"
-    if not manifest.is_file() or manifest.read_text() != text:
-        manifest.write_text(text)
+    _write_if_changed(root / MANIFEST, "\n".join(lines) + "\n")
+    _write_if_changed(root / DATAFRAMES, IMPLEMENTATIONS.read_text())
     return root
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Unchanged files keep their bytes: the cells' staleness reads them."""
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
