@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "time")
     source = q.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="folder with posts.parquet and users.parquet (the built-in queries)")
-    source.add_argument("--workload", type=Path, help="a workload folder (its workload.toml names tables and queries)")
+    source.add_argument("--workload", type=Path, help="a workload folder (its workload.toml names tables and queries), "
+                        "or `social`: the built-in benchmark as a workload")
     q.add_argument("--query", required=True,
                    help=f"with --data one of {', '.join(ALL_QUERY_NAMES)}; with --workload one of its queries")
     q.add_argument("--repeats", type=non_negative_int, default=0,
@@ -98,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rows", type=positive_int, required=True, help="posts rows")
     g.add_argument("--seed", type=non_negative_int, default=42, help="generator seed (default: 42)")
     g.add_argument("--out", type=Path, required=True, help="the folder to write")
+
+    im = sub.add_parser("import", help="merge another machine's results store into this one (idempotent), then "
+                                       "rewrite the report: history and machines side by side")
+    im.add_argument("file", type=Path, metavar="OTHER.duckdb", help="the other machine's results.duckdb")
 
     tp = sub.add_parser("tpch", parents=[PARENTS["measure"](), PARENTS["json"]()],
                         help="TPC-H: data from tpchgen-cli under the state folder, the 22 queries on every engine as "
@@ -173,6 +178,7 @@ def _describe_run(r: dict) -> str:
 
 def _workload_query(args):
     """(engine path, data, validator) for `query --workload`, every problem of the workload one line."""
+    from bench_pipeline.workloads import social
     from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
     from bench_pipeline.workloads.reference import reference_answer, validate_answer
     from bench_pipeline.workloads.spec import WorkloadError, load_workload
@@ -180,7 +186,7 @@ def _workload_query(args):
     if args.engine not in WORKLOAD_ENGINES:
         raise UsageError(f"argument --engine: a workload runs on {', '.join(WORKLOAD_ENGINES)}, not {args.engine}")
     try:
-        workload = load_workload(args.workload)
+        workload = load_workload(social.resolve(args.workload, Settings.from_env()))  # (its --threads is one count)
         if args.query not in workload.queries:
             raise UsageError(f"argument --query: workload {workload.name} has no query {args.query!r}; it has "
                              f"{', '.join(workload.queries)}")
@@ -386,7 +392,7 @@ def _report_result(args, settings: Settings, result, out) -> int:
     summary = {
         "cells_run": result.cells_run, "cells_fresh": result.cells_fresh, "cells_failed": result.cells_failed,
         "stale_reasons": result.stale_reasons, "failures": result.failures, "plots": result.plots,
-        "report": result.report, "outputs_error": result.outputs_error,
+        "report": result.report, "outputs_error": result.outputs_error, "changes": result.changes,
         "store": str(settings.store_path.resolve()), **out.extra,
     }
     if args.json:
@@ -399,6 +405,8 @@ def _report_result(args, settings: Settings, result, out) -> int:
             print(f"failed cell {name}: {why.splitlines()[0][:300] if why else 'step failed'}")
         print(f"cells run: {len(result.cells_run)}, fresh: {len(result.cells_fresh)}, "
               f"failed: {len(result.cells_failed)} {' '.join(result.cells_failed)}")
+        for line in result.changes:
+            print(line)
         for p in result.plots if out.plots is None else out.plots:
             print(f"plot:   {p}")
         print(f"report: {result.report or 'not written: ' + str(result.outputs_error)}")
@@ -433,25 +441,41 @@ def cmd_tpch(args) -> int:
     return cmd_suite(args)
 
 
+def cmd_import(args) -> int:
+    """Another store's cell runs appended (rows keep their machine), then the history and the report rebuilt."""
+    from bench_pipeline.orchestrate import refresh_outputs
+    from bench_pipeline.store import StoreError
+
+    settings = Settings.from_env()
+    store = state.prepare(settings.home, settings.store_path)
+    try:
+        rows, cells = store.import_from(args.file)
+    except StoreError as exc:
+        raise UsageError(f"argument OTHER.duckdb: {exc}") from None
+    print(f"imported {rows:,} rows ({cells:,} cell runs) from {args.file}" if rows else
+          f"nothing to import from {args.file}: every cell run in it is already here")
+    machines = store.query("SELECT hostname, any_value(logical_cores) AS cores, count(DISTINCT cell_run_id) AS cells "
+                           "FROM measurements GROUP BY hostname ORDER BY hostname")
+    print("machines in the store: " + ", ".join(f"{m['hostname']} ({m['cores']} cores, {m['cells']:,} cell runs)"
+                                                for m in machines))
+    print(f"report: {refresh_outputs(settings)}")
+    return 0
+
+
 def cmd_aa_test(args) -> int:
     """One engine measured as several cells on the same data: every pair the rule calls different is a false
     positive. Prints the rate per query and over all comparisons."""
     import itertools
 
     from bench_pipeline import stats
-    from bench_pipeline.datagen import generate
+    from bench_pipeline.datagen import ensure_dataset
     from bench_pipeline.harness import provenance
-    from bench_pipeline.harness.machine_lock import measurement_lock, this_command
     from bench_pipeline.harness.runner import CellSpec, run_cell
 
     settings = Settings.from_env(rows=args.rows)
     state.check_datasets(settings.home, {settings.data_dir: settings.rows})
     state.prepare(settings.home, settings.store_path)
-    try:
-        data = open_dataset(settings.data_dir)
-    except DatasetError:
-        with measurement_lock(this_command()):
-            data = generate(settings.rows, settings.data_dir, seed=settings.seed)
+    data = ensure_dataset(settings.data_dir, settings.rows, settings.seed)
     threads = args.threads or provenance.logical_cores()
     cells: list[dict[str, list[float]]] = []
     for i in range(args.cells):
@@ -585,6 +609,7 @@ COMMANDS = {
     "generate": cmd_generate,
     "query": cmd_query,
     "tpch": cmd_tpch,
+    "import": cmd_import,
     "cell": cmd_cell,
     "bench-datagen": cmd_bench_datagen,
 }

@@ -259,3 +259,16 @@ def partition_by_category(spark, data: Dataset, target: str | None = None) -> st
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return str(out)
+
+
+def ensure_dataset(path: str | os.PathLike, rows: int, seed: int) -> Dataset:
+    """The dataset in `path`, generated (under the measurement lock: the CPU it takes would slow a measurement)
+    when it is not there."""
+    from bench_pipeline.dataset import DatasetError, open_dataset
+    from bench_pipeline.harness.machine_lock import measurement_lock
+
+    try:
+        return open_dataset(path)
+    except DatasetError:
+        with measurement_lock(f"generating {rows:,} rows"):
+            return generate(rows, path, seed=seed)

@@ -7,6 +7,7 @@ import dagster as dg
 
 from bench_pipeline import suites
 from bench_pipeline.defs.automation import nightly_observe, nightly_stale_cells, nightly_stale_workload_cells
+from bench_pipeline.defs.history import canary, canary_job, history, nightly_canary
 from bench_pipeline.defs.report import benchmark_report, metrics, speedup_plots
 from bench_pipeline.defs.resources import BenchSettings, step_spark
 from bench_pipeline.defs.runs import reap_dead_runs_sensor
@@ -15,8 +16,9 @@ from bench_pipeline.defs.runs import reap_dead_runs_sensor
 def _shared() -> dg.Definitions:
     """The report, automation, sensors, the resource and the executor: what every suite shares."""
     return dg.Definitions(
-        assets=[metrics, speedup_plots, benchmark_report],
-        schedules=[nightly_stale_cells, nightly_stale_workload_cells, nightly_observe],
+        assets=[metrics, speedup_plots, benchmark_report, history, canary],
+        jobs=[canary_job],
+        schedules=[nightly_stale_cells, nightly_stale_workload_cells, nightly_observe, nightly_canary],
         sensors=[dg.AutomationConditionSensorDefinition(
                      "refresh_outputs", target=dg.AssetSelection.groups("analysis")
                      | dg.AssetSelection.assets("cluster_analysis", "wars_summary"),

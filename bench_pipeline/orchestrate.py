@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from bench_pipeline import suites
+from bench_pipeline import history, suites
 from bench_pipeline.defs.resources import BenchSettings, step_spark
 from bench_pipeline.defs.runs import DECIDED_AT, POOL, owner_tags, pool_holders, reap_dead_runs
 from bench_pipeline.defs.staleness import current_data_version, stale_cells
@@ -90,6 +90,7 @@ class SuiteResult:
     plots: list[str] = field(default_factory=list)
     report: str | None = None
     outputs_error: str | None = None
+    changes: list[str] = field(default_factory=list)  # regressions and improvements the cells run here showed
     # When the cells' staleness was decided: a cell another run measures after this is not measured again.
     decided_at: float = field(default_factory=time.time)
 
@@ -163,11 +164,22 @@ def run_suite(name: str, run: SuiteRun) -> SuiteResult:
             if not r.success:
                 raise DatasetBuildError(f"{step.what.split(' (')[0]} could not be built: {_failure_message(r)}")
     result = SuiteResult()
-    in_store = ResultsStore(run.main.store_path).cell_run_ids()  # read once: a group's cells are its own
+    store = ResultsStore(run.main.store_path)
+    in_store = store.cell_run_ids()  # read once: a group's cells are its own
     for group in suite.cells(run):
         _run_stale(instance, group, stale(instance, group, run, in_store), run, result)
-    _outputs(instance, run, result, list(suite.outputs))
+    if measured := store.cell_run_ids() - in_store:
+        result.changes = [c.line() for c in history.changes(store, run.main.regression_threshold, measured)]
+    _outputs(instance, run, result, [*suite.outputs, "history"])
     return result
+
+
+def refresh_outputs(settings: Settings) -> str:
+    """The history and the report rebuilt from the store as it is (after `import`); the report's path."""
+    r = materialize(prepare_instance(settings), ["history", "benchmark_report"], SuiteRun(settings))
+    if not r.success:
+        raise DatasetBuildError(f"the report could not be written: {_failure_message(r)}")
+    return str(settings.report_path.resolve())
 
 
 def _partitions_name(asset: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import jinja2
 
 from bench_pipeline import fmt, suites
+from bench_pipeline.history.report import section as history_section
 from bench_pipeline.suites import ReportInputs, Section
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -44,7 +45,8 @@ def environment() -> jinja2.Environment:
     """The page's templates, each suite's as `<suite>/report.html.j2`; every value escaped unless marked safe."""
     loader = jinja2.ChoiceLoader([
         jinja2.FileSystemLoader(_PACKAGE / "templates"),
-        jinja2.PrefixLoader({name: jinja2.FileSystemLoader(_PACKAGE / "suites" / name) for name in suites.NAMES}),
+        jinja2.PrefixLoader({name: jinja2.FileSystemLoader(_PACKAGE / "suites" / name) for name in suites.NAMES}
+                            | {"history": jinja2.FileSystemLoader(_PACKAGE / "history")}),
     ])
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
@@ -61,6 +63,8 @@ def sections(inputs: ReportInputs) -> tuple[list[Section], list[str]]:
             missing.append(f"{suite.name} (bench-pipeline {suite.command})")
         else:
             shown.append(section)
+    if (history := history_section(inputs)) is not None:  # across suites: after them
+        shown.append(history)
     return shown, missing
 
 

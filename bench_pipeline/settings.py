@@ -208,6 +208,10 @@ class Settings(BenchSettingsBase):
     query_budget_s: PositiveSeconds = 30.0
     timeout_s: PositiveSeconds = 600.0
     budget_mib: PositiveInt | None = None
+    # A re-measured query whose time moved by more than this share, by the verdict's rule, is flagged (history.py).
+    regression_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    # hostname -> price of the machine per hour (any currency): the report's machines table costs each query.
+    machine_prices: dict[str, Annotated[float, Field(ge=0)]] = {}
 
     # The limits suite's settings lived at the top level before they had their own section.
     retired_keys: ClassVar = ("sweep_rows", "sweep_budget_mib", "sweep_repeats", "modes_rows")

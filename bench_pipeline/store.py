@@ -25,7 +25,7 @@ Table `measurements` (one row per run of a query in a cell):
 | master_url, executors, executor_cores, executor_memory | Spark on a cluster: where, with what (NULL: local) |
 | data_layout | for cluster cells: `flat` (one posts file) or `partitioned` (Hive-style by category) |
 | cluster_start_seconds | for a cluster started by the cell: master and workers up and registered |
-| suite | `grid` (engine x threads), `cluster`, `modes` and `sweep` (limits), `wars` (Engine Wars: query = workload) |
+| suite | `grid`, `cluster`, `modes` and `sweep` (limits), `wars` (query = workload), `workload`, `canary` |
 | engine_limits | the engine's own memory limits set from the budget (DuckDB memory_limit, Spark heap), if any |
 | plan | on the cold run's row: the optimized plan the engine printed for the query (NULL without a planner) |
 | checks | JSON of facts an engine established about the run, untimed (e.g. which columns a hand-off shared) |
@@ -65,7 +65,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from bench_pipeline.queries import QUERY_NAMES
+from bench_pipeline.queries import QUERY_NAMES, sql_string
 
 COLUMNS: list[tuple[str, str]] = [
     ("cell_run_id", "VARCHAR NOT NULL"),
@@ -114,7 +114,7 @@ COLUMNS: list[tuple[str, str]] = [
 ]
 COLUMN_NAMES = [c for c, _ in COLUMNS]
 _REQUIRED = {c for c, t in COLUMNS if t.endswith("NOT NULL")}
-SUITES = ("grid", "cluster", "modes", "sweep", "wars", "workload")
+SUITES = ("grid", "cluster", "modes", "sweep", "wars", "workload", "canary")
 STATUSES = ("ok", "wrong_answer", "timeout", "oom", "error", "unsupported", "skipped")
 
 _SCHEMA = f"""
@@ -363,6 +363,51 @@ class ResultsStore:
         con = self._connect(read_only=True)
         try:
             return _rows(con.execute(sql, params or []))
+        finally:
+            con.close()
+
+    def import_from(self, other: Path) -> tuple[int, int]:
+        """Append another store's measurements whose cell runs this store lacks: (rows, cell runs) added.
+
+        Rows keep their own machine columns (hostname, CPU, cores, memory), so they stay that machine's. Importing
+        twice adds nothing (a cell run is whole in a store, so its id says whether it is here). A file that is
+        not a results store, or whose `measurements` lacks a column this store requires or has one it does not
+        know, is refused with one line before anything is written."""
+        import duckdb
+
+        self._refuse_if_read_only()
+        other = Path(other)
+        if not other.is_file():
+            raise StoreError(f"{other}: no such file")
+        if other.resolve() == self.path.resolve():
+            raise StoreError(f"{other} is this results store")
+        if not is_duckdb_file(other):
+            raise StoreError(f"{other}: not a DuckDB file")
+        con = self._connect()
+        try:
+            con.execute(_SCHEMA)
+            try:
+                con.execute(f"ATTACH {sql_string(other)} AS other_store (READ_ONLY)")
+            except duckdb.Error as exc:
+                raise StoreError(f"{other}: cannot be opened ({str(exc).splitlines()[0]})") from None
+            columns = {r[0] for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'other_store' "
+                "AND table_name = 'measurements'").fetchall()}
+            if not columns:
+                raise StoreError(f"{other}: not a results store (no table measurements)")
+            if missing := sorted(_REQUIRED - columns):
+                raise StoreError(f"{other}: incompatible results store (no column {', '.join(missing)})")
+            if unknown := sorted(columns - set(COLUMN_NAMES)):
+                raise StoreError(f"{other}: incompatible results store (unknown column {', '.join(unknown)}; "
+                                 "written by a newer bench_pipeline?)")
+            shared = [c for c in COLUMN_NAMES if c in columns]
+            new = "FROM other_store.measurements WHERE cell_run_id NOT IN (SELECT cell_run_id FROM measurements)"
+            rows, cells = con.execute(f"SELECT count(*), count(DISTINCT cell_run_id) {new}").fetchone()
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f"INSERT INTO measurements ({', '.join(shared)}) SELECT {', '.join(shared)} {new}")
+            con.execute(_SCHEMA)  # an older store's NULL suites, migrated as this store's were
+            con.execute("COMMIT")
+            return rows, cells
         finally:
             con.close()
 

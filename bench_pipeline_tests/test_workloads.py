@@ -178,6 +178,29 @@ def test_the_nightly_schedule_asks_for_the_stale_cells_of_every_registered_workl
     assert sorted(r.partition_key for r in requests) == ["shop|duckdb|1", "shop|polars|1"]
 
 
+def test_the_built_in_benchmark_is_a_workload_run_by_each_engines_own_code(tmp_path):
+    """`run --workload social`: the generated posts and users, the catalogue's SQL, and dataframes.py handing each
+    query to the engine's grid code: DataFrame engines run their own code, DuckDB its SQL (and its L loading into
+    memory), every answer valid against DuckDB's answer to the catalogue SQL; the second run measures nothing."""
+    import duckdb
+
+    out = _run_workload(tmp_path, Path("social"), "--rows", "20000", "--engines", "duckdb,polars,pandas")
+    assert sorted(out["cells_run"]) == [f"social_20000|{e}|1" for e in ("duckdb", "pandas", "polars")]
+    statuses = {(row["engine"], row["query"]): row["status"] for row in out["results"]}
+    assert sorted({q for _, q in statuses}) == ["A", "B", "C", "F", "L"]
+    assert set(statuses.values()) == {"ok"}, statuses
+    with duckdb.connect(str(tmp_path / "results.duckdb"), read_only=True) as con:
+        apis = dict(con.sql("SELECT engine, string_agg(DISTINCT json_extract_string(checks, '$.api'), ',') "
+                            "FROM measurements WHERE suite = 'workload' GROUP BY engine").fetchall())
+        rows = con.sql("SELECT DISTINCT answer_rows FROM measurements WHERE query = 'L'").fetchall()
+    assert apis == {"duckdb": "sql", "polars": "dataframe", "pandas": "dataframe"}
+    assert rows == [(1,)]
+    folder = tmp_path / "workloads" / "social_20000"
+    assert load_workload(folder).tables["posts"].files == (tmp_path / "data" / "posts-20000-seed-42" / "posts.parquet",)
+    assert _run_workload(tmp_path, Path("social"), "--rows", "20000", "--engines", "duckdb,polars,pandas")[
+        "cells_run"] == []
+
+
 def _tpch(home: Path) -> dict:
     env = {**os.environ, "BENCH_HOME": str(home), "BENCH_MAX_REPEATS": "3", "DAGSTER_HOME": ""}
     r = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", "tpch", "--scale-factor", "0.01", "--engines",

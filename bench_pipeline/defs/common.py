@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from bench_pipeline import fmt
+from bench_pipeline import fmt, history
 from bench_pipeline.defs.runs import DECIDED_AT
 from bench_pipeline.defs.staleness import changed
 from bench_pipeline.harness.machine_lock import measurement_lock
@@ -31,6 +31,9 @@ def cell_checks(asset: str) -> list[dg.AssetCheckSpec]:
                           description="Every query's answer equals the reference answer."),
         dg.AssetCheckSpec("threads_verified", asset=asset,
                           description="The engine reports the thread count (cores) that was asked."),
+        dg.AssetCheckSpec("no_regression", asset=asset,
+                          description="No query is slower than the previous comparable measurement by the verdict's "
+                                      "rule and the regression threshold (a warning: a slower engine is a finding)."),
     ]
 
 
@@ -45,7 +48,7 @@ def cell_asset(context: dg.AssetExecutionContext, bench, measured: dict, run_cel
     def measure() -> dg.MaterializeResult:
         result = run_cell(store)
         return cell_outcome(name or context.partition_key, result, store, measured, expected_failures,
-                            extra(result, store))
+                            extra(result, store), bench.settings().regression_threshold)
 
     return measure_cell(context, store, measured, measure)
 
@@ -87,17 +90,22 @@ def _measured_since(instance, asset_key, partition: str, since: float, store,
                                                              str(md.get("threads_verified")), reused))
 
 
-def _check_results(wrong: list[str], threads, verified: str, extra: dict | None = None) -> list:
+def _check_results(wrong: list[str], threads, verified: str, extra: dict | None = None, changes=()) -> list:
+    regressions = [c.line() for c in changes if c.kind == "regression"]
     return [
         dg.AssetCheckResult(check_name="answers_valid", passed=not wrong,
                             metadata={"wrong_answers": ", ".join(wrong) or "none", **(extra or {})}),
         dg.AssetCheckResult(check_name="threads_verified", passed=verified == str(threads),
                             metadata={"asked": threads, "reported": verified, **(extra or {})}),
+        dg.AssetCheckResult(check_name="no_regression", passed=not regressions,
+                            severity=dg.AssetCheckSeverity.WARN,
+                            metadata={"changes": dg.MetadataValue.md("\n".join(f"- {c.line()}" for c in changes)
+                                                                     or "none"), **(extra or {})}),
     ]
 
 
 def cell_outcome(key: str, result, store, measured: dict, expected_failures: tuple[str, ...] = (),
-                 extra_metadata: dict | None = None) -> dg.MaterializeResult:
+                 extra_metadata: dict | None = None, threshold: float = 0.05) -> dg.MaterializeResult:
     """The materialization of a measured cell, or dg.Failure when a query failed.
 
     The metadata records what the cell was measured with (`measured_with`) and
@@ -125,7 +133,8 @@ def cell_outcome(key: str, result, store, measured: dict, expected_failures: tup
         raise dg.Failure(f"cell {key} failed: {messages}", metadata=metadata)
     wrong = [q for q, st in statuses.items() if st == "wrong_answer"]
     return dg.MaterializeResult(metadata=metadata, check_results=_check_results(
-        wrong, measured["threads_asked"], metadata["threads_verified"]))
+        wrong, measured["threads_asked"], metadata["threads_verified"],
+        changes=history.changes(store, threshold, {result.cell_run_id})))
 
 
 _SUMMARY_MD = [("query", "query", ""), ("status", "status", ""), ("median_seconds", "median s", ".4f"),

@@ -4,13 +4,12 @@ cells (keys 'duckdb|4'); the metrics and plots are in defs/report.py beside the 
 
 import dagster as dg
 
-from bench_pipeline.datagen import generate
-from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.datagen import ensure_dataset
+from bench_pipeline.dataset import open_dataset
 from bench_pipeline.defs.common import cell_asset, cell_checks, open_or_fail
 from bench_pipeline.defs.partitions import CELLS, ENGINES
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.fmt import MiB
-from bench_pipeline.harness.machine_lock import measurement_lock
 from bench_pipeline.harness.runner import run_cell
 from bench_pipeline.suites.grid import cells
 from bench_pipeline.versions import engine_signature, harness_code_hash
@@ -22,19 +21,10 @@ def engine_versions() -> dg.DataVersionsByPartition:
     return dg.DataVersionsByPartition({e: dg.DataVersion(engine_signature(e)) for e in ENGINES.get_partition_keys()})
 
 
-def generated(path, rows: int, seed: int):
-    """The posts dataset in `path`, generated (under the measurement lock) when it is not there."""
-    try:
-        return open_dataset(path)
-    except DatasetError:
-        with measurement_lock(f"generating {rows:,} rows"):  # the CPU it takes would slow a measurement
-            return generate(rows, path, seed=seed)
-
-
 @dg.asset(group_name="benchmark", description="posts.parquet + users.parquet generated from settings (rows, seed).")
 def dataset(bench: BenchSettings) -> dg.MaterializeResult:
     s = bench.settings()
-    ds = generated(s.data_dir, s.rows, s.seed)
+    ds = ensure_dataset(s.data_dir, s.rows, s.seed)
     # The fingerprint is the data version: the same rows and seed regenerate the
     # same bytes, so a regenerated dataset does not make the cells stale.
     return dg.MaterializeResult(

@@ -12,9 +12,9 @@ analysis.
 
 import dagster as dg
 
+from bench_pipeline.datagen import ensure_dataset
 from bench_pipeline.dataset import open_dataset
 from bench_pipeline.defs.common import FAILED_STATUSES, cell_asset, cell_checks, open_or_fail
-from bench_pipeline.defs.grid import generated
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.fmt import MiB
 from bench_pipeline.harness import provenance
@@ -43,7 +43,7 @@ def _open(bench: BenchSettings, rows: int):
 def sweep_dataset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
     s = bench.settings()
     rows = int(context.partition_key)
-    ds = generated(s.data_dir_for(rows), rows, s.seed)
+    ds = ensure_dataset(s.data_dir_for(rows), rows, s.seed)
     return dg.MaterializeResult(data_version=dg.DataVersion(ds.fingerprint()),
                                 metadata={"path": str(ds.root), "rows": rows, "fingerprint": ds.fingerprint(),
                                           "posts_arrow_mib": round(ds.posts_arrow_bytes() / MiB, 1)})

@@ -45,6 +45,8 @@ def _kind(t: pa.DataType) -> str:
         return "timestamp"  # unit and time zone are layout: the instants are compared
     if pa.types.is_date(t):
         return "date"
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
+        return f"list<{_kind(t.value_type)}>"  # list and item layouts differ between engines, not the values
     return str(t)
 
 

@@ -210,3 +210,10 @@ def has_top_level_order(sql: str) -> bool:
     except sqlglot.errors.ParseError:
         return "order by" in sql.lower().rsplit(")", 1)[-1]  # the reference will say whether it parses
     return bool(tree.args.get("order"))
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Write a file of a generated workload folder; an unchanged file keeps its bytes (the cells' staleness reads
+    them)."""
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)

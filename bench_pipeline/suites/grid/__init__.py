@@ -14,7 +14,7 @@ from bench_pipeline.suites.grid import cells
 def _options(p) -> None:
     p.add_argument("--workload", type=Path, default=None,
                    help="a folder with a workload.toml: measure your own tables and SQL instead (its cells are "
-                        "engine x threads, every query in each)")
+                        "engine x threads, every query in each); `social`: the built-in benchmark as a workload")
     p.add_argument("--engines", type=opt.engine_list, default=None,
                    help="comma-separated engines (default: the core four and the installed optional ones)")
     p.add_argument("--threads", type=opt.int_list, default=None,

@@ -10,19 +10,20 @@ from bench_pipeline.suites.workload.settings import WorkloadSettings
 
 def _run(args) -> SuiteRun:
     from bench_pipeline.engines import missing_optional
+    from bench_pipeline.workloads import social
     from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
     from bench_pipeline.workloads.spec import WorkloadError, load_workload
 
-    try:
-        w = load_workload(args.workload)
-    except WorkloadError as exc:
-        raise opt.UsageError(f"argument --workload: {exc}") from None
     if missing := missing_optional(args.engines or ()):
         raise opt.UsageError("argument --engines: " + "; ".join(missing.values()))
     if args.engines and (other := [e for e in args.engines if e not in WORKLOAD_ENGINES]):
         raise opt.UsageError(f"argument --engines: a workload runs on {', '.join(WORKLOAD_ENGINES)}, not "
                              f"{', '.join(other)}")
     main = opt.main_settings_from(args, engines=None, threads=None)
+    try:
+        w = load_workload(social.resolve(args.workload, main))
+    except WorkloadError as exc:
+        raise opt.UsageError(f"argument --workload: {exc}") from None
     saved = WorkloadSettings.from_env(main.home)
     own = WorkloadSettings.from_env(main.home, paths={**saved.paths, w.name: str(w.root)}, current=w.name,
                                     engines=args.engines, threads=args.threads)

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_pipeline.workloads.spec import DATAFRAMES, MANIFEST
+from bench_pipeline.workloads.spec import DATAFRAMES, MANIFEST, write_if_changed
 
 TABLES = ("region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem")
 QUERIES = Path(__file__).resolve().parent / "queries"
@@ -94,12 +94,6 @@ def ensure(home: Path, scale_factor: float) -> Path:
     lines += [f'{t} = "data/{t}.parquet"' for t in TABLES]
     for q in sorted(QUERIES.glob("q*.sql")):
         lines += ["", f"[queries.{q.stem}]", f'sql = "{q}"']
-    _write_if_changed(root / MANIFEST, "\n".join(lines) + "\n")
-    _write_if_changed(root / DATAFRAMES, IMPLEMENTATIONS.read_text())
+    write_if_changed(root / MANIFEST, "\n".join(lines) + "\n")
+    write_if_changed(root / DATAFRAMES, IMPLEMENTATIONS.read_text())
     return root
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    """Unchanged files keep their bytes: the cells' staleness reads them."""
-    if not path.is_file() or path.read_text() != text:
-        path.write_text(text)

@@ -1,0 +1,167 @@
+"""History and regressions: every measurement of a query over time, and the changes the verdict's rule calls real.
+
+A *measurement* is one cell run's answer to one query (a row of `query_summary`). Two measurements are
+comparable when everything but the time and the engine's code is the same: suite, workload, engine, query,
+thread setting, data (its fingerprint), machine (hostname, CPU model, cores, memory), and for cluster and
+limits cells the cluster shape and the memory budget. Comparable measurements form a *series*: only a series is
+joined by a line in a figure, and only within a series is a change looked for.
+
+**The rule.** A measurement is compared with the previous valid measurement of its series by the verdict's
+rule (`stats.ratio`: the 95 % interval of the ratio of the two medians of the warm runs, each cell's own
+noise counted). It is a *regression* when the whole interval lies above 1 + threshold, an *improvement* when
+it lies below 1 / (1 + threshold); the threshold is 5 % unless `regression_threshold` says otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bench_pipeline import stats
+
+# The canary: a small fixed cell the nightly schedule measures even when fresh, so that a machine that slowed
+# (a noisy neighbour, a new kernel) is told apart from an engine that did.
+CANARY_SUITE = "canary"
+CANARY_ENGINE = "duckdb"
+CANARY_QUERIES = ("A", "C")
+CANARY_ROWS = 200_000
+
+# One row per measurement, with its series. `history` is a table (rebuilt by the `history` asset and by
+# `bench-pipeline history`), so SQL users and the UI read it without recomputing the summary.
+HISTORY_SELECT = """
+WITH machine AS (
+  SELECT cell_run_id, any_value(hostname) AS hostname, any_value(cpu_model) AS cpu_model,
+         any_value(logical_cores) AS logical_cores, any_value(total_memory_bytes) AS total_memory_bytes
+  FROM measurements GROUP BY cell_run_id)
+SELECT s.cell_run_id, s.suite, coalesce(s.workload, '') AS workload, s.engine, s.engine_version, s.query,
+       s.threads_asked AS threads, s.dataset_fingerprint, s.dataset_rows, m.hostname, m.cpu_model,
+       m.logical_cores, m.total_memory_bytes, s.status, s.median_seconds, s.warm_list, s.noisy, s.measured_at,
+       left(md5(concat_ws('|', s.suite, coalesce(s.workload, ''), s.engine, s.query, s.threads_asked,
+                          coalesce(s.dataset_fingerprint, ''), coalesce(m.hostname, ''), coalesce(m.cpu_model, ''),
+                          coalesce(m.logical_cores, 0), coalesce(m.total_memory_bytes, 0),
+                          s.master_url IS NULL, coalesce(s.executors, 0), coalesce(s.data_layout, ''),
+                          coalesce(s.budget_bytes, 0))), 12) AS series
+FROM query_summary s JOIN machine m USING (cell_run_id)
+"""
+HISTORY_SQL = f"CREATE OR REPLACE TABLE history AS {HISTORY_SELECT}"
+
+
+def machine_name(row: dict) -> str:
+    """A machine as people name it: its hostname, cores and memory."""
+    gib = (row.get("total_memory_bytes") or 0) / 2**30
+    return f"{row.get('hostname') or '?'} ({row.get('logical_cores') or '?'} cores, {gib:.0f} GiB)"
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # "regression" or "improvement"
+    suite: str
+    workload: str
+    engine: str
+    query: str
+    threads: int
+    machine: str
+    before_seconds: float
+    after_seconds: float
+    ratio: stats.Interval  # after / before
+    before_version: str | None
+    after_version: str | None
+    before_at: dt.datetime
+    after_at: dt.datetime
+    cell_run_id: str
+    canary: stats.Interval | None = None  # the canary's own ratio the same night, when it moved
+
+    def line(self) -> str:
+        what = f"{self.workload} {self.query}" if self.workload else self.query
+        if self.before_version != self.after_version:
+            version = f"{self.engine} {self.before_version} -> {self.after_version}"
+        else:
+            version = f"{self.engine} {self.after_version}, same version"
+        r = self.ratio
+        threads = f"{self.threads} thread{'s' if self.threads != 1 else ''}"
+        text = (f"{self.kind}: {what} on {self.engine} at {threads}, {self.machine.split(' (')[0]}: "
+                f"{self.before_seconds:.3g} s -> "
+                f"{self.after_seconds:.3g} s (x{r.value:.2f}, 95 % interval {r.low:.2f}-{r.high:.2f}; {version})")
+        if self.canary is not None:
+            text += (f"; the canary moved too (x{self.canary.value:.2f}): the machine may have slowed, "
+                     "not the engine")
+        return text
+
+
+def _valid(row: dict) -> bool:
+    return row["status"] == "ok" and len(row.get("warm_list") or []) >= 2
+
+
+def classify(after: list[float], before: list[float], threshold: float) -> tuple[str | None, stats.Interval | None]:
+    """The rule: (regression | improvement | None, the ratio after / before with its interval)."""
+    r = stats.ratio(after, before)
+    if r is None:
+        return None, None
+    if r.low > 1 + threshold:
+        return "regression", r
+    if r.high < 1 / (1 + threshold):
+        return "improvement", r
+    return None, r
+
+
+def find_changes(rows: Iterable[dict], threshold: float, only: set[str] | None = None) -> list[Change]:
+    """Every flagged change between consecutive valid measurements of a series (rows as the `history` table
+    has them); with `only`, just those whose later measurement is one of these cell runs."""
+    by_series: dict[str, list[dict]] = {}
+    for row in rows:
+        if _valid(row):
+            by_series.setdefault(row["series"], []).append(row)
+    found = []
+    for series in by_series.values():
+        series.sort(key=lambda r: r["measured_at"])
+        for before, after in zip(series, series[1:], strict=False):
+            if only is not None and after["cell_run_id"] not in only:
+                continue
+            kind, r = classify(after["warm_list"], before["warm_list"], threshold)
+            if kind is None:
+                continue
+            found.append(Change(kind, after["suite"], after["workload"], after["engine"], after["query"],
+                                after["threads"], machine_name(after), before["median_seconds"],
+                                after["median_seconds"], r, before["engine_version"], after["engine_version"],
+                                before["measured_at"], after["measured_at"], after["cell_run_id"]))
+    return _with_canary(found, by_series, threshold)
+
+
+CANARY_WINDOW = dt.timedelta(hours=12)
+
+
+def _with_canary(changes: list[Change], by_series: dict[str, list[dict]], threshold: float) -> list[Change]:
+    """A change measured within CANARY_WINDOW of a canary measurement that itself moved (by the same rule,
+    against the canary's previous one on the same machine) says so: the machine, not the engine, may differ."""
+    moved: list[tuple[dt.datetime, str, stats.Interval]] = []
+    for series in by_series.values():
+        if series[0]["suite"] != CANARY_SUITE:
+            continue
+        for before, after in zip(series, series[1:], strict=False):
+            kind, r = classify(after["warm_list"], before["warm_list"], threshold)
+            if kind is not None:
+                moved.append((after["measured_at"], machine_name(after), r))
+    out = []
+    for c in changes:
+        near = [r for at, machine, r in moved if machine == c.machine and abs(at - c.after_at) <= CANARY_WINDOW]
+        if near and c.suite != CANARY_SUITE:
+            c = Change(**{**c.__dict__, "canary": near[-1]})
+        out.append(c)
+    return out
+
+
+def build_history(store) -> int:
+    """(Re)build the store's `history` table; how many measurements it holds."""
+    store.execute([HISTORY_SQL])
+    return store.query("SELECT count(*) AS n FROM history")[0]["n"]
+
+
+def history_rows(store) -> list[dict]:
+    """Every measurement with its series, oldest first (read-only: computed from `query_summary`)."""
+    return store.query(f"{HISTORY_SELECT} ORDER BY measured_at") if store.path.exists() else []
+
+
+def changes(store, threshold: float, cell_run_ids: set[str] | None = None) -> list[Change]:
+    """The flagged changes in the store (with `cell_run_ids`: only those these cell runs measured)."""
+    return find_changes(history_rows(store), threshold, cell_run_ids)

@@ -1,0 +1,154 @@
+"""History: a slower release flagged by the verdict's rule, an unchanged re-measure not; stores of two machines
+merged by `import` (idempotent, bad files refused) and shown side by side; the figures mark version changes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bench_pipeline import history
+from bench_pipeline.harness.runner import CellSpec, run_cell
+from bench_pipeline.history.figures import draw_history
+from bench_pipeline.history.machines import side_by_side
+from bench_pipeline.store import ResultsStore, StoreError
+
+RELEASED = "bench_pipeline_tests.fake_engines:ReleasedEngine"
+
+
+def _measure(store, data, version: str, delay: float = 0.0) -> str:
+    spec = CellSpec(RELEASED, 1, data, queries=("A",), repeats=5,
+                    env={"BENCH_TEST_ENGINE_VERSION": version, "BENCH_TEST_ENGINE_DELAY": str(delay)})
+    return run_cell(spec, store).cell_run_id
+
+
+@pytest.fixture(scope="module")
+def released(small_data, tmp_path_factory):
+    """One engine measured three times on the same data: 1.0, 1.0 again (unchanged), then 2.0 with every query
+    0.1 s slower."""
+    store = ResultsStore(tmp_path_factory.mktemp("history") / "results.duckdb")
+    ids = [_measure(store, small_data, "1.0"), _measure(store, small_data, "1.0"),
+           _measure(store, small_data, "2.0", delay=0.1)]
+    return store, ids
+
+
+def test_a_slower_release_is_a_regression_and_an_unchanged_re_measure_is_not(released):
+    store, (first, again, slower) = released
+    assert history.changes(store, 0.05, {again}) == []
+    flagged = history.changes(store, 0.05, {slower})
+    assert [(c.kind, c.query, c.before_version, c.after_version) for c in flagged] == [("regression", "A", "1.0",
+                                                                                          "2.0")]
+    assert flagged[0].ratio.low > 1.05 and flagged[0].after_seconds > flagged[0].before_seconds + 0.05
+    assert "regression: A on" in flagged[0].line() and "1.0 -> 2.0" in flagged[0].line()
+
+
+def test_the_rule_needs_the_whole_interval_past_the_threshold():
+    steady = [1.00, 1.01, 0.99, 1.00, 1.02]
+    assert history.classify([x * 1.02 for x in steady], steady, 0.05)[0] is None  # 2 %: under the threshold
+    assert history.classify([x * 2 for x in steady], steady, 0.05)[0] == "regression"
+    assert history.classify([x / 2 for x in steady], steady, 0.05)[0] == "improvement"
+    assert history.classify([1.0], steady, 0.05) == (None, None)  # one run: no interval, nothing called
+
+
+def test_a_change_the_canary_also_showed_says_so():
+    at = history.dt.datetime(2026, 11, 25, 2, 0)
+    steady = [1.00, 1.01, 0.99, 1.00, 1.02]
+
+    def row(suite, engine, when, times, run):
+        return {"suite": suite, "workload": "", "engine": engine, "query": "A", "threads": 1, "status": "ok",
+                "warm_list": times, "median_seconds": sorted(times)[2], "engine_version": "1", "hostname": "h",
+                "logical_cores": 2, "total_memory_bytes": 2**34, "measured_at": when, "cell_run_id": run,
+                "series": f"{suite}-{engine}"}
+
+    day = history.dt.timedelta(days=1)
+    rows = [row("grid", "duckdb", at - day, steady, "g1"), row("grid", "duckdb", at, [x * 2 for x in steady], "g2"),
+            row("canary", "duckdb", at - day, steady, "c1")]
+    assert history.find_changes(rows, 0.05)[0].canary is None
+    rows.append(row("canary", "duckdb", at - history.dt.timedelta(minutes=10), [x * 1.6 for x in steady], "c2"))
+    grid = [c for c in history.find_changes(rows, 0.05) if c.suite == "grid"]
+    assert grid[0].canary is not None and "the canary moved too" in grid[0].line()
+
+
+def test_the_history_figure_shows_both_versions_of_one_engine(released, tmp_path):
+    store, _ = released
+    rows = history.history_rows(store)
+    assert {r["engine_version"] for r in rows} == {"1.0", "2.0"} and len({r["series"] for r in rows}) == 1
+    path = draw_history(rows, tmp_path / "h.png", "test")
+    assert path is not None and path.stat().st_size > 10_000
+    assert history.build_history(store) == 3  # the store's table: one row per measurement
+
+
+def _other_machine(store: ResultsStore, where: Path) -> Path:
+    """A copy of the store as another machine wrote it: its own cell runs, hostname and cores."""
+    copy = where / "other.duckdb"
+    shutil.copy(store.path, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("UPDATE measurements SET hostname = 'big-box', logical_cores = 16, "
+                    "cell_run_id = cell_run_id || '-big-box', seconds = seconds / 3")
+    return copy
+
+
+def test_import_is_idempotent_keeps_provenance_and_the_machines_show_side_by_side(released, tmp_path):
+    store, _ = released
+    mine = ResultsStore(tmp_path / "results.duckdb")
+    shutil.copy(store.path, mine.path)
+    other = _other_machine(store, tmp_path)
+    assert mine.import_from(other) == (mine.query("SELECT count(*) AS n FROM measurements")[0]["n"] // 2, 3)
+    assert mine.import_from(other) == (0, 0)
+    hosts = {r["hostname"] for r in mine.query("SELECT DISTINCT hostname FROM measurements")}
+    assert "big-box" in hosts and len(hosts) == 2
+    here = (hosts - {"big-box"}).pop()
+    rows = side_by_side(history.history_rows(mine), here, {"big-box": 3.6})
+    assert [r["machine"].split(" ")[0] for r in rows] == [here, "big-box"]
+    assert rows[1]["differs"] == "faster" and rows[1]["ratio"] < 0.5
+    assert rows[1]["cost_per_query"] == pytest.approx(rows[1]["median_seconds"] * 3.6 / 3600)
+    assert rows[0]["cost_per_query"] is None  # no price for this machine
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda d: d / "missing.duckdb", "no such file"),
+    (lambda d: (d / "text.duckdb").write_text("not a store") and d / "text.duckdb", "not a DuckDB file"),
+    (lambda d: duckdb.connect(str(d / "empty.duckdb")).close() or d / "empty.duckdb", "not a results store"),
+    (lambda d: (duckdb.connect(str(d / "odd.duckdb")).execute("CREATE TABLE measurements (cell_run_id VARCHAR)")
+                .close()) or d / "odd.duckdb", "incompatible results store"),
+], ids=["missing", "not duckdb", "no measurements", "incompatible"])
+def test_a_bad_file_to_import_is_refused_and_nothing_changes(released, tmp_path, make, words):
+    store, _ = released
+    mine = ResultsStore(tmp_path / "results.duckdb")
+    shutil.copy(store.path, mine.path)
+    before = mine.query("SELECT count(*) AS n FROM measurements")[0]["n"]
+    with pytest.raises(StoreError, match=words):
+        mine.import_from(make(tmp_path))
+    assert mine.query("SELECT count(*) AS n FROM measurements")[0]["n"] == before
+
+
+def test_import_command_rewrites_the_report_with_history_and_machines(released, tmp_path):
+    """`bench-pipeline import`: one line per outcome, exit 2 on a bad file, and a report whose history section
+    flags the slower release and puts the two machines side by side."""
+    store, _ = released
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(store.path, home / "results.duckdb")
+    other = _other_machine(store, tmp_path)
+    env = {**os.environ, "BENCH_HOME": str(home), "DAGSTER_HOME": ""}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "bench_pipeline.cli", *args], capture_output=True, text=True,
+                              env=env, timeout=600)
+
+    bad = cli("import", str(tmp_path / "nope.duckdb"))
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "no such file" in bad.stderr
+    first = cli("import", str(other))
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "imported" in first.stdout and "big-box (16 cores" in first.stdout
+    again = cli("import", str(other))
+    assert again.returncode == 0 and "nothing to import" in again.stdout
+    report = (home / "report.html").read_text()
+    assert "History and machines" in report and "regression: A on" in report and "1.0 -&gt; 2.0" in report
+    assert "Machines side by side" in report and "big-box" in report
+    assert "data:image/png;base64," in report.split("History and machines", 1)[1]
