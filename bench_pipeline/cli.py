@@ -467,7 +467,7 @@ def cmd_aa_test(args) -> int:
     positive. Prints the rate per query and over all comparisons."""
     import itertools
 
-    from bench_pipeline import stats
+    from bench_pipeline import history, stats
     from bench_pipeline.datagen import ensure_dataset
     from bench_pipeline.harness import provenance
     from bench_pipeline.harness.runner import CellSpec, run_cell
@@ -501,6 +501,14 @@ def cmd_aa_test(args) -> int:
               f"{spread[int(0.95 * (len(spread) - 1))]:.1%}, largest {spread[-1]:.1%}")
         print(f"noise of a cell on this machine (log-scale standard deviation): {stats.estimate_cell_noise(cells):.3f} "
               f"(the rule assumes {stats.cell_noise():.3f}; BENCH_CELL_NOISE sets it)")
+    # The history's false alarms: each cell as a re-measure of the one before it, unchanged.
+    consecutive = [(before[q], after[q]) for before, after in zip(cells, cells[1:], strict=False)
+                   for q in QUERY_NAMES if q in before and q in after]
+    flagged = sum(history.classify(a, b, settings.regression_threshold)[0] is not None for b, a in consecutive)
+    if consecutive:
+        print(f"history false alarms (each cell a re-measure of the previous, threshold "
+              f"{settings.regression_threshold:.0%}): {flagged} of {len(consecutive)} flagged "
+              f"({flagged / len(consecutive):.1%})")
     if not total:
         print(f"{PROG}: no A/A comparison could be made: every cell needs 2 or more warm runs of a query that "
               "answered ok", file=sys.stderr)

@@ -152,3 +152,49 @@ def test_import_command_rewrites_the_report_with_history_and_machines(released, 
     assert "History and machines" in report and "regression: A on" in report and "1.0 -&gt; 2.0" in report
     assert "Machines side by side" in report and "big-box" in report
     assert "data:image/png;base64," in report.split("History and machines", 1)[1]
+
+
+def test_a_slower_implementation_is_flagged_by_run_the_asset_check_and_the_report(tmp_path):
+    """Through Dagster, from a fresh state: a workload measured; its DataFrame code edited without changing what
+    it does (its cells stale, measured again: not flagged); then made slower (flagged in run's output, as the
+    cell's `no_regression` check, a warning, and in the report)."""
+    import dagster as dg
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "w"
+    folder.mkdir()
+    n = 400_000
+    pq.write_table(pa.table({"k": pa.array([i % 97 for i in range(n)], pa.int64()),
+                             "v": pa.array([float(i % 1013) for i in range(n)])}), folder / "t.parquet")
+    (folder / "workload.toml").write_text('name = "slowdown"\n[tables]\nt = "t.parquet"\n[queries.q]\n'
+                                          'sql = "SELECT k, sum(v) AS s FROM t GROUP BY k"\n')
+    code = ('def polars_q(tables):\n    import polars as pl\n{delay}'
+            '    return tables["t"].group_by("k").agg(pl.col("v").sum().alias("s"))\n')
+    home = tmp_path / "home"
+    env = {**os.environ, "BENCH_HOME": str(home), "BENCH_MAX_REPEATS": "6", "DAGSTER_HOME": ""}
+
+    def run(delay: str = "") -> dict:
+        (folder / "dataframes.py").write_text(code.format(delay=delay))
+        r = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", "run", "--workload", str(folder),
+                            "--engines", "polars", "--threads", "1", "--repeats", "5", "--json"],
+                           capture_output=True, text=True, env=env, timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+        import json
+
+        return json.loads(r.stdout)
+
+    assert run()["cells_run"] == ["slowdown|polars|1"]
+    unchanged = run("    # the same code, edited\n")
+    assert unchanged["cells_run"] == ["slowdown|polars|1"] and unchanged["changes"] == []
+    slower = run("    import time\n    time.sleep(0.25)\n")
+    assert slower["cells_run"] == ["slowdown|polars|1"]
+    assert len(slower["changes"]) == 1 and slower["changes"][0].startswith("regression: slowdown q on polars")
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    key = dg.AssetCheckKey(dg.AssetKey("workload_cells"), "no_regression")
+    records = instance.event_log_storage.get_asset_check_execution_history(key, limit=3)
+    evaluations = [r.event.dagster_event.event_specific_data for r in records]
+    assert [e.passed for e in evaluations] == [False, True, True]  # newest first
+    assert evaluations[0].severity == dg.AssetCheckSeverity.WARN
+    report = (home / "report.html").read_text()
+    assert "regression: slowdown q on polars" in report
