@@ -3,12 +3,14 @@ merged by `import` (idempotent, bad files refused) and shown side by side; the f
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -158,7 +160,6 @@ def test_a_slower_implementation_is_flagged_by_run_the_asset_check_and_the_repor
     """Through Dagster, from a fresh state: a workload measured; its DataFrame code edited without changing what
     it does (its cells stale, measured again: not flagged); then made slower (flagged in run's output, as the
     cell's `no_regression` check, a warning, and in the report)."""
-    import dagster as dg
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -180,8 +181,6 @@ def test_a_slower_implementation_is_flagged_by_run_the_asset_check_and_the_repor
                             "--engines", "polars", "--threads", "1", "--repeats", "5", "--json"],
                            capture_output=True, text=True, env=env, timeout=600)
         assert r.returncode == 0, r.stderr[-2000:]
-        import json
-
         return json.loads(r.stdout)
 
     assert run()["cells_run"] == ["slowdown|polars|1"]
@@ -198,3 +197,26 @@ def test_a_slower_implementation_is_flagged_by_run_the_asset_check_and_the_repor
     assert evaluations[0].severity == dg.AssetCheckSeverity.WARN
     report = (home / "report.html").read_text()
     assert "regression: slowdown q on polars" in report
+
+
+def test_the_canary_is_measured_even_when_fresh(tmp_path, monkeypatch):
+    """The nightly schedule's canary: materialized twice, measured twice (a canary that stayed fresh would not
+    tell a slower machine apart), rows of suite `canary` with valid answers."""
+    from bench_pipeline.defs.history import nightly_canary
+    from bench_pipeline.orchestrate import materialize, prepare_instance
+    from bench_pipeline.settings import Settings
+    from bench_pipeline.suites import SuiteRun
+
+    monkeypatch.setenv("BENCH_HOME", str(tmp_path))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    settings = Settings.from_env(repeats=3, max_repeats=3)
+    instance = prepare_instance(settings)
+    for _ in range(2):
+        assert materialize(instance, ["canary"], SuiteRun(settings)).success
+    rows = ResultsStore(settings.store_path).query(
+        "SELECT count(DISTINCT cell_run_id) AS cells, list(DISTINCT status) AS statuses, list(DISTINCT query) AS q "
+        "FROM measurements WHERE suite = 'canary'")[0]
+    assert rows["cells"] == 2 and rows["statuses"] == ["ok"] and sorted(rows["q"]) == list(history.CANARY_QUERIES)
+    with dg.build_schedule_context(scheduled_execution_time=history.dt.datetime(2026, 11, 25, 1, 50)) as context:
+        request = nightly_canary(context)
+    assert isinstance(request, dg.RunRequest)  # every night, with nothing stale

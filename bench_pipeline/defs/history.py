@@ -32,7 +32,7 @@ def history(bench: BenchSettings) -> dg.MaterializeResult:
     measurements = build_history(store)
     rows = history_rows(store)
     changes = sorted(find_changes(rows, s.regression_threshold), key=lambda c: c.after_at, reverse=True)
-    plots = draw_all(rows, s.plots_dir)
+    plots = draw_all(rows, s.plots_dir, changes)
     return dg.MaterializeResult(metadata={
         "measurements": measurements,
         "series": len({r["series"] for r in rows}),

@@ -18,8 +18,12 @@ def _label(row: dict, several_machines: bool) -> str:
     return f"{text}, {machine_name(row)}" if several_machines else text
 
 
-def draw_history(rows: list[dict], path: Path, title: str) -> Path | None:
-    """The figure of these measurements (one suite or workload), or None when no series has two points yet."""
+MAX_PANELS = 6  # a 22-query workload would be a metre-tall figure: its flagged queries first, then the others
+
+
+def draw_history(rows: list[dict], path: Path, title: str, first: set[str] = frozenset()) -> Path | None:
+    """The figure of these measurements (one suite or workload), or None when no series has two points yet;
+    at most MAX_PANELS queries, those in `first` (with a flagged change) before the others."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,7 +37,10 @@ def draw_history(rows: list[dict], path: Path, title: str) -> Path | None:
     series = {k: sorted(v, key=lambda r: r["measured_at"]) for k, v in series.items() if len(v) >= 2}
     if not series:
         return None
-    queries = sorted({s[0]["query"] for s in series.values()})
+    every = sorted({s[0]["query"] for s in series.values()}, key=lambda q: (q not in first, q))
+    queries = every[:MAX_PANELS]
+    if len(every) > len(queries):
+        title = f"{title} ({len(queries)} of {len(every)} queries: flagged ones first; all in table `history`)"
     several_machines = len({machine_name(s[0]) for s in series.values()}) > 1
     fig, axes = plt.subplots(len(queries), 1, figsize=(11, 3.2 * len(queries)), squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -74,8 +81,10 @@ def draw_history(rows: list[dict], path: Path, title: str) -> Path | None:
     return path
 
 
-def draw_all(rows: list[dict], plots_dir: Path) -> list[Path]:
-    """One figure per suite (and per workload) that has a series of two or more measurements."""
+def draw_all(rows: list[dict], plots_dir: Path, changes=()) -> list[Path]:
+    """One figure per suite (and per workload) that has a series of two or more measurements; `changes` (the
+    flagged ones) choose which queries come first."""
+    flagged = {(c.suite, c.workload, c.query) for c in changes}
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         groups.setdefault((r["suite"], r["workload"]), []).append(r)
@@ -83,6 +92,7 @@ def draw_all(rows: list[dict], plots_dir: Path) -> list[Path]:
     for (suite, workload), group in sorted(groups.items()):
         name = f"history_{suite}" + (f"_{workload}" if workload else "")
         title = f"workload {workload}" if workload else f"suite {suite}"
-        if (p := draw_history(group, plots_dir / f"{name}.png", title)) is not None:
+        first = {q for s, w, q in flagged if (s, w) == (suite, workload)}
+        if (p := draw_history(group, plots_dir / f"{name}.png", title, first)) is not None:
             drawn.append(p)
     return drawn

@@ -17,7 +17,7 @@ def section(inputs: ReportInputs) -> Section | None:
     main = inputs.run("grid").main
     rows = history_rows(inputs.store)
     changes = sorted(find_changes(rows, main.regression_threshold), key=lambda c: c.after_at, reverse=True)
-    plots = draw_all(rows, main.plots_dir)
+    plots = draw_all(rows, main.plots_dir, changes)
     machines = side_by_side(rows, provenance.machine().get("hostname"), main.machine_prices)
     if not (changes or plots or machines):
         return None
