@@ -40,9 +40,9 @@ def draw_history(rows: list[dict], path: Path, title: str, first: set[str] = fro
     every = sorted({s[0]["query"] for s in series.values()}, key=lambda q: (q not in first, q))
     queries = every[:MAX_PANELS]
     if len(every) > len(queries):
-        title = f"{title} ({len(queries)} of {len(every)} queries: flagged ones first; all in table `history`)"
+        title = f"{title} ({len(queries)} of {len(every)} queries, flagged ones first; all in table `history`)"
     several_machines = len({machine_name(s[0]) for s in series.values()}) > 1
-    fig, axes = plt.subplots(len(queries), 1, figsize=(11, 3.2 * len(queries)), squeeze=False)
+    fig, axes = plt.subplots(len(queries), 1, figsize=(11, 3.2 * len(queries)), squeeze=False, layout="constrained")
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     labels = sorted({_label(s[0], several_machines) for s in series.values()})
     colour = {label: colours[i % len(colours)] for i, label in enumerate(labels)}
@@ -68,13 +68,13 @@ def draw_history(rows: list[dict], path: Path, title: str, first: set[str] = fro
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         ax.margins(x=0.08)
-        ax.set_title(f"{title}: query {query}", fontsize=10)
-        ax.set_ylabel("median warm time (s)\nbar: 95 % interval", fontsize=8)
-        ax.set_ylim(bottom=0)
+        ax.set_title(f"query {query}", fontsize=10)
+        ax.set_ylabel("median warm time (s, log)\nbar: 95 % interval", fontsize=8)
+        ax.set_yscale("log")  # engines 30x apart on one panel: each line's own steps stay visible
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper left")
     axes[-1, 0].set_xlabel("measured at (UTC); ringed and labelled: the engine's version changed there")
-    fig.tight_layout()
+    fig.suptitle(f"History of {title}", fontsize=11)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
