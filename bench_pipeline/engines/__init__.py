@@ -25,6 +25,8 @@ ENGINE_NAMES: tuple[str, ...] = tuple(REGISTRY)
 VARIANTS: dict[str, str] = {
     "polars-eager": "bench_pipeline.engines.polars_modes:PolarsEagerEngine",
     "polars-streaming": "bench_pipeline.engines.polars_modes:PolarsStreamingEngine",
+    # Daft's distributed runner on a Ray cluster (the `ray` extra): the cluster suite's cells, never the grid.
+    "daft-ray": "bench_pipeline.engines.daft_engine:DaftRayEngine",
 }
 OPTIONAL_ENGINES: tuple[str, ...] = ("datafusion", "daft")
 CORE_ENGINES: tuple[str, ...] = tuple(n for n in ENGINE_NAMES if n not in OPTIONAL_ENGINES)

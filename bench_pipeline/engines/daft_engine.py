@@ -167,3 +167,42 @@ class DaftEngine(Engine):
 
     def to_arrow(self, result: Any) -> pa.Table:
         return result if isinstance(result, pa.Table) else result.to_arrow()
+
+
+RAY_ADDRESS_ENV = "BENCH_RAY_ADDRESS"
+
+
+class DaftRayEngine(DaftEngine):
+    """Daft's distributed runner on a Ray cluster (the cluster suite's cells; BENCH_RAY_ADDRESS names it).
+
+    Its parallelism is the cluster's: the thread setting is the worker CPUs asked, and the verified count is the
+    CPUs the cluster reports alive. The same lazy queries as the native runner, collected on the Ray workers.
+    """
+
+    name = "daft-ray"
+    role = "distributed"
+    extra_distributions = ("pyarrow", "ray")
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return missing_reason("daft") or missing_reason("ray", extra="ray")
+
+    def configure(self, threads: int) -> None:
+        Engine.configure(self, threads)
+        os.environ.update(NO_TELEMETRY, DAFT_RUNNER="ray", DAFT_PROGRESS_BAR="0", RAY_USAGE_STATS_ENABLED="0")
+
+    def start(self) -> None:
+        import daft
+
+        address = os.environ.get(RAY_ADDRESS_ENV)
+        if not address:
+            raise RuntimeError(f"daft-ray needs a Ray cluster: {RAY_ADDRESS_ENV} is not set")
+        self.daft = daft
+        daft.set_runner_ray(address=address)
+        # Ray starts its worker processes with the first task: start-up, not the first query's time.
+        daft.from_pydict({"k": [1, 2, 1], "v": [1, 2, 3]}).groupby("k").agg(daft.col("v").sum()).collect()
+
+    def reported_threads(self) -> int:
+        import ray
+
+        return int(sum(n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]))

@@ -1,0 +1,180 @@
+"""A real Ray cluster on this machine: a head node and N worker nodes, each its own raylet, on 127.0.0.1.
+
+Each node is a `ray start --block` child of this process (Ray's own multi-node launcher, the equivalent of the
+Spark master and workers): the head schedules nothing (0 CPUs); each worker offers one CPU and a memory cap.
+Each `ray start` is told to die with this process (PR_SET_PDEATHSIG), and the node's core processes (raylet,
+GCS, object store) die with it; its agents would linger a minute, so every node is started as a process group
+of its own and handed to a group reaper (harness/group_reaper.py) that ends those groups when this process
+ends, a SIGKILL included: no Ray process is left behind. `stop()` (and leaving the `with` block) ends the
+workers, then the head, and waits.
+
+An existing cluster is used when its address is given (`--ray-address`), as `--master` does for Spark.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from bench_pipeline.engines.optional import missing_reason
+from bench_pipeline.harness.sampler import die_with_parent, kill_tree, trees
+
+START_TIMEOUT_S = 120.0
+WORKER_MEMORY_BYTES = 1536 * 2**20  # each worker node's memory for tasks (Ray's --memory)
+WORKER_OBJECT_STORE_BYTES = 512 * 2**20  # and its shared-memory object store
+
+
+class RayClusterError(RuntimeError):
+    pass
+
+
+def ray_executable() -> str:
+    return shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RayCluster:
+    def __init__(self, workers: int, memory_bytes: int = WORKER_MEMORY_BYTES):
+        if workers <= 0:
+            raise ValueError(f"a cluster needs at least one worker, got {workers}")
+        if reason := missing_reason("ray", extra="ray"):
+            raise RayClusterError(reason)
+        self.workers = workers
+        self.memory_bytes = memory_bytes
+        # Ray's sockets live under its temp dir: a short path (AF_UNIX paths are limited to 107 bytes).
+        self.temp_dir = Path(tempfile.mkdtemp(prefix="bray-", dir="/tmp"))
+        self.logs = self.temp_dir / "launcher-logs"
+        self.head: subprocess.Popen | None = None
+        self.worker_procs: list[subprocess.Popen] = []
+        self.reaper: subprocess.Popen | None = None
+        self.address = ""
+        self.start_seconds: float | None = None
+
+    def __enter__(self) -> RayCluster:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "wb")
+        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_DOCKER_CPU_WARNING": "1"}
+        node = subprocess.Popen([ray_executable(), "start", "--block", "--disable-usage-stats",
+                                 "--node-ip-address", "127.0.0.1", *args], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+                                start_new_session=True)  # the node's processes: one group, the reaper's to end
+        self.reaper.stdin.write(f"{node.pid}\n")
+        self.reaper.stdin.flush()
+        return node
+
+    def start(self) -> None:
+        t0 = time.perf_counter()
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.reaper = subprocess.Popen([sys.executable, "-m", "bench_pipeline.harness.group_reaper"],
+                                       stdin=subprocess.PIPE, text=True, start_new_session=True)
+        port = _free_port()
+        self.address = f"127.0.0.1:{port}"
+        try:
+            self.head = self._spawn("head", ["--head", "--port", str(port), "--num-cpus", "0",
+                                             "--include-dashboard", "false", "--temp-dir", str(self.temp_dir)])
+            self._wait(1, "the head node")
+            for k in range(self.workers):
+                self.worker_procs.append(self._spawn(f"worker-{k + 1}", [
+                    "--address", self.address, "--num-cpus", "1", "--memory", str(self.memory_bytes),
+                    "--object-store-memory", str(WORKER_OBJECT_STORE_BYTES)]))
+            self._wait(1 + self.workers, f"{self.workers} worker nodes to join")
+        except BaseException:
+            self.stop()
+            raise
+        self.start_seconds = time.perf_counter() - t0
+
+    def alive_nodes(self) -> int:
+        """Nodes the cluster's GCS reports alive (asked from a short-lived driver: this process stays clean)."""
+        code = ("import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR', log_to_driver=False); "
+                "print(sum(1 for n in ray.nodes() if n['Alive']))")
+        r = subprocess.run([sys.executable, "-c", code, self.address], capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+        return int(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 and r.stdout.strip() else 0
+
+    def _wait(self, nodes: int, what: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            for p in [self.head, *self.worker_procs]:
+                if p is not None and p.poll() is not None:
+                    raise RayClusterError(f"a Ray node exited with code {p.returncode} while waiting for {what}; "
+                                          f"logs in {self.logs}")
+            if self.alive_nodes() >= nodes:
+                return
+            if time.monotonic() > deadline:
+                raise RayClusterError(f"timed out after {START_TIMEOUT_S:.0f} s waiting for {what}")
+            time.sleep(0.5)
+
+    def pids(self) -> list[int]:
+        """The `ray start` processes (every Ray process of a node is below its launcher or its reaper)."""
+        return [p.pid for p in [self.head, *self.worker_procs] if p is not None and p.poll() is None]
+
+    def processes(self) -> list[psutil.Process]:
+        """Every live process of the cluster: launchers, raylets, GCS, object stores, workers."""
+        return trees(self.pids())
+
+    def stop(self) -> None:
+        """Workers first, then the head (each `ray start` ends its node on SIGTERM); wait until all are gone."""
+        for p in [*self.worker_procs, self.head]:
+            if p is not None and p.poll() is None:
+                kill_tree(p.pid, sig=signal.SIGTERM, timeout=20)
+        for p in [*self.worker_procs, self.head]:
+            if p is not None:
+                if p.poll() is None:
+                    kill_tree(p.pid)
+                p.wait()
+        self.worker_procs, self.head = [], None
+        if self.reaper is not None:  # nothing left for it but stragglers: it ends them and itself
+            self.reaper.stdin.close()
+            self.reaper.wait()
+            self.reaper = None
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def run_ray_cell(data, workers: int, store=None, repeats: int = 3, timeout_s: float = 600.0,
+                 dagster_run_id: str | None = None, on_run=None, queries=None, address: str | None = None,
+                 layout: str = "flat"):
+    """Daft on a Ray cluster of `workers` one-CPU worker nodes: the queries (default the grid's) through the same
+    instrument as every cell (a fresh driver process per query, cold and warm runs, validated answers).
+
+    Starts a cluster for the cell (and stops it, whatever happens) unless `address` names an existing one. Memory
+    is the driver's process tree plus every process of a cluster this cell started (launchers, raylets, GCS,
+    object stores, Ray workers)."""
+    from bench_pipeline.engines.daft_engine import RAY_ADDRESS_ENV, DaftRayEngine
+    from bench_pipeline.harness.runner import CellSpec, run_cell
+    from bench_pipeline.queries import QUERY_NAMES
+
+    context = {"executors": workers, "executor_cores": 1, "executor_memory": f"{WORKER_MEMORY_BYTES // 2**20}m",
+               "data_layout": layout}
+
+    def cell(address: str, extra_pids, start_seconds):
+        spec = CellSpec(DaftRayEngine.name, workers, data, tuple(queries or QUERY_NAMES), repeats=repeats,
+                        timeout_s=timeout_s, dagster_run_id=dagster_run_id, suite="cluster",
+                        env={RAY_ADDRESS_ENV: address}, extra_pids=extra_pids,
+                        context={**context, "master_url": f"ray://{address}", "cluster_start_seconds": start_seconds})
+        return run_cell(spec, store, on_run=on_run)
+
+    if address:
+        return cell(address, None, None)
+    with RayCluster(workers) as cluster:
+        return cell(cluster.address, cluster.pids, cluster.start_seconds)

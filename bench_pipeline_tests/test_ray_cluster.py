@@ -1,0 +1,79 @@
+"""A real Ray cluster started by the project: a head and worker raylets on 127.0.0.1, Daft on it through the same
+instrument as every cell, and no Ray process left behind, also after its owner is killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+pytest.importorskip("ray", reason="the `ray` extra is not installed")
+pytest.importorskip("daft", reason="the `engines` extra is not installed")
+
+from bench_pipeline.suites.cluster.ray_cluster import run_ray_cell  # noqa: E402
+
+
+def _ray_processes() -> set[int]:
+    """Every Ray process on the machine: launchers, raylets, GCS, object stores, reapers, workers."""
+    found = set()
+    for p in psutil.process_iter(["cmdline", "name", "status"]):
+        text = " ".join(p.info["cmdline"] or []) + " " + (p.info["name"] or "")
+        if p.info["status"] != psutil.STATUS_ZOMBIE and ("ray" in text and ("raylet" in text or "gcs_server" in text
+                                                                             or "ray start" in text
+                                                                             or "ray::" in text
+                                                                             or "ray/_private" in text)):
+            found.add(p.pid)
+    return found
+
+
+def _gone(pids, timeout: float = 60) -> set[int]:
+    """The pids among `pids` still alive (not zombies) after waiting up to `timeout` seconds."""
+    def running(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = {pid for pid in pids if running(pid)}
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.5)
+
+
+def test_a_two_worker_cluster_answers_a_and_c_through_daft_counting_every_ray_process(small_data):
+    before = _ray_processes()
+    result = run_ray_cell(small_data, 2, repeats=3, queries=("A", "C"))
+    statuses = result.statuses()
+    assert statuses == {"A": "ok", "C": "ok"}, [r["message"] for r in result.rows if r["status"] != "ok"]
+    rows = [r for r in result.rows if r["run_kind"] == "warm"]
+    assert {r["threads_verified"] for r in result.rows} == {2}  # two worker CPUs alive
+    assert {r["master_url"].split(":")[0] for r in rows} == {"ray"} and {r["executors"] for r in rows} == {2}
+    # The driver alone is one or two processes; with the cluster's: three launchers, raylets, GCS, workers...
+    assert min(r["processes"] for r in rows) >= 8
+    assert result.rows[0]["cluster_start_seconds"] > 0
+    assert _gone(_ray_processes() - before, timeout=30) == set()
+
+
+def test_no_ray_process_is_left_when_the_owner_is_killed(tmp_path):
+    code = ("from bench_pipeline.suites.cluster.ray_cluster import RayCluster\n"
+            "import time\n"
+            "c = RayCluster(1)\nc.start()\n"
+            "print(' '.join(str(p.pid) for p in c.processes()), flush=True)\n"
+            "time.sleep(600)\n")
+    owner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = {int(p) for p in owner.stdout.readline().split()}
+        assert len(pids) >= 6, pids
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait(timeout=30)
+        assert _gone(pids, timeout=15) == set()
+    finally:
+        if owner.poll() is None:
+            owner.kill()
