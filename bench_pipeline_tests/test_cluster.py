@@ -89,7 +89,7 @@ def test_cluster_status_and_stop():
 
 
 def _rows(t2, t4):
-    cell = dict(data_layout="flat", query="A", status="ok", executor_cores=1, startup_seconds=9.0,
+    cell = dict(engine="pyspark", data_layout="flat", query="A", status="ok", executor_cores=1, startup_seconds=9.0,
                 oversubscribed=False)
     return {
         "metrics_cluster": [
@@ -100,6 +100,23 @@ def _rows(t2, t4):
                                          spark_local_seconds=1.0, best_single_seconds=0.1,
                                          best_single="duckdb at 2 threads")],
     }
+
+
+def test_the_distributed_engines_are_compared_by_the_rule_and_one_is_named_to_try_first():
+    from bench_pipeline.suites.cluster.metrics import engines_compared
+
+    def cell(engine, n, runs):
+        return dict(engine=engine, executors=n, data_layout="flat", query="A", status="ok", warm_list=runs,
+                    median_seconds=sorted(runs)[len(runs) // 2])
+
+    steady = [1.00, 1.02, 0.98, 1.01, 0.99]
+    far = engines_compared([cell("pyspark", 2, steady), cell("daft-ray", 2, [x / 5 for x in steady]),
+                            cell("pyspark", 4, steady), cell("daft-ray", 4, [x / 4 for x in steady])])
+    assert "Query A on 2 workers: daft-ray is faster by the rule" in far[0]
+    assert far[-1].startswith("To try first when this machine is outgrown: daft-ray, faster by the rule in 2")
+    close = engines_compared([cell("pyspark", 2, steady), cell("daft-ray", 2, [x * 1.03 for x in steady])])
+    assert close == ["Query A on 2 workers: no engine is faster by the rule (pyspark 1.000 s, daft-ray 1.030 s)."]
+    assert engines_compared([cell("pyspark", 2, steady)]) == []  # one engine: nothing to compare
 
 
 def test_findings_follow_the_numbers():

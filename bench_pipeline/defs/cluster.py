@@ -15,12 +15,14 @@ from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
 from bench_pipeline.defs.common import cell_asset, cell_checks
 from bench_pipeline.defs.grid import dataset, open_main_dataset
 from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.engines.daft_engine import DaftRayEngine
 from bench_pipeline.harness import provenance
 from bench_pipeline.harness.machine_lock import measurement_lock
-from bench_pipeline.suites.cluster import ASSET, cell_measured_with
+from bench_pipeline.suites.cluster import ASSET, RAY_ASSET, cell_measured_with
 from bench_pipeline.suites.cluster.cells import LAYOUTS, end_driver_jvm, run_cluster_cell
 from bench_pipeline.suites.cluster.figures import draw_cluster
 from bench_pipeline.suites.cluster.metrics import build_cluster_metrics
+from bench_pipeline.suites.cluster.ray_cluster import run_ray_cell
 from bench_pipeline.suites.cluster.settings import ClusterSettings
 from bench_pipeline.versions import harness_code_hash
 
@@ -72,7 +74,29 @@ def spark_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings)
     return cell_asset(context, bench, cell_measured_with(run, context.partition_key, data), measure)
 
 
-@dg.asset(group_name="cluster", deps=[spark_cluster_cells],
+@dg.asset(
+    partitions_def=CLUSTER_CELLS, group_name="cluster", pool="bench_cells", code_version=harness_code_hash(),
+    deps=[dataset], check_specs=cell_checks(RAY_ASSET),
+    description="L, A, B, C through Daft on a Ray cluster of N one-CPU worker nodes (started per cell unless the "
+                "settings name one), reading the one posts file.",
+)
+def ray_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
+    run = bench.run("cluster")
+    keys = context.partition_key.keys_by_dimension
+    executors, layout = int(keys["executors"]), keys["layout"]
+    if layout != "flat":
+        raise dg.Failure("Daft on Ray reads the one posts file: only the flat layout is measured")
+    data = open_main_dataset(bench)
+
+    def measure(store):
+        return run_ray_cell(data, executors, store, repeats=run.main.repeats, timeout_s=run.main.timeout_s,
+                            dagster_run_id=context.run.run_id, address=run.own.ray_address)
+
+    return cell_asset(context, bench, cell_measured_with(run, context.partition_key, data, DaftRayEngine.name),
+                      measure)
+
+
+@dg.asset(group_name="cluster", deps=[spark_cluster_cells, ray_cluster_cells],
           automation_condition=dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()),
           description="Time vs executors, cluster vs local vs single-node: tables in the store and PNGs.")
 def cluster_analysis(bench: BenchSettings) -> dg.MaterializeResult:
@@ -88,7 +112,7 @@ def cluster_analysis(bench: BenchSettings) -> dg.MaterializeResult:
 
 
 defs = dg.Definitions(
-    assets=[posts_partitioned, spark_cluster_cells, cluster_analysis],
+    assets=[posts_partitioned, spark_cluster_cells, ray_cluster_cells, cluster_analysis],
     jobs=[dg.define_asset_job("cluster", selection=dg.AssetSelection.groups("cluster"),
                               description="Spark on a standalone cluster: partitioned posts, cells, analysis.")],
 )

@@ -1,18 +1,21 @@
-"""Spark on a real standalone cluster (`bench-pipeline cluster`): executor scaling over two posts layouts,
-compared with Spark local[n] and the single-node engines at the machine's cores."""
+"""Distributed engines on real clusters on this machine (`bench-pipeline cluster`): Spark on a standalone
+cluster (executor scaling over two posts layouts) and Daft on a Ray cluster (worker nodes), compared with each
+other, with Spark local[n] and with the single-node engines at the machine's cores."""
 
 from __future__ import annotations
 
 import functools
 
 from bench_pipeline import options as opt
+from bench_pipeline.engines.daft_engine import DaftRayEngine
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteRun, Summary
 from bench_pipeline.suites.cluster.cells import ENGINE, LAYOUTS, PARTITIONED_DIR
-from bench_pipeline.suites.cluster.settings import ClusterSettings
+from bench_pipeline.suites.cluster.settings import DISTRIBUTED_ENGINES, ClusterSettings
 from bench_pipeline.suites.grid import cells as grid
 
 ASSET = "spark_cluster_cells"
+RAY_ASSET = "ray_cluster_cells"
 
 
 def _options(p) -> None:
@@ -23,13 +26,22 @@ def _options(p) -> None:
                    help="an existing cluster: spark://host:7077, yarn, k8s://... (default: one started per cell)")
     p.add_argument("--data-uri", default=None,
                    help="the data folder as the executors see it: hdfs://, gs:// (needed with a remote --master)")
+    p.add_argument("--engines", dest="distributed_engines", type=opt.choice_list(DISTRIBUTED_ENGINES, "engine"),
+                   default=None, help=f"{', '.join(DISTRIBUTED_ENGINES)} (default: all when the `ray` extra is "
+                                      "installed)")
+    p.add_argument("--ray-address", default=None,
+                   help="an existing Ray cluster, host:port (default: one started per cell on 127.0.0.1)")
 
 
 def _run(args) -> SuiteRun:
     if args.master and args.data_uri is None and not args.master.startswith("spark://127.0.0.1"):
         raise opt.UsageError("argument --data-uri: a remote cluster needs the data folder's URI (hdfs://, gs://)")
+    if args.distributed_engines and DaftRayEngine.name in args.distributed_engines and \
+            (reason := DaftRayEngine.unavailable_reason()):
+        raise opt.UsageError(f"argument --engines: {reason}")
     own = ClusterSettings.from_env(executors=args.executors, layouts=args.layouts, master=args.master,
-                                   data_uri=args.data_uri)
+                                   data_uri=args.data_uri, distributed_engines=args.distributed_engines,
+                                   ray_address=args.ray_address)
     return SuiteRun(opt.main_settings_from(args), own)
 
 
@@ -46,11 +58,11 @@ def _data(run: SuiteRun) -> list[DataStep]:
     return steps
 
 
-def cell_measured_with(run: SuiteRun, key: str, data) -> dict:
+def cell_measured_with(run: SuiteRun, key: str, data, engine: str = ENGINE) -> dict:
     from bench_pipeline.versions import measured_with
 
     executors = int(key.split("|")[0])
-    return measured_with(ENGINE, executors * run.own.cores_per_worker, data, run.main.repeats)
+    return measured_with(engine, executors * run.own.cores_per_worker, data, run.main.repeats)
 
 
 def _cells(run: SuiteRun) -> list[CellGroup]:
@@ -60,9 +72,13 @@ def _cells(run: SuiteRun) -> list[CellGroup]:
     from bench_pipeline.harness import provenance
 
     data = functools.cache(lambda: open_dataset(run.main.data_dir))
+    executors = {"executors": [str(n) for n in run.own.executors]}
     cluster = CellGroup(ASSET, run.own.keys(), lambda key: cell_measured_with(run, key, data()),
-                        queries=len(QUERY_NAMES), dynamic_partitions={"executors": [str(n) for n in run.own.executors]})
-    return [cluster, grid.group(run.main, [provenance.logical_cores()])]
+                        queries=len(QUERY_NAMES), dynamic_partitions=executors)
+    ray = CellGroup(RAY_ASSET, run.own.ray_keys(),
+                    lambda key: cell_measured_with(run, key, data(), DaftRayEngine.name),
+                    queries=len(QUERY_NAMES), dynamic_partitions=executors)
+    return [g for g in (cluster, ray) if g.keys] + [grid.group(run.main, [provenance.logical_cores()])]
 
 
 def _room(run: SuiteRun) -> None:
@@ -73,8 +89,8 @@ def _room(run: SuiteRun) -> None:
 
 
 def _title(run: SuiteRun) -> str:
-    return (f"Spark cluster, executors {','.join(map(str, run.own.executors))} x {','.join(run.own.layouts)}, "
-            f"{run.main.rows:,} rows")
+    return (f"{' and '.join(run.own.distributed_engines)} on clusters, workers "
+            f"{','.join(map(str, run.own.executors))} x {','.join(run.own.layouts)}, {run.main.rows:,} rows")
 
 
 def _summary(run: SuiteRun, result) -> Summary:
@@ -83,7 +99,7 @@ def _summary(run: SuiteRun, result) -> Summary:
     from bench_pipeline.suites.cluster.metrics import findings, read_cluster_metrics
 
     cluster = read_cluster_metrics(ResultsStore(run.main.store_path)) if result.report else None
-    rows = [{**r, "engine": f"cluster {r['executors']}x {r['data_layout']}", "threads_asked": r["executors"]}
+    rows = [{**r, "engine": f"{r['engine']} {r['executors']}x {r['data_layout']}", "threads_asked": r["executors"]}
             for r in (cluster or {}).get("metrics_cluster", [])]
     notes = tuple(f"- {line}" for line in findings(cluster, provenance.logical_cores())) if cluster else ()
     return Summary(rows, "latest cluster measurement per cell and query", notes)
@@ -91,7 +107,7 @@ def _summary(run: SuiteRun, result) -> Summary:
 
 SUITE = Suite(
     name="cluster", command="cluster",
-    help="Spark on a real standalone cluster: executor scaling, layouts, analysis",
+    help="Spark on a standalone cluster and Daft on a Ray cluster: worker scaling, layouts, analysis",
     settings=ClusterSettings, options=_options, run_from_args=_run, data=_data, cells=_cells, room=_room,
     title=_title, summary=_summary,
     outputs=("cluster_analysis", "metrics", "speedup_plots", "benchmark_report"), parents=("measure", "data", "json"),

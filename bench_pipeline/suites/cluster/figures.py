@@ -17,16 +17,17 @@ def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Pa
     paths = []
     for q in QUERY_NAMES:
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for layout in sorted({r["data_layout"] for r in rows}):
+        for engine, layout in sorted({(r["engine"], r["data_layout"]) for r in rows}):
+            label = f"{engine} {layout}"
             pts = sorted((r["executors"], r["median_seconds"], r["status"]) for r in rows
-                         if r["query"] == q and r["data_layout"] == layout)
+                         if r["query"] == q and (r["engine"], r["data_layout"]) == (engine, layout))
             ok = [(n, t) for n, t, st in pts if t is not None]
-            line = ax.plot(*zip(*ok, strict=True), marker="o", label=layout) if ok else ax.plot([], [], label=layout)
+            line = ax.plot(*zip(*ok, strict=True), marker="o", label=label) if ok else ax.plot([], [], label=label)
             if ok:
                 n0, t0 = ok[0]
                 ideal = [(n, t0 * n0 / n) for n, _, _ in pts]
                 ax.plot(*zip(*ideal, strict=True), linestyle="--", color=line[0].get_color(), alpha=0.5,
-                        label=f"{layout} ideal")
+                        label=f"{label} ideal")
             for n, t, st in pts:
                 if t is None:
                     ax.plot([n], [0], marker="x", color="red", clip_on=False)
@@ -37,9 +38,9 @@ def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Pa
                        label=f"executors > {cores} cores")
         ax.set_xticks(executors)
         ax.set_ylim(bottom=0, top=ax.get_ylim()[1] * 1.1)  # headroom: one executor count is one point per line
-        ax.set_xlabel("executors (1 core each)")
+        ax.set_xlabel("workers (Spark executors or Ray worker nodes, 1 core each)")
         ax.set_ylabel("median warm time (s)")
-        ax.set_title(f"Query {q}: Spark cluster time vs executors")
+        ax.set_title(f"Query {q}: time on a cluster vs workers")
         ax.legend(fontsize=8)
         fig.tight_layout()
         path = out_dir / f"cluster_{q}.png"

@@ -1,8 +1,9 @@
-"""Spark on a cluster: metrics tables, figures and the report's answers, all computed from the store.
+"""Distributed engines on a cluster (Spark standalone, Daft on Ray): metrics tables, figures and the report's
+answers, all computed from the store.
 
 Tables (rebuilt from `measurements`, like metrics.py):
-- `metrics_cluster`: latest cluster measurement per executors, layout and query,
-  with speedup against the fewest executors measured and the ideal for it.
+- `metrics_cluster`: latest cluster measurement per engine, executors (worker nodes), layout and query, with
+  speedup against the fewest executors measured for that engine and the ideal for it.
 - `metrics_cluster_compare`: per query, the best valid cluster time, Spark
   local[n] at the machine's cores, and the best single-node engine, on the same data.
 
@@ -20,20 +21,21 @@ _SQL = [
     """CREATE OR REPLACE TABLE metrics_cluster AS
 WITH latest AS (
   SELECT * EXCLUDE (rn) FROM (
-    SELECT s.*, row_number() OVER (PARTITION BY executors, data_layout, query ORDER BY measured_at DESC) AS rn
+    SELECT s.*, row_number() OVER (PARTITION BY engine, executors, data_layout, query ORDER BY measured_at DESC) AS rn
     FROM query_summary s WHERE dataset_fingerprint = $fp AND suite = 'cluster')
   WHERE rn = 1),
 cell AS (
   SELECT *, CASE WHEN status = 'ok' THEN median_seconds END AS valid_seconds,
-         min(executors) OVER (PARTITION BY data_layout, query) AS base_executors
+         min(executors) OVER (PARTITION BY engine, data_layout, query) AS base_executors
   FROM latest)
-SELECT c.executors, c.data_layout, c.query, c.status, c.message, c.master_url, c.executor_cores,
+SELECT c.engine, c.executors, c.data_layout, c.query, c.status, c.message, c.master_url, c.executor_cores,
        c.executor_memory, c.oversubscribed, c.valid_seconds AS median_seconds, c.cold_seconds, c.cv,
        c.peak_rss_bytes, c.processes, c.startup_seconds, c.cluster_start_seconds, c.engine_version,
        c.base_executors, b.valid_seconds / c.valid_seconds AS speedup,
-       c.executors / c.base_executors AS ideal_speedup
+       c.executors / c.base_executors AS ideal_speedup, c.warm_list
 FROM cell c LEFT JOIN cell b
-  ON b.data_layout = c.data_layout AND b.query = c.query AND b.executors = c.base_executors""",
+  ON b.engine = c.engine AND b.data_layout = c.data_layout AND b.query = c.query
+ AND b.executors = c.base_executors""",
     """CREATE OR REPLACE TABLE metrics_cluster_compare AS
 WITH single AS (
   SELECT * EXCLUDE (rn) FROM (
@@ -43,7 +45,7 @@ WITH single AS (
 cluster AS (SELECT * FROM metrics_cluster WHERE status = 'ok' AND median_seconds IS NOT NULL)
 SELECT q.query,
   (SELECT min(median_seconds) FROM cluster c WHERE c.query = q.query) AS cluster_seconds,
-  (SELECT arg_min(executors || ' executors, ' || data_layout, median_seconds) FROM cluster c
+  (SELECT arg_min(engine || ', ' || executors || ' workers, ' || data_layout, median_seconds) FROM cluster c
     WHERE c.query = q.query) AS cluster_config,
   (SELECT min(median_seconds) FROM single s WHERE s.query = q.query AND s.engine = $engine
     AND s.threads_asked = $cores) AS spark_local_seconds,
@@ -63,7 +65,7 @@ def read_cluster_metrics(store: ResultsStore) -> dict[str, list[dict]]:
     q = {"q": list(QUERY_NAMES)}
     return {
         "metrics_cluster": store.query(
-            "SELECT * FROM metrics_cluster ORDER BY data_layout, list_position($q, query), executors", q),
+            "SELECT * FROM metrics_cluster ORDER BY engine, data_layout, list_position($q, query), executors", q),
         "metrics_cluster_compare": store.query(
             "SELECT * FROM metrics_cluster_compare ORDER BY list_position($q, query)", q),
     }
@@ -92,16 +94,17 @@ def findings(m: dict[str, list[dict]], cores: int) -> list[str]:
                          f"engine, {r['best_single']} ({r['best_single_seconds']:.3f} s)")
         out.append("; ".join(parts) + ".")
     rows = [r for r in m["metrics_cluster"] if r["speedup"] is not None]
-    for layout in sorted({r["data_layout"] for r in rows}):
+    for engine, layout in sorted({(r["engine"], r["data_layout"]) for r in rows}):
         for q in QUERY_NAMES:
             pts = sorted((r["executors"], r["speedup"], r["ideal_speedup"]) for r in rows
-                         if r["data_layout"] == layout and r["query"] == q)
+                         if (r["engine"], r["data_layout"]) == (engine, layout) and r["query"] == q)
             if len(pts) < 2:
                 continue
             (n0, _, _), (n1, s1, i1) = pts[0], pts[-1]
             verdict = "close to linear" if s1 >= 0.8 * i1 else ("sub-linear" if s1 > 1.05 else "no gain")
-            out.append(f"Scaling ({layout}, query {q}): from {n0} to {n1} executors the speedup is {s1:.2f}x "
-                       f"against an ideal {i1:.2f}x ({verdict}, efficiency {s1 / i1:.0%}).")
+            out.append(f"Scaling ({engine}, {layout}, query {q}): from {n0} to {n1} workers the speedup is "
+                       f"{s1:.2f}x against an ideal {i1:.2f}x ({verdict}, efficiency {s1 / i1:.0%}).")
+    out += engines_compared(m["metrics_cluster"])
     if rows:
         most = max(r["executors"] * (r["executor_cores"] or 1) for r in m["metrics_cluster"])
         why = []
@@ -116,7 +119,8 @@ def findings(m: dict[str, list[dict]], cores: int) -> list[str]:
                        f"warm query times here are {min(medians):.2f}-{max(medians):.2f} s")
         if why:
             out.append("Why not linear: " + "; ".join(why) + ".")
-    layouts = {(r["data_layout"], r["query"], r["executors"]): r["median_seconds"] for r in m["metrics_cluster"]}
+    layouts = {(r["data_layout"], r["query"], r["executors"]): r["median_seconds"] for r in m["metrics_cluster"]
+               if r["engine"] == ENGINE}
     for q in QUERY_NAMES:
         pairs = [(layouts.get(("flat", q, n)), layouts.get(("partitioned", q, n)))
                  for n in sorted({k[2] for k in layouts})]
@@ -126,4 +130,38 @@ def findings(m: dict[str, list[dict]], cores: int) -> list[str]:
             p = sum(b for _, b in pairs) / len(pairs)
             out.append(f"Partitioned by category vs one file, query {q}: {p:.3f} s vs {f:.3f} s on average "
                        f"({_ratio(p, f)}).")
+    return out
+
+
+def engines_compared(rows: list[dict]) -> list[str]:
+    """Per query, the distributed engines side by side at each worker count they share (flat layout), decided by
+    the verdict's rule; then which one to try first: the one faster by the rule on the most of those."""
+    from bench_pipeline import stats
+
+    cells = {(r["engine"], r["executors"], r["query"]): r for r in rows
+             if r["data_layout"] == "flat" and r["status"] == "ok" and r.get("warm_list")}
+    engines = sorted({e for e, _, _ in cells})
+    if len(engines) < 2:
+        return []
+    out, wins = [], dict.fromkeys(engines, 0)
+    for q in QUERY_NAMES:
+        for n in sorted({k[1] for k in cells if k[2] == q}):
+            here = sorted((cells[(e, n, q)] for e in engines if (e, n, q) in cells), key=lambda r: r["median_seconds"])
+            if len(here) < 2:
+                continue
+            best, rest = here[0], here[1:]
+            beaten = [r for r in rest if stats.faster(best["warm_list"], r["warm_list"])]
+            if len(beaten) == len(rest):
+                wins[best["engine"]] += 1
+                text = f"{best['engine']} is faster by the rule ({best['median_seconds']:.3f} s vs " + ", ".join(
+                    f"{r['engine']} {r['median_seconds']:.3f} s" for r in rest) + ")"
+            else:
+                text = "no engine is faster by the rule (" + ", ".join(
+                    f"{r['engine']} {r['median_seconds']:.3f} s" for r in here) + ")"
+            out.append(f"Query {q} on {n} workers: {text}.")
+    if any(wins.values()):
+        first = max(wins, key=wins.get)
+        out.append(f"To try first when this machine is outgrown: {first}, faster by the rule in {wins[first]} of "
+                   f"the comparisons above (others: " + ", ".join(f"{e} {w}" for e, w in wins.items() if e != first)
+                   + ").")
     return out

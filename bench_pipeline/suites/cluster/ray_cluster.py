@@ -94,11 +94,12 @@ class RayCluster:
             self.head = self._spawn("head", ["--head", "--port", str(port), "--num-cpus", "0",
                                              "--include-dashboard", "false", "--temp-dir", str(self.temp_dir)])
             self._wait(1, "the head node")
+            # One at a time: on a small machine, nodes starting together time out in Ray's own start-up wait.
             for k in range(self.workers):
                 self.worker_procs.append(self._spawn(f"worker-{k + 1}", [
                     "--address", self.address, "--num-cpus", "1", "--memory", str(self.memory_bytes),
                     "--object-store-memory", str(WORKER_OBJECT_STORE_BYTES)]))
-            self._wait(1 + self.workers, f"{self.workers} worker nodes to join")
+                self._wait(2 + k, f"worker node {k + 1} of {self.workers} to join")
         except BaseException:
             self.stop()
             raise
@@ -115,10 +116,12 @@ class RayCluster:
     def _wait(self, nodes: int, what: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
-            for p in [self.head, *self.worker_procs]:
+            for name, p in [("head", self.head), *((f"worker-{k + 1}", w) for k, w in enumerate(self.worker_procs))]:
                 if p is not None and p.poll() is not None:
-                    raise RayClusterError(f"a Ray node exited with code {p.returncode} while waiting for {what}; "
-                                          f"logs in {self.logs}")
+                    lines = (self.logs / f"{name}.log").read_text(errors="replace").strip().splitlines()
+                    last = next((ln for ln in reversed(lines) if ln.strip()), "no output")
+                    raise RayClusterError(f"Ray's {name} node exited with code {p.returncode} while waiting for "
+                                          f"{what}: {last.strip()[:300]}")
             if self.alive_nodes() >= nodes:
                 return
             if time.monotonic() > deadline:
@@ -174,7 +177,7 @@ def run_ray_cell(data, workers: int, store=None, repeats: int = 3, timeout_s: fl
                         context={**context, "master_url": f"ray://{address}", "cluster_start_seconds": start_seconds})
         return run_cell(spec, store, on_run=on_run)
 
-    if address:
-        return cell(address, None, None)
+    if address or DaftRayEngine.unavailable_reason():  # a missing extra: the worker says `skipped`, and why
+        return cell(address or "", None, None)
     with RayCluster(workers) as cluster:
         return cell(cluster.address, cluster.pids, cluster.start_seconds)

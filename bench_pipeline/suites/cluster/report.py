@@ -7,10 +7,11 @@ from bench_pipeline.suites.cluster.metrics import build_cluster_metrics, finding
 from bench_pipeline.suites.grid.report import dataset_of
 
 CELL_COLUMNS = [
-    ("executors", "executors", ">"), ("data_layout", "layout", ""), ("query", "query", ""),
+    ("engine", "engine", ""), ("executors", "workers", ">"), ("data_layout", "layout", ""), ("query", "query", ""),
     ("status", "status", ""), ("median_seconds", "median s", ".4f"), ("cold_seconds", "cold s", ".4f"),
-    ("speedup", "speedup", ".2f"), ("ideal_speedup", "ideal", ".2f"), ("peak_rss_bytes", "peak MiB (all JVMs)", "MiB"),
-    ("processes", "processes", ">"), ("startup_seconds", "session start s", ".1f"),
+    ("speedup", "speedup", ".2f"), ("ideal_speedup", "ideal", ".2f"),
+    ("peak_rss_bytes", "peak MiB (every process)", "MiB"), ("processes", "processes", ">"),
+    ("startup_seconds", "session start s", ".1f"),
     ("cluster_start_seconds", "cluster start s", ".1f"), ("master_url", "master", ""),
     ("executor_memory", "executor memory", ""), ("message", "message", ""),
 ]

@@ -7,8 +7,17 @@ from typing import Annotated, Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from bench_pipeline.engines.daft_engine import DaftRayEngine
 from bench_pipeline.settings import BenchSettingsBase, PositiveInt
-from bench_pipeline.suites.cluster.cells import LAYOUTS, ClusterConfig
+from bench_pipeline.suites.cluster.cells import ENGINE, LAYOUTS, ClusterConfig
+
+RAY_ENGINE = DaftRayEngine.name
+DISTRIBUTED_ENGINES = (ENGINE, RAY_ENGINE)
+
+
+def default_distributed() -> tuple[str, ...]:
+    """Spark, and Daft on Ray when the `ray` extra is installed."""
+    return DISTRIBUTED_ENGINES if DaftRayEngine.unavailable_reason() is None else (ENGINE,)
 
 
 class ClusterSettings(BenchSettingsBase):
@@ -18,6 +27,10 @@ class ClusterSettings(BenchSettingsBase):
     section = "cluster"
 
     executors: Annotated[tuple[PositiveInt, ...], Field(min_length=1)] = (2, 3, 4)
+    # Which distributed engines: Spark on its standalone cluster, Daft on a Ray cluster (flat layout).
+    distributed_engines: Annotated[tuple[Literal[DISTRIBUTED_ENGINES], ...], Field(min_length=1)] = Field(
+        default_factory=default_distributed)
+    ray_address: str | None = None  # an existing Ray cluster (host:port); default: one started per cell
     layouts: Annotated[tuple[Literal[LAYOUTS], ...], Field(min_length=1)] = LAYOUTS
     master: str | None = None  # spark://host:7077, yarn (Dataproc), k8s://https://...
     data_uri: str | None = None  # the data folder as the executors see it: hdfs://..., gs://...
@@ -32,5 +45,10 @@ class ClusterSettings(BenchSettingsBase):
                              driver_memory=self.driver_memory)
 
     def keys(self) -> list[str]:
-        """The cells asked for, as partition keys 'executors|layout'."""
-        return [f"{n}|{layout}" for n in self.executors for layout in self.layouts]
+        """The Spark cells asked for, as partition keys 'executors|layout'."""
+        return [f"{n}|{layout}" for n in self.executors for layout in self.layouts] \
+            if ENGINE in self.distributed_engines else []
+
+    def ray_keys(self) -> list[str]:
+        """The Daft-on-Ray cells asked for: 'executors|flat' (Daft reads the one posts file)."""
+        return [f"{n}|flat" for n in self.executors] if RAY_ENGINE in self.distributed_engines else []
