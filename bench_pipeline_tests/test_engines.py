@@ -13,6 +13,8 @@ from bench_pipeline.queries import ALL_QUERY_NAMES
 
 def _params():
     for engine in (*ENGINE_NAMES, *VARIANTS):
+        if engine_class(engine).needs_cluster:
+            continue  # answered on a real cluster in test_ray_cluster.py
         marks = [pytest.mark.spark] if engine == "pyspark" else []
         for query in ALL_QUERY_NAMES:  # the grid's L, A, B, C and the limits suite's F
             yield pytest.param(engine, query, id=f"{engine}-{query}", marks=marks)

@@ -48,6 +48,8 @@ class Engine(ABC):
     # How the lab groups engines: "baseline" (pandas), "single-node" (the tools a lab compares with a
     # cluster) or "distributed" (runs on a cluster: the cluster suite's engine).
     role: str = "single-node"
+    # Runs only against a cluster the harness started (or was given): never in a process on its own.
+    needs_cluster: bool = False
     # How the engine completes data larger than its memory budget, in words ("spilled to disk"), or None.
     out_of_core: str | None = None
     # Its execution modes measured side by side (mode -> engine name, itself included); a "streaming"

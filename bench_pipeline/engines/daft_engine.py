@@ -181,6 +181,7 @@ class DaftRayEngine(DaftEngine):
 
     name = "daft-ray"
     role = "distributed"
+    needs_cluster = True  # test_ray_cluster.py measures it on a real Ray cluster
     extra_distributions = ("pyarrow", "ray")
 
     @classmethod
