@@ -57,6 +57,19 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL, timeout: float = 10) -> None:
     psutil.wait_procs(procs, timeout=timeout)
 
 
+def end_in_order(children, grace_s: float) -> None:
+    """End child processes (Popen, None skipped) in the order given: SIGTERM to each tree, `grace_s` for it to
+    go, then SIGKILL to what is left; wait for every one (a cluster's workers, then its master or head)."""
+    children = [p for p in children if p is not None]
+    for p in children:
+        if p.poll() is None:
+            kill_tree(p.pid, sig=signal.SIGTERM, timeout=grace_s)
+    for p in children:
+        if p.poll() is None:
+            kill_tree(p.pid)
+        p.wait()
+
+
 _PR_SET_PDEATHSIG = 1
 # The runner's pid, in a worker's environment: the worker dies with it (see worker.py).
 PARENT_ENV = "BENCH_RUNNER_PID"

@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines.spark_engine import SparkEngine
 from bench_pipeline.harness.runner import CellResult, CellSpec, run_cell
-from bench_pipeline.harness.sampler import die_with_parent, kill_tree, trees
+from bench_pipeline.harness.sampler import die_with_parent, end_in_order, trees
 from bench_pipeline.queries import QUERY_NAMES
 
 START_TIMEOUT_S = 120.0
@@ -230,14 +229,7 @@ class StandaloneCluster:
 
     def stop(self) -> None:
         """Workers first (their executors with them), then the master; wait until all are gone."""
-        for p in [*self.worker_procs, self.master]:
-            if p is not None and p.poll() is None:
-                kill_tree(p.pid, sig=signal.SIGTERM, timeout=15)
-        for p in [*self.worker_procs, self.master]:
-            if p is not None:
-                if p.poll() is None:
-                    kill_tree(p.pid)
-                p.wait()
+        end_in_order([*self.worker_procs, self.master], grace_s=15)
         self.worker_procs = []
         self.master = None
         if self._own_state_dir:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 import psutil
 
 from bench_pipeline.engines.optional import missing_reason
-from bench_pipeline.harness.sampler import die_with_parent, kill_tree, trees
+from bench_pipeline.harness.sampler import die_with_parent, end_in_order, trees
 
 START_TIMEOUT_S = 120.0
 WORKER_MEMORY_BYTES = 1536 * 2**20  # each worker node's memory for tasks (Ray's --memory)
@@ -138,14 +137,7 @@ class RayCluster:
 
     def stop(self) -> None:
         """Workers first, then the head (each `ray start` ends its node on SIGTERM); wait until all are gone."""
-        for p in [*self.worker_procs, self.head]:
-            if p is not None and p.poll() is None:
-                kill_tree(p.pid, sig=signal.SIGTERM, timeout=20)
-        for p in [*self.worker_procs, self.head]:
-            if p is not None:
-                if p.poll() is None:
-                    kill_tree(p.pid)
-                p.wait()
+        end_in_order([*self.worker_procs, self.head], grace_s=20)
         self.worker_procs, self.head = [], None
         if self.reaper is not None:  # nothing left for it but stragglers: it ends them and itself
             self.reaper.stdin.close()
