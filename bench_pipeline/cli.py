@@ -444,11 +444,12 @@ def cmd_tpch(args) -> int:
 def cmd_import(args) -> int:
     """Another store's cell runs appended (rows keep their machine), then the history and the report rebuilt."""
     from bench_pipeline.orchestrate import refresh_outputs
-    from bench_pipeline.store import StoreError
+    from bench_pipeline.store import StoreError, check_importable
 
     settings = Settings.from_env()
-    store = state.prepare(settings.home, settings.store_path)
     try:
+        check_importable(args.file, settings.store_path)  # a bad file: nothing created, not even the state folder
+        store = state.prepare(settings.home, settings.store_path)
         rows, cells = store.import_from(args.file)
     except StoreError as exc:
         raise UsageError(f"argument OTHER.duckdb: {exc}") from None

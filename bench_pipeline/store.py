@@ -376,13 +376,7 @@ class ResultsStore:
         import duckdb
 
         self._refuse_if_read_only()
-        other = Path(other)
-        if not other.is_file():
-            raise StoreError(f"{other}: no such file")
-        if other.resolve() == self.path.resolve():
-            raise StoreError(f"{other} is this results store")
-        if not is_duckdb_file(other):
-            raise StoreError(f"{other}: not a DuckDB file")
+        other = check_importable(Path(other), self.path)
         con = self._connect()
         try:
             con.execute(_SCHEMA)
@@ -416,6 +410,17 @@ class ResultsStore:
             "SELECT * FROM query_summary WHERE cell_run_id = ? ORDER BY list_position(?, query)",
             [cell_run_id, list(QUERY_NAMES)],
         )
+
+
+def check_importable(other: Path, store_path: Path) -> Path:
+    """StoreError unless `other` is a DuckDB file other than the store: checked before anything is created."""
+    if not other.is_file():
+        raise StoreError(f"{other}: no such file")
+    if other.resolve() == store_path.resolve():
+        raise StoreError(f"{other} is this results store")
+    if not is_duckdb_file(other):
+        raise StoreError(f"{other}: not a DuckDB file")
+    return other
 
 
 def _rows(cursor) -> list[dict]:
