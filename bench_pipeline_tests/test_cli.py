@@ -110,6 +110,19 @@ def test_bad_limits_arguments_are_one_line_and_write_nothing(tmp_path, args, wor
     assert not home.exists()
 
 
+@pytest.mark.parametrize("args,words", [
+    (["cluster", "--engines", "ray"], ["--engines", "ray"]),
+    (["cluster", "--engines", "ray-data", "--no-images"], ["--no-images", "ray-data", "image pipeline"]),
+    (["cluster", "--executors", "0"], ["--executors"]),
+])
+def test_bad_cluster_arguments_are_one_line_and_write_nothing(tmp_path, args, words):
+    home = tmp_path / "home"
+    proc = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, "BENCH_HOME": str(home)})
+    _one_line_error(proc, *words)
+    assert not home.exists()
+
+
 def test_limits_choices_do_not_replace_the_main_grids(tmp_path):
     from bench_pipeline.settings import Settings
     from bench_pipeline.suites.limits.settings import LimitsSettings

@@ -63,6 +63,21 @@ def test_failed_cell_stops_its_cluster(small_data):
     assert _gone(java_after - java_before)
 
 
+def test_spark_runs_the_image_pipeline_on_its_cluster_and_leaves_no_jvm(tmp_path):
+    from bench_pipeline.suites.cluster.image_cells import IMAGES, run_image_cell
+    from bench_pipeline.suites.wars.data import generate_wars
+
+    images = generate_wars(tmp_path / "wars", 1_000, 1_000, 8, seed=5)
+    java_before = {p.pid for p in psutil.process_iter() if p.name() == "java"}
+    result = run_image_cell(images, "pyspark", 2, SMALL, repeats=1)
+    assert result.statuses() == {IMAGES: "ok"}, [r.get("message") for r in result.rows]
+    for r in result.rows:  # validated against the manifest: 8 images of 224 x 224
+        assert r["engine"] == "pyspark" and r["answer_rows"] == 8 and r["data_layout"] == IMAGES
+        assert r["master_url"].startswith("spark://127.0.0.1:") and r["threads_verified"] == 2
+        assert r["processes"] >= 7 and r["cluster_start_seconds"] > 0
+    assert _gone({p.pid for p in psutil.process_iter() if p.name() == "java"} - java_before)
+
+
 def test_killed_owner_leaves_no_jvm(tmp_path):
     script = (
         "from bench_pipeline.suites.cluster.cells import ClusterConfig, StandaloneCluster\n"
@@ -105,18 +120,26 @@ def _rows(t2, t4):
 def test_the_distributed_engines_are_compared_by_the_rule_and_one_is_named_to_try_first():
     from bench_pipeline.suites.cluster.metrics import engines_compared
 
-    def cell(engine, n, runs):
-        return dict(engine=engine, executors=n, data_layout="flat", query="A", status="ok", warm_list=runs,
-                    median_seconds=sorted(runs)[len(runs) // 2])
+    def cell(engine, n, runs, query="A", layout="flat"):
+        return dict(engine=engine, executors=n, data_layout=layout, query=query, status="ok", warm_list=runs,
+                    median_seconds=sorted(runs)[len(runs) // 2], peak_rss_bytes=3 * 2**30)
 
     steady = [1.00, 1.02, 0.98, 1.01, 0.99]
     far = engines_compared([cell("pyspark", 2, steady), cell("daft-ray", 2, [x / 5 for x in steady]),
                             cell("pyspark", 4, steady), cell("daft-ray", 4, [x / 4 for x in steady])])
-    assert "Query A on 2 workers: daft-ray is faster by the rule" in far[0]
+    assert "Query A on 2 workers, flat: daft-ray is faster by the rule (daft-ray 0.200 s, 3.0 GiB vs" in far[0]
     assert far[-1].startswith("To try first when this machine is outgrown: daft-ray, faster by the rule in 2")
     close = engines_compared([cell("pyspark", 2, steady), cell("daft-ray", 2, [x * 1.03 for x in steady])])
-    assert close == ["Query A on 2 workers: no engine is faster by the rule (pyspark 1.000 s, daft-ray 1.030 s)."]
+    assert close == ["Query A on 2 workers, flat: no engine is faster by the rule (pyspark 1.000 s, 3.0 GiB, "
+                     "daft-ray 1.030 s, 3.0 GiB)."]
     assert engines_compared([cell("pyspark", 2, steady)]) == []  # one engine: nothing to compare
+    # Three engines on the image pipeline: one must beat both others by the rule to win; layouts are not mixed.
+    three = engines_compared([cell("ray-data", 2, [x / 3 for x in steady], "images", "images"),
+                              cell("daft-ray", 2, [x / 3.05 for x in steady], "images", "images"),
+                              cell("pyspark", 2, steady, "images", "images"),
+                              cell("pyspark", 2, steady, "A", "partitioned")])
+    assert three == ["The image pipeline on 2 workers: no engine is faster by the rule (daft-ray 0.328 s, 3.0 GiB, "
+                     "ray-data 0.333 s, 3.0 GiB, pyspark 1.000 s, 3.0 GiB)."]
 
 
 def test_findings_follow_the_numbers():

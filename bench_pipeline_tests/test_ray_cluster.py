@@ -49,10 +49,12 @@ def _gone(pids, timeout: float = 60) -> set[int]:
 
 def test_a_two_worker_cluster_answers_a_and_c_through_daft_counting_every_ray_process(small_data):
     before = _ray_processes()
-    result = run_ray_cell(small_data, 2, repeats=3, queries=("A", "C"))
+    # The partitioned layout: Daft reads the Hive folders (category=<value>/) Spark wrote, and still answers right.
+    result = run_ray_cell(small_data, 2, repeats=3, queries=("A", "C"), layout="partitioned")
     statuses = result.statuses()
     assert statuses == {"A": "ok", "C": "ok"}, [r["message"] for r in result.rows if r["status"] != "ok"]
     rows = [r for r in result.rows if r["run_kind"] == "warm"]
+    assert {r["data_layout"] for r in rows} == {"partitioned"}
     assert {r["threads_verified"] for r in result.rows} == {2}  # two worker CPUs alive
     assert {r["master_url"].split(":")[0] for r in rows} == {"ray"} and {r["executors"] for r in rows} == {2}
     # The driver alone is one or two processes; with the cluster's: three launchers, raylets, GCS, workers...
@@ -77,3 +79,27 @@ def test_no_ray_process_is_left_when_the_owner_is_killed(tmp_path):
     finally:
         if owner.poll() is None:
             owner.kill()
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    from bench_pipeline.suites.wars.data import generate_wars
+
+    return generate_wars(tmp_path_factory.mktemp("wars") / "data", 1_000, 1_000, 12, seed=5)
+
+
+def test_ray_data_and_daft_run_the_image_pipeline_on_an_existing_ray_cluster(images):
+    """--ray-address: the cells use the cluster they are given (started here) and start none of their own."""
+    from bench_pipeline.suites.cluster.image_cells import IMAGES, run_image_cell
+    from bench_pipeline.suites.cluster.ray_cluster import RayCluster
+
+    with RayCluster(2) as cluster:
+        launchers = set(cluster.pids())
+        for engine in ("ray-data", "daft-ray"):
+            result = run_image_cell(images, engine, 2, repeats=1, ray_address=cluster.address)
+            assert result.statuses() == {IMAGES: "ok"}, [r["message"] for r in result.rows]
+            for r in result.rows:
+                assert r["engine"] == engine and r["suite"] == "cluster" and r["data_layout"] == IMAGES
+                assert r["master_url"] == f"ray://{cluster.address}" and r["cluster_start_seconds"] is None
+                assert r["threads_verified"] == 2 and r["dataset_rows"] == 12
+            assert set(cluster.pids()) == launchers  # no node started or lost by the cell

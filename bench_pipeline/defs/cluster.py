@@ -1,4 +1,5 @@
-"""Spark on a cluster in Dagster (group `cluster`): partitioned storage, executor-scaling cells, analysis.
+"""Distributed engines on clusters in Dagster (group `cluster`): partitioned storage, worker-scaling cells of Spark
+on a standalone cluster and of Daft on a Ray cluster, the image pipeline on each engine's cluster, analysis.
 
 `spark_cluster_cells` is partitioned by executor count (a dynamic dimension: the
 counts are settings) x data layout (keys like '3|partitioned'). Each cell starts
@@ -15,12 +16,21 @@ from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
 from bench_pipeline.defs.common import cell_asset, cell_checks
 from bench_pipeline.defs.grid import dataset, open_main_dataset
 from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.defs.wars import open_wars_data, wars_dataset
 from bench_pipeline.engines.daft_engine import DaftRayEngine
 from bench_pipeline.harness import provenance
 from bench_pipeline.harness.machine_lock import measurement_lock
-from bench_pipeline.suites.cluster import ASSET, RAY_ASSET, cell_measured_with
+from bench_pipeline.suites.cluster import (
+    ASSET,
+    IMAGE_ASSET,
+    RAY_ASSET,
+    cell_measured_with,
+    image_cell_measured_with,
+    images_fingerprint,
+)
 from bench_pipeline.suites.cluster.cells import LAYOUTS, end_driver_jvm, run_cluster_cell
 from bench_pipeline.suites.cluster.figures import draw_cluster
+from bench_pipeline.suites.cluster.image_cells import IMAGE_ENGINES, run_image_cell
 from bench_pipeline.suites.cluster.metrics import build_cluster_metrics
 from bench_pipeline.suites.cluster.ray_cluster import run_ray_cell
 from bench_pipeline.suites.cluster.settings import ClusterSettings
@@ -76,33 +86,59 @@ def spark_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings)
 
 @dg.asset(
     partitions_def=CLUSTER_CELLS, group_name="cluster", pool="bench_cells", code_version=harness_code_hash(),
-    deps=[dataset], check_specs=cell_checks(RAY_ASSET),
+    deps=[dataset, posts_partitioned], check_specs=cell_checks(RAY_ASSET),
     description="L, A, B, C through Daft on a Ray cluster of N one-CPU worker nodes (started per cell unless the "
-                "settings name one), reading the one posts file.",
+                "settings name one), reading one posts layout.",
 )
 def ray_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
     run = bench.run("cluster")
     keys = context.partition_key.keys_by_dimension
     executors, layout = int(keys["executors"]), keys["layout"]
-    if layout != "flat":
-        raise dg.Failure("Daft on Ray reads the one posts file: only the flat layout is measured")
     data = open_main_dataset(bench)
 
     def measure(store):
         return run_ray_cell(data, executors, store, repeats=run.main.repeats, timeout_s=run.main.timeout_s,
-                            dagster_run_id=context.run.run_id, address=run.own.ray_address)
+                            dagster_run_id=context.run.run_id, address=run.own.ray_address, layout=layout)
 
     return cell_asset(context, bench, cell_measured_with(run, context.partition_key, data, DaftRayEngine.name),
                       measure)
 
 
-@dg.asset(group_name="cluster", deps=[spark_cluster_cells, ray_cluster_cells],
+# Keys read 'engine|executors'.
+IMAGE_CELLS = dg.MultiPartitionsDefinition({
+    "engine": dg.StaticPartitionsDefinition(list(IMAGE_ENGINES)),
+    "executors": dg.DynamicPartitionsDefinition(name="executors"),
+})
+
+
+@dg.asset(
+    partitions_def=IMAGE_CELLS, group_name="cluster", pool="bench_cells", code_version=harness_code_hash(),
+    deps=[wars_dataset], check_specs=cell_checks(IMAGE_ASSET),
+    description="The Engine Wars image pipeline (download, decode, resize) on a cluster of N one-core workers: "
+                "Spark's UDF on a standalone cluster, Daft on Ray, Ray Data's map_batches on a Ray cluster.",
+)
+def cluster_image_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
+    run = bench.run("cluster")
+    keys = context.partition_key.keys_by_dimension
+    engine, executors = keys["engine"], int(keys["executors"])
+    data = open_wars_data(bench)
+
+    def measure(store):
+        return run_image_cell(data, engine, executors, run.own.config(), store, repeats=run.main.repeats,
+                              timeout_s=run.main.timeout_s, dagster_run_id=context.run.run_id,
+                              ray_address=run.own.ray_address)
+
+    return cell_asset(context, bench, image_cell_measured_with(run, context.partition_key, data), measure)
+
+
+@dg.asset(group_name="cluster", deps=[spark_cluster_cells, ray_cluster_cells, cluster_image_cells],
           automation_condition=dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()),
           description="Time vs executors, cluster vs local vs single-node: tables in the store and PNGs.")
 def cluster_analysis(bench: BenchSettings) -> dg.MaterializeResult:
     s = bench.settings()
     data = open_main_dataset(bench)
-    m = build_cluster_metrics(bench.store(), data.fingerprint(), provenance.logical_cores())
+    m = build_cluster_metrics(bench.store(), data.fingerprint(), provenance.logical_cores(),
+                              images_fingerprint(bench.run("cluster")))
     if not m["metrics_cluster"]:
         raise dg.Failure("no cluster cells measured yet for this dataset; materialize spark_cluster_cells first")
     paths = draw_cluster(m, s.plots_dir, provenance.logical_cores())
@@ -112,7 +148,7 @@ def cluster_analysis(bench: BenchSettings) -> dg.MaterializeResult:
 
 
 defs = dg.Definitions(
-    assets=[posts_partitioned, spark_cluster_cells, ray_cluster_cells, cluster_analysis],
+    assets=[posts_partitioned, spark_cluster_cells, ray_cluster_cells, cluster_image_cells, cluster_analysis],
     jobs=[dg.define_asset_job("cluster", selection=dg.AssetSelection.groups("cluster"),
-                              description="Spark on a standalone cluster: partitioned posts, cells, analysis.")],
+                              description="Distributed engines on clusters: partitioned posts, cells, analysis.")],
 )

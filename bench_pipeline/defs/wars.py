@@ -25,7 +25,7 @@ from bench_pipeline.suites.wars.workloads import WORKLOAD_NAMES, WORKLOADS
 GROUP = "engine_wars"
 
 
-def _open(bench: BenchSettings) -> WarsData:
+def open_wars_data(bench: BenchSettings) -> WarsData:
     return open_or_fail(lambda: open_data(bench.run("wars")), "the Engine Wars data", "materialize wars_dataset first")
 
 
@@ -62,7 +62,7 @@ def _workload_asset(name: str) -> dg.AssetsDefinition:
               check_specs=cell_checks(key), description=f"{w.title}: {w.description}")
     def _asset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
         run = bench.run("wars")
-        data = _open(bench)
+        data = open_wars_data(bench)
         engine = context.partition_key
         return cell_asset(
             context, bench, measured_with(run, name, engine, data),
@@ -87,7 +87,7 @@ JOBS = [dg.define_asset_job(f"wars_{w}_job", selection=dg.AssetSelection.assets(
           description="Latest measurement per workload and engine (results store), one figure per workload.")
 def wars_summary(bench: BenchSettings) -> dg.MaterializeResult:
     s = bench.settings()
-    data = _open(bench)
+    data = open_wars_data(bench)
     rows = build_wars_metrics(bench.store(), data.fingerprint())
     if not rows:
         raise dg.Failure("no Engine Wars measurements for this data yet; materialize the wars_* workloads first")

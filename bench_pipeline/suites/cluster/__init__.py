@@ -11,11 +11,13 @@ from bench_pipeline.engines.daft_engine import DaftRayEngine
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteRun, Summary
 from bench_pipeline.suites.cluster.cells import ENGINE, LAYOUTS, PARTITIONED_DIR
-from bench_pipeline.suites.cluster.settings import DISTRIBUTED_ENGINES, ClusterSettings
+from bench_pipeline.suites.cluster.image_cells import IMAGES
+from bench_pipeline.suites.cluster.settings import DISTRIBUTED_ENGINES, IMAGES_ONLY, RAY_CLASSES, ClusterSettings
 from bench_pipeline.suites.grid import cells as grid
 
 ASSET = "spark_cluster_cells"
 RAY_ASSET = "ray_cluster_cells"
+IMAGE_ASSET = "cluster_image_cells"
 
 
 def _options(p) -> None:
@@ -31,17 +33,21 @@ def _options(p) -> None:
                                       "installed)")
     p.add_argument("--ray-address", default=None,
                    help="an existing Ray cluster, host:port (default: one started per cell on 127.0.0.1)")
+    p.add_argument("--no-images", dest="images", action="store_const", const=False, default=None,
+                   help="leave out the image pipeline's cells (default: measured on every engine's cluster)")
 
 
 def _run(args) -> SuiteRun:
     if args.master and args.data_uri is None and not args.master.startswith("spark://127.0.0.1"):
         raise opt.UsageError("argument --data-uri: a remote cluster needs the data folder's URI (hdfs://, gs://)")
-    if args.distributed_engines and DaftRayEngine.name in args.distributed_engines and \
-            (reason := DaftRayEngine.unavailable_reason()):
-        raise opt.UsageError(f"argument --engines: {reason}")
+    for cls in RAY_CLASSES:
+        if cls.name in (args.distributed_engines or ()) and (reason := cls.unavailable_reason()):
+            raise opt.UsageError(f"argument --engines: {cls.name}: {reason}")
     own = ClusterSettings.from_env(executors=args.executors, layouts=args.layouts, master=args.master,
                                    data_uri=args.data_uri, distributed_engines=args.distributed_engines,
-                                   ray_address=args.ray_address)
+                                   ray_address=args.ray_address, images=args.images)
+    if not own.images and own.distributed_engines == (IMAGES_ONLY,):
+        raise opt.UsageError(f"argument --no-images: {IMAGES_ONLY} has only the image pipeline to measure")
     return SuiteRun(opt.main_settings_from(args), own)
 
 
@@ -49,12 +55,30 @@ def _partitioned_fingerprint(s):
     return grid.fingerprint_of(s.data_dir) if (s.data_dir / PARTITIONED_DIR).is_dir() else None
 
 
+def wars_run(run: SuiteRun) -> SuiteRun:
+    """The Engine Wars settings with the same main settings: where the image cells find their images."""
+    from bench_pipeline.suites.wars.settings import WarsSettings
+
+    return SuiteRun(run.main, WarsSettings.from_env())
+
+
+def images_fingerprint(run: SuiteRun) -> str | None:
+    """The fingerprint of the images the image cells read (None: not made yet)."""
+    from bench_pipeline.suites import wars
+
+    return wars.data_fingerprint(wars_run(run))
+
+
 def _data(run: SuiteRun) -> list[DataStep]:
+    from bench_pipeline.suites import wars
+
     s = run.main
     steps = [grid.dataset_step(s)]
-    if "partitioned" in run.own.layouts:
+    if "partitioned" in run.own.layouts and run.own.keys() + run.own.ray_keys():
         steps.append(DataStep("posts_partitioned", "posts partitioned by category (for the cluster)",
                               lambda: _partitioned_fingerprint(s)))
+    if run.own.image_keys():
+        steps += wars.SUITE.data(wars_run(run))
     return steps
 
 
@@ -63,6 +87,18 @@ def cell_measured_with(run: SuiteRun, key: str, data, engine: str = ENGINE) -> d
 
     executors = int(key.split("|")[0])
     return measured_with(engine, executors * run.own.cores_per_worker, data, run.main.repeats)
+
+
+def image_cell_measured_with(run: SuiteRun, key: str, data) -> dict:
+    """key: 'engine|executors' (Dagster orders the dimensions by name)."""
+    from bench_pipeline.suites.cluster.image_cells import image_engine_path
+    from bench_pipeline.suites.wars.cells import suite_code_hash, wars_signature
+    from bench_pipeline.versions import measured_with
+
+    engine, executors = key.split("|")
+    path = image_engine_path(engine)
+    return measured_with(path, int(executors), data, run.main.repeats, signature=wars_signature(path),
+                         harness_version=suite_code_hash())
 
 
 def _cells(run: SuiteRun) -> list[CellGroup]:
@@ -78,7 +114,17 @@ def _cells(run: SuiteRun) -> list[CellGroup]:
     ray = CellGroup(RAY_ASSET, run.own.ray_keys(),
                     lambda key: cell_measured_with(run, key, data(), DaftRayEngine.name),
                     queries=len(QUERY_NAMES), dynamic_partitions=executors)
-    return [g for g in (cluster, ray) if g.keys] + [grid.group(run.main, [provenance.logical_cores()])]
+    groups = [cluster, ray]
+    if run.own.image_keys():
+        from bench_pipeline.suites import wars
+
+        images = functools.cache(lambda: wars.open_data(wars_run(run)))
+        groups.append(CellGroup(IMAGE_ASSET, run.own.image_keys(),
+                                lambda key: image_cell_measured_with(run, key, images()), queries=1,
+                                dynamic_partitions=executors))
+        # and the image pipeline's single-node cells at the machine's cores, to compare with
+        groups += [g for g in wars.SUITE.cells(wars_run(run)) if g.asset == wars.workload_asset(IMAGES)]
+    return [g for g in groups if g.keys] + [grid.group(run.main, [provenance.logical_cores()])]
 
 
 def _room(run: SuiteRun) -> None:
@@ -86,11 +132,18 @@ def _room(run: SuiteRun) -> None:
 
     copies = 2 if "partitioned" in run.own.layouts else 1  # the partitioned copy is the posts once more
     state.check_datasets(run.main.home, {run.main.data_dir: run.main.rows * copies})
+    if run.own.image_keys():
+        from bench_pipeline.suites import wars
+
+        wars.SUITE.room(wars_run(run))
 
 
 def _title(run: SuiteRun) -> str:
-    return (f"{' and '.join(run.own.distributed_engines)} on clusters, workers "
-            f"{','.join(map(str, run.own.executors))} x {','.join(run.own.layouts)}, {run.main.rows:,} rows")
+    own = run.own
+    images = f", the image pipeline ({wars_run(run).own.images} images)" if own.image_keys() else ""
+    tabular = (f" x {','.join(own.layouts)}, {run.main.rows:,} rows" if own.keys() + own.ray_keys() else "")
+    return (f"{', '.join(own.distributed_engines)} on clusters, workers {','.join(map(str, own.executors))}"
+            f"{tabular}{images}")
 
 
 def _summary(run: SuiteRun, result) -> Summary:

@@ -239,6 +239,25 @@ class StandaloneCluster:
 LAYOUTS = ("flat", "partitioned")
 
 
+def spark_env(executors: int, config: ClusterConfig) -> dict[str, str]:
+    """What the Spark engine in the driver process asks of the cluster (see spark_engine)."""
+    return {"BENCH_SPARK_EXECUTORS": str(executors), "BENCH_SPARK_EXECUTOR_CORES": str(config.cores_per_worker),
+            "BENCH_SPARK_EXECUTOR_MEMORY": config.executor_memory, "BENCH_SPARK_DRIVER_MEMORY": config.driver_memory}
+
+
+def posts_layout(data: Dataset, layout: str) -> Path:
+    """The posts in the `layout` asked for: the one file, or the copy partitioned by category (written by Spark
+    the first time it is asked for, outside Dagster; the `posts_partitioned` asset writes it inside)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
+    if layout == "flat":
+        return data.posts
+    if not (data.root / PARTITIONED_DIR).is_dir():
+        with step_spark() as spark:
+            partition_by_category(spark, data)
+    return data.root / PARTITIONED_DIR
+
+
 def run_cluster_cell(data: Dataset, executors: int, layout: str, config: ClusterConfig, store=None,
                      repeats: int = 3, timeout_s: float = 600.0, dagster_run_id: str | None = None,
                      on_run=None, queries: Sequence[str] = QUERY_NAMES) -> CellResult:
@@ -248,21 +267,10 @@ def run_cluster_cell(data: Dataset, executors: int, layout: str, config: Cluster
     unless config.master_url names an existing one. Memory is the driver's
     process tree plus every JVM of a cluster this cell started.
     """
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
-    posts_name = PARTITIONED_DIR if layout == "partitioned" else data.posts.name
-    if layout == "partitioned" and not (data.root / PARTITIONED_DIR).is_dir():
-        with step_spark() as spark:
-            partition_by_category(spark, data)
+    posts_name = posts_layout(data, layout).name
     base = config.data_uri.rstrip("/") if config.data_uri else data.root.as_uri()
-    env = {
-        "BENCH_SPARK_EXECUTORS": str(executors),
-        "BENCH_SPARK_EXECUTOR_CORES": str(config.cores_per_worker),
-        "BENCH_SPARK_EXECUTOR_MEMORY": config.executor_memory,
-        "BENCH_SPARK_DRIVER_MEMORY": config.driver_memory,
-        "BENCH_SPARK_POSTS": f"{base}/{posts_name}",
-        "BENCH_SPARK_USERS": f"{base}/{data.users.name}",
-    }
+    env = {**spark_env(executors, config), "BENCH_SPARK_POSTS": f"{base}/{posts_name}",
+           "BENCH_SPARK_USERS": f"{base}/{data.users.name}"}
     context = {"executors": executors, "executor_cores": config.cores_per_worker,
                "executor_memory": config.executor_memory, "data_layout": layout}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench_pipeline.queries import QUERY_NAMES
+from bench_pipeline.suites.cluster.metrics import CLUSTER_QUERIES, what
 
 
 def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Path]:
@@ -15,12 +15,15 @@ def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = m["metrics_cluster"]
     paths = []
-    for q in QUERY_NAMES:
+    for q in CLUSTER_QUERIES:
+        here = [r for r in rows if r["query"] == q]
+        if not here:
+            continue
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for engine, layout in sorted({(r["engine"], r["data_layout"]) for r in rows}):
-            label = f"{engine} {layout}"
-            pts = sorted((r["executors"], r["median_seconds"], r["status"]) for r in rows
-                         if r["query"] == q and (r["engine"], r["data_layout"]) == (engine, layout))
+        for engine, layout in sorted({(r["engine"], r["data_layout"]) for r in here}):
+            label = engine if layout == q else f"{engine} {layout}"  # the image cells' layout is the images
+            pts = sorted((r["executors"], r["median_seconds"], r["status"]) for r in here
+                         if (r["engine"], r["data_layout"]) == (engine, layout))
             ok = [(n, t) for n, t, st in pts if t is not None]
             line = ax.plot(*zip(*ok, strict=True), marker="o", label=label) if ok else ax.plot([], [], label=label)
             if ok:
@@ -40,22 +43,51 @@ def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Pa
         ax.set_ylim(bottom=0, top=ax.get_ylim()[1] * 1.1)  # headroom: one executor count is one point per line
         ax.set_xlabel("workers (Spark executors or Ray worker nodes, 1 core each)")
         ax.set_ylabel("median warm time (s)")
-        ax.set_title(f"Query {q}: time on a cluster vs workers")
+        ax.set_title(f"{what(q)}: time on a cluster vs workers")
         ax.legend(fontsize=8)
         fig.tight_layout()
         path = out_dir / f"cluster_{q}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)
         paths.append(path)
+    paths.append(_memory_figure(rows, out_dir, cores))
     paths.append(_compare_figure(m["metrics_cluster_compare"], out_dir, cores))
     return paths
+
+
+def _memory_figure(rows: Sequence[dict], out_dir: Path, cores: int) -> Path:
+    """Peak memory over every process of driver and cluster vs workers: a panel per query, a line per engine."""
+    from bench_pipeline.suites.grid.figures import plt
+
+    queries = [q for q in CLUSTER_QUERIES if any(r["query"] == q for r in rows)]
+    fig, axes = plt.subplots(1, max(len(queries), 1), figsize=(3.2 * max(len(queries), 1), 3.6), squeeze=False,
+                             sharey=True)
+    for ax, q in zip(axes[0], queries, strict=False):
+        here = [r for r in rows if r["query"] == q]
+        for engine, layout in sorted({(r["engine"], r["data_layout"]) for r in here}):
+            pts = sorted((r["executors"], r["peak_rss_bytes"] / 2**30) for r in here
+                         if (r["engine"], r["data_layout"]) == (engine, layout) and r["peak_rss_bytes"])
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker="o", label=engine if layout == q else f"{engine} {layout}")
+        ax.set_xticks(sorted({r["executors"] for r in here}))
+        ax.set_title(what(q), fontsize=9)
+        ax.set_xlabel("workers")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=6)
+    axes[0][0].set_ylabel("peak GiB, every process")
+    fig.suptitle("Peak memory of driver + cluster (every process) vs workers", fontsize=10)
+    fig.tight_layout()
+    path = out_dir / "cluster_memory.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
 
 
 def _compare_figure(compare: Sequence[dict], out_dir: Path, cores: int) -> Path:
     from bench_pipeline.suites.grid.figures import plt
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    series = [("cluster_seconds", "Spark cluster (best)"), ("spark_local_seconds", f"Spark local[{cores}]"),
+    series = [("cluster_seconds", "best on a cluster (any engine)"), ("spark_local_seconds", f"Spark local[{cores}]"),
               ("best_single_seconds", "best single-node engine")]
     width = 0.8 / len(series)
     for j, (key, label) in enumerate(series):
@@ -68,7 +100,7 @@ def _compare_figure(compare: Sequence[dict], out_dir: Path, cores: int) -> Path:
     ax.set_xticks(range(len(compare)), [r["query"] for r in compare])
     ax.set_yscale("log")
     ax.set_ylabel("median warm time (s, log)")
-    ax.set_title("Cluster vs Spark local vs the best single-node engine, same data")
+    ax.set_title("Best on a cluster vs Spark local vs the best single-node engine, same data")
     ax.legend(fontsize=8)
     fig.tight_layout()
     path = out_dir / "cluster_compare.png"

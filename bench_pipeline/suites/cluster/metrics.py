@@ -16,13 +16,22 @@ from __future__ import annotations
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.store import ResultsStore
 from bench_pipeline.suites.cluster.cells import ENGINE
+from bench_pipeline.suites.cluster.image_cells import IMAGES
+
+CLUSTER_QUERIES = (*QUERY_NAMES, IMAGES)
+
+
+def what(query: str) -> str:
+    """How a sentence or a title names the work: 'Query A', 'The image pipeline'."""
+    return "The image pipeline" if query == IMAGES else f"Query {query}"
 
 _SQL = [
     """CREATE OR REPLACE TABLE metrics_cluster AS
 WITH latest AS (
   SELECT * EXCLUDE (rn) FROM (
     SELECT s.*, row_number() OVER (PARTITION BY engine, executors, data_layout, query ORDER BY measured_at DESC) AS rn
-    FROM query_summary s WHERE dataset_fingerprint = $fp AND suite = 'cluster')
+    FROM query_summary s WHERE suite = 'cluster' AND (dataset_fingerprint = $fp OR
+                                                      (query = $images AND dataset_fingerprint = $images_fp)))
   WHERE rn = 1),
 cell AS (
   SELECT *, CASE WHEN status = 'ok' THEN median_seconds END AS valid_seconds,
@@ -40,7 +49,8 @@ FROM cell c LEFT JOIN cell b
 WITH single AS (
   SELECT * EXCLUDE (rn) FROM (
     SELECT s.*, row_number() OVER (PARTITION BY engine, threads_asked, query ORDER BY measured_at DESC) AS rn
-    FROM query_summary s WHERE dataset_fingerprint = $fp AND suite = 'grid')
+    FROM query_summary s WHERE (suite = 'grid' AND dataset_fingerprint = $fp) OR
+                               (suite = 'wars' AND query = $images AND dataset_fingerprint = $images_fp))
   WHERE rn = 1 AND status = 'ok' AND median_seconds IS NOT NULL),
 cluster AS (SELECT * FROM metrics_cluster WHERE status = 'ok' AND median_seconds IS NOT NULL)
 SELECT q.query,
@@ -56,13 +66,17 @@ FROM (SELECT unnest($queries) AS query) q""",
 ]
 
 
-def build_cluster_metrics(store: ResultsStore, dataset_fingerprint: str, cores: int) -> dict[str, list[dict]]:
-    store.execute(_SQL, {"fp": dataset_fingerprint, "cores": cores, "queries": list(QUERY_NAMES), "engine": ENGINE})
+def build_cluster_metrics(store: ResultsStore, dataset_fingerprint: str, cores: int,
+                          images_fingerprint: str | None = None) -> dict[str, list[dict]]:
+    """images_fingerprint: the Engine Wars data whose image pipeline the image cells ran (and the single-node
+    `wars` cells they are compared with)."""
+    store.execute(_SQL, {"fp": dataset_fingerprint, "cores": cores, "queries": list(CLUSTER_QUERIES),
+                         "engine": ENGINE, "images": IMAGES, "images_fp": images_fingerprint})
     return read_cluster_metrics(store)
 
 
 def read_cluster_metrics(store: ResultsStore) -> dict[str, list[dict]]:
-    q = {"q": list(QUERY_NAMES)}
+    q = {"q": list(CLUSTER_QUERIES)}
     return {
         "metrics_cluster": store.query(
             "SELECT * FROM metrics_cluster ORDER BY engine, data_layout, list_position($q, query), executors", q),
@@ -76,16 +90,20 @@ def _ratio(a: float, b: float) -> str:
     return f"{b / a:.1f}x faster" if a < b else f"{a / b:.1f}x slower"
 
 
+def _gib(n: int | None) -> str:
+    return f"{n / 2**30:.1f} GiB" if n else "memory not measured"
+
+
 def findings(m: dict[str, list[dict]], cores: int) -> list[str]:
     """Answers to the lab's questions, as sentences built from the measured rows."""
     out: list[str] = []
     compare = {r["query"]: r for r in m["metrics_cluster_compare"]}
-    for q in QUERY_NAMES:
+    for q in CLUSTER_QUERIES:
         r = compare.get(q)
         if not r or r["cluster_seconds"] is None:
-            out.append(f"Query {q}: no valid cluster measurement yet.")
+            out.append(f"{what(q)}: no valid cluster measurement yet.")
             continue
-        parts = [f"Query {q}: the cluster's best is {r['cluster_seconds']:.3f} s ({r['cluster_config']})"]
+        parts = [f"{what(q)}: the cluster's best is {r['cluster_seconds']:.3f} s ({r['cluster_config']})"]
         if r["spark_local_seconds"] is not None:
             parts.append(f"{_ratio(r['cluster_seconds'], r['spark_local_seconds'])} than Spark local[{cores}] "
                          f"({r['spark_local_seconds']:.3f} s)")
@@ -95,70 +113,78 @@ def findings(m: dict[str, list[dict]], cores: int) -> list[str]:
         out.append("; ".join(parts) + ".")
     rows = [r for r in m["metrics_cluster"] if r["speedup"] is not None]
     for engine, layout in sorted({(r["engine"], r["data_layout"]) for r in rows}):
-        for q in QUERY_NAMES:
+        for q in CLUSTER_QUERIES:
             pts = sorted((r["executors"], r["speedup"], r["ideal_speedup"]) for r in rows
                          if (r["engine"], r["data_layout"]) == (engine, layout) and r["query"] == q)
             if len(pts) < 2:
                 continue
             (n0, _, _), (n1, s1, i1) = pts[0], pts[-1]
             verdict = "close to linear" if s1 >= 0.8 * i1 else ("sub-linear" if s1 > 1.05 else "no gain")
-            out.append(f"Scaling ({engine}, {layout}, query {q}): from {n0} to {n1} workers the speedup is "
-                       f"{s1:.2f}x against an ideal {i1:.2f}x ({verdict}, efficiency {s1 / i1:.0%}).")
+            out.append(f"Scaling ({engine}, {layout}, {what(q).lower()}): from {n0} to {n1} workers the speedup "
+                       f"is {s1:.2f}x against an ideal {i1:.2f}x ({verdict}, efficiency {s1 / i1:.0%}).")
     out += engines_compared(m["metrics_cluster"])
     if rows:
         most = max(r["executors"] * (r["executor_cores"] or 1) for r in m["metrics_cluster"])
         why = []
         if most > cores:
-            why.append(f"this machine has {cores} logical cores, so beyond {cores} one-core executors the "
-                       f"executors share cores and more of them cannot add compute")
+            why.append(f"this machine has {cores} logical cores, so beyond {cores} one-core workers the "
+                       f"workers share cores and more of them cannot add compute")
         starts = [r["startup_seconds"] for r in m["metrics_cluster"] if r["startup_seconds"]]
         medians = [r["median_seconds"] for r in m["metrics_cluster"] if r["median_seconds"]]
         if starts and medians:
-            why.append(f"each query pays a session and executor start-up of {min(starts):.1f}-{max(starts):.1f} s "
-                       f"(timed apart) and per-job scheduling and shuffle costs that do not shrink with executors; "
-                       f"warm query times here are {min(medians):.2f}-{max(medians):.2f} s")
+            why.append(f"each query pays a session and worker start-up of {min(starts):.1f}-{max(starts):.1f} s "
+                       f"(timed apart) and per-job scheduling and shuffle costs that do not shrink with workers; "
+                       f"warm times here are {min(medians):.2f}-{max(medians):.2f} s")
         if why:
             out.append("Why not linear: " + "; ".join(why) + ".")
-    layouts = {(r["data_layout"], r["query"], r["executors"]): r["median_seconds"] for r in m["metrics_cluster"]
-               if r["engine"] == ENGINE}
-    for q in QUERY_NAMES:
-        pairs = [(layouts.get(("flat", q, n)), layouts.get(("partitioned", q, n)))
-                 for n in sorted({k[2] for k in layouts})]
-        pairs = [(f, p) for f, p in pairs if f and p]
-        if pairs:
-            f = sum(a for a, _ in pairs) / len(pairs)
-            p = sum(b for _, b in pairs) / len(pairs)
-            out.append(f"Partitioned by category vs one file, query {q}: {p:.3f} s vs {f:.3f} s on average "
-                       f"({_ratio(p, f)}).")
+    layouts = {(r["engine"], r["data_layout"], r["query"], r["executors"]): r["median_seconds"]
+               for r in m["metrics_cluster"]}
+    for engine in sorted({k[0] for k in layouts}):
+        for q in QUERY_NAMES:
+            pairs = [(layouts.get((engine, "flat", q, n)), layouts.get((engine, "partitioned", q, n)))
+                     for n in sorted({k[3] for k in layouts})]
+            pairs = [(f, p) for f, p in pairs if f and p]
+            if pairs:
+                f = sum(a for a, _ in pairs) / len(pairs)
+                p = sum(b for _, b in pairs) / len(pairs)
+                out.append(f"Partitioned by category vs one file, {engine}, query {q}: {p:.3f} s vs {f:.3f} s on "
+                           f"average ({_ratio(p, f)}).")
     return out
 
 
 def engines_compared(rows: list[dict]) -> list[str]:
-    """Per query, the distributed engines side by side at each worker count they share (flat layout), decided by
-    the verdict's rule; then which one to try first: the one faster by the rule on the most of those."""
+    """Per query and layout, the distributed engines side by side at each worker count they share (time, and
+    memory over every process of driver and cluster), decided by the verdict's rule; then which one to try
+    first: the one faster by the rule in the most of those comparisons."""
     from bench_pipeline import stats
 
-    cells = {(r["engine"], r["executors"], r["query"]): r for r in rows
-             if r["data_layout"] == "flat" and r["status"] == "ok" and r.get("warm_list")}
-    engines = sorted({e for e, _, _ in cells})
+    cells = {(r["engine"], r["data_layout"], r["executors"], r["query"]): r for r in rows
+             if r["status"] == "ok" and r.get("warm_list")}
+    engines = sorted({k[0] for k in cells})
     if len(engines) < 2:
         return []
+
+    def shown(r: dict) -> str:
+        return f"{r['engine']} {r['median_seconds']:.3f} s, {_gib(r.get('peak_rss_bytes'))}"
+
     out, wins = [], dict.fromkeys(engines, 0)
-    for q in QUERY_NAMES:
-        for n in sorted({k[1] for k in cells if k[2] == q}):
-            here = sorted((cells[(e, n, q)] for e in engines if (e, n, q) in cells), key=lambda r: r["median_seconds"])
-            if len(here) < 2:
-                continue
-            best, rest = here[0], here[1:]
-            beaten = [r for r in rest if stats.faster(best["warm_list"], r["warm_list"])]
-            if len(beaten) == len(rest):
-                wins[best["engine"]] += 1
-                text = f"{best['engine']} is faster by the rule ({best['median_seconds']:.3f} s vs " + ", ".join(
-                    f"{r['engine']} {r['median_seconds']:.3f} s" for r in rest) + ")"
-            else:
-                text = "no engine is faster by the rule (" + ", ".join(
-                    f"{r['engine']} {r['median_seconds']:.3f} s" for r in here) + ")"
-            out.append(f"Query {q} on {n} workers: {text}.")
+    for q in CLUSTER_QUERIES:
+        for layout in sorted({k[1] for k in cells if k[3] == q}):
+            for n in sorted({k[2] for k in cells if k[3] == q and k[1] == layout}):
+                here = sorted((cells[(e, layout, n, q)] for e in engines if (e, layout, n, q) in cells),
+                              key=lambda r: r["median_seconds"])
+                if len(here) < 2:
+                    continue
+                best, rest = here[0], here[1:]
+                beaten = [r for r in rest if stats.faster(best["warm_list"], r["warm_list"])]
+                if len(beaten) == len(rest):
+                    wins[best["engine"]] += 1
+                    text = (f"{best['engine']} is faster by the rule ({shown(best)} vs "
+                            + ", ".join(map(shown, rest)) + ")")
+                else:
+                    text = "no engine is faster by the rule (" + ", ".join(map(shown, here)) + ")"
+                where = "" if layout == IMAGES else f", {layout}"
+                out.append(f"{what(q)} on {n} workers{where}: {text}.")
     if any(wins.values()):
         first = max(wins, key=wins.get)
         out.append(f"To try first when this machine is outgrown: {first}, faster by the rule in {wins[first]} of "

@@ -155,9 +155,12 @@ def run_ray_cell(data, workers: int, store=None, repeats: int = 3, timeout_s: fl
     Starts a cluster for the cell (and stops it, whatever happens) unless `address` names an existing one. Memory
     is the driver's process tree plus every process of a cluster this cell started (launchers, raylets, GCS,
     object stores, Ray workers)."""
-    from bench_pipeline.engines.daft_engine import RAY_ADDRESS_ENV, DaftRayEngine
+    from bench_pipeline.engines.daft_engine import POSTS_ENV, RAY_ADDRESS_ENV, DaftRayEngine
     from bench_pipeline.harness.runner import CellSpec, run_cell
     from bench_pipeline.queries import QUERY_NAMES
+    from bench_pipeline.suites.cluster.cells import posts_layout
+
+    posts = posts_layout(data, layout)
 
     context = {"executors": workers, "executor_cores": 1, "executor_memory": f"{WORKER_MEMORY_BYTES // 2**20}m",
                "data_layout": layout}
@@ -165,7 +168,7 @@ def run_ray_cell(data, workers: int, store=None, repeats: int = 3, timeout_s: fl
     def cell(address: str, extra_pids, start_seconds):
         spec = CellSpec(DaftRayEngine.name, workers, data, tuple(queries or QUERY_NAMES), repeats=repeats,
                         timeout_s=timeout_s, dagster_run_id=dagster_run_id, suite="cluster",
-                        env={RAY_ADDRESS_ENV: address}, extra_pids=extra_pids,
+                        env={RAY_ADDRESS_ENV: address, POSTS_ENV: str(posts)}, extra_pids=extra_pids,
                         context={**context, "master_url": f"ray://{address}", "cluster_start_seconds": start_seconds})
         return run_cell(spec, store, on_run=on_run)
 

@@ -26,7 +26,9 @@ def section(inputs: ReportInputs) -> Section | None:
     ds = dataset_of(inputs)
     if ds is None:
         return None
-    m = build_cluster_metrics(inputs.store, ds.fingerprint(), inputs.cores)
+    from bench_pipeline.suites.cluster import images_fingerprint
+
+    m = build_cluster_metrics(inputs.store, ds.fingerprint(), inputs.cores, images_fingerprint(inputs.run("cluster")))
     if not m["metrics_cluster"]:
         return None
     return Section("cluster/report.html.j2", {

@@ -10,14 +10,18 @@ from pydantic_settings import SettingsConfigDict
 from bench_pipeline.engines.daft_engine import DaftRayEngine
 from bench_pipeline.settings import BenchSettingsBase, PositiveInt
 from bench_pipeline.suites.cluster.cells import ENGINE, LAYOUTS, ClusterConfig
+from bench_pipeline.suites.wars.engines.ray_data_wars import RayDataWars
 
 RAY_ENGINE = DaftRayEngine.name
-DISTRIBUTED_ENGINES = (ENGINE, RAY_ENGINE)
+IMAGES_ONLY = RayDataWars.name  # Ray Data has no DataFrame or SQL API for L, A, B, C: the image pipeline only
+DISTRIBUTED_ENGINES = (ENGINE, RAY_ENGINE, IMAGES_ONLY)
+RAY_CLASSES = (DaftRayEngine, RayDataWars)  # need the `ray` extra
 
 
 def default_distributed() -> tuple[str, ...]:
-    """Spark, and Daft on Ray when the `ray` extra is installed."""
-    return DISTRIBUTED_ENGINES if DaftRayEngine.unavailable_reason() is None else (ENGINE,)
+    """Spark, and Daft on Ray and Ray Data when the `ray` extra is installed."""
+    return tuple(e for e in DISTRIBUTED_ENGINES
+                 if not any(c.name == e and c.unavailable_reason() for c in RAY_CLASSES))
 
 
 class ClusterSettings(BenchSettingsBase):
@@ -27,10 +31,12 @@ class ClusterSettings(BenchSettingsBase):
     section = "cluster"
 
     executors: Annotated[tuple[PositiveInt, ...], Field(min_length=1)] = (2, 3, 4)
-    # Which distributed engines: Spark on its standalone cluster, Daft on a Ray cluster (flat layout).
+    # Which distributed engines: Spark on its standalone cluster, Daft on a Ray cluster, Ray Data (images only).
     distributed_engines: Annotated[tuple[Literal[DISTRIBUTED_ENGINES], ...], Field(min_length=1)] = Field(
         default_factory=default_distributed)
     ray_address: str | None = None  # an existing Ray cluster (host:port); default: one started per cell
+    # The Engine Wars image pipeline on each engine's cluster too (the images of the `wars` settings).
+    images: bool = True
     layouts: Annotated[tuple[Literal[LAYOUTS], ...], Field(min_length=1)] = LAYOUTS
     master: str | None = None  # spark://host:7077, yarn (Dataproc), k8s://https://...
     data_uri: str | None = None  # the data folder as the executors see it: hdfs://..., gs://...
@@ -50,5 +56,10 @@ class ClusterSettings(BenchSettingsBase):
             if ENGINE in self.distributed_engines else []
 
     def ray_keys(self) -> list[str]:
-        """The Daft-on-Ray cells asked for: 'executors|flat' (Daft reads the one posts file)."""
-        return [f"{n}|flat" for n in self.executors] if RAY_ENGINE in self.distributed_engines else []
+        """The Daft-on-Ray cells asked for, as partition keys 'executors|layout'."""
+        return [f"{n}|{layout}" for n in self.executors for layout in self.layouts] \
+            if RAY_ENGINE in self.distributed_engines else []
+
+    def image_keys(self) -> list[str]:
+        """The image pipeline's cells asked for, as partition keys 'engine|executors'."""
+        return [f"{e}|{n}" for e in self.distributed_engines for n in self.executors] if self.images else []

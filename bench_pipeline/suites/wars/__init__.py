@@ -52,7 +52,7 @@ def latest(run: SuiteRun, store) -> tuple[list[dict], object | None]:
     return [r for r in read_wars_metrics(store) if r["dataset_fingerprint"] == data.fingerprint()], data
 
 
-def _fingerprint(run: SuiteRun) -> str | None:
+def data_fingerprint(run: SuiteRun) -> str | None:
     from bench_pipeline.suites.wars.data import WarsDataError
 
     try:
@@ -135,6 +135,6 @@ SUITE = Suite(
     help="the Engine Wars workloads (ETL chain, CSV group-by, Arrow hand-off, images) through Dagster, measuring "
          "only stale or missing cells",
     settings=WarsSettings, options=_options, run_from_args=_run,
-    data=lambda run: [DataStep(DATASET, "Engine Wars data: events, sales.csv, images", lambda: _fingerprint(run))],
+    data=lambda run: [DataStep(DATASET, "Engine Wars data: events, sales.csv, images", lambda: data_fingerprint(run))],
     cells=_cells, room=_room, title=_title, summary=_summary, outputs=("wars_summary", "benchmark_report"),
 )

@@ -1,4 +1,5 @@
-"""Daft: the image pipeline in its native expressions, download -> decode_image -> resize, all in Rust."""
+"""Daft: the image pipeline in its native expressions, download -> decode_image -> resize, all in Rust; on the
+native runner (the Engine Wars suite) and on a Ray cluster (the cluster suite's image cells)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from bench_pipeline.engines.daft_engine import DaftEngine
+from bench_pipeline.engines.daft_engine import DaftEngine, DaftRayEngine
 from bench_pipeline.suites.wars.engines import images_url, wars_data
 from bench_pipeline.suites.wars.workloads import IMAGE_SIZE, image_answer
 
 
 class DaftWars(DaftEngine):
+    spread_images = False  # one partition per worker CPU (the manifest is one small file: one partition)
+
     def query_images(self, data) -> Any:
         daft = self.daft
         from daft.functions import decode_image, download, resize
@@ -19,6 +22,8 @@ class DaftWars(DaftEngine):
         col = daft.col
         urls = daft.read_csv(str(wars_data(data).manifest)).select(
             "image", (daft.lit(images_url()) + col("image")).alias("url"))
+        if self.spread_images:
+            urls = urls.into_partitions(int(self.threads))
         return urls.select(
             "image", resize(decode_image(download(col("url"))), IMAGE_SIZE, IMAGE_SIZE).alias("thumbnail")
         ).collect()
@@ -28,3 +33,9 @@ class DaftWars(DaftEngine):
             cols = result.to_pydict()
             return image_answer(cols["image"], cols["thumbnail"])
         return super().to_arrow(result)
+
+
+class DaftRayWars(DaftWars, DaftRayEngine):
+    """The same pipeline on Daft's Ray runner (start-up and threads from DaftRayEngine), spread over the workers."""
+
+    spread_images = True
