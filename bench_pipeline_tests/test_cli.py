@@ -101,21 +101,11 @@ def test_cell_command_fills_the_store(small_data, tmp_path):
     (["limits", "--engines", "sqlite"], ["--engines", "sqlite"]),
     (["limits", "--engines", "datafusion"], ["--engines", "datafusion"]),
     (["limits", "--repeats", "1"], ["--repeats", "3 or more"]),
-])
-def test_bad_limits_arguments_are_one_line_and_write_nothing(tmp_path, args, words):
-    home = tmp_path / "home"
-    proc = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, "BENCH_HOME": str(home)})
-    _one_line_error(proc, *words)
-    assert not home.exists()
-
-
-@pytest.mark.parametrize("args,words", [
     (["cluster", "--engines", "ray"], ["--engines", "ray"]),
     (["cluster", "--engines", "ray-data", "--no-images"], ["--no-images", "ray-data", "image pipeline"]),
     (["cluster", "--executors", "0"], ["--executors"]),
 ])
-def test_bad_cluster_arguments_are_one_line_and_write_nothing(tmp_path, args, words):
+def test_bad_suite_arguments_are_one_line_and_write_nothing(tmp_path, args, words):
     home = tmp_path / "home"
     proc = subprocess.run([sys.executable, "-m", "bench_pipeline.cli", *args], capture_output=True, text=True,
                           env={**os.environ, "BENCH_HOME": str(home)})

@@ -335,3 +335,37 @@ def test_draw_all_writes_the_twelve_files(tmp_path, threads):
 def test_draw_all_realistic_example(tmp_path):
     paths = draw_all(realistic_metrics(), tmp_path, ENGINES, (1, 2, 4), 2, caption=CAPTION)
     assert len(paths) == 12
+
+
+def test_cluster_figures_show_every_point_its_interval_and_the_whole_memory_range(tmp_path, monkeypatch):
+    """Three engines (one with the image pipeline only), 2 and 4 workers: the time figure of a query draws an
+    interval per measured point and a log axis when engines are an order apart; the memory panels share one y
+    range that holds the largest peak, drawn in the last panel (a range fixed by the first panel cut it off)."""
+    from bench_pipeline.suites.cluster.figures import draw_cluster
+
+    monkeypatch.setattr(plt, "close", lambda fig=None: None)  # keep the figures to look at them
+    plt.close("all")
+
+    def row(engine, n, query, seconds, gib, layout="flat"):
+        runs = [seconds * f for f in (0.97, 1.0, 1.04)]
+        return dict(engine=engine, executors=n, data_layout=layout, query=query, status="ok",
+                    median_seconds=seconds, warm_list=runs, peak_rss_bytes=int(gib * 2**30))
+
+    rows = [row("pyspark", n, "A", 1.5, 3.0) for n in (2, 4)] + [row("daft-ray", n, "A", 0.1, 3.5) for n in (2, 4)]
+    rows += [row(e, n, "images", 0.8, 9.0 if (e, n) == ("ray-data", 4) else 4.0, "images")
+             for e in ("pyspark", "daft-ray", "ray-data") for n in (2, 4)]
+    paths = draw_cluster({"metrics_cluster": rows, "metrics_cluster_compare": []}, tmp_path, cores=2)
+    assert {p.name for p in paths} >= {"cluster_A.png", "cluster_images.png", "cluster_memory.png"}
+    assert not (tmp_path / "cluster_B.png").exists()  # nothing measured for B: no empty figure
+    axes = {f.axes[0].get_title(): f.axes[0] for f in map(plt.figure, plt.get_fignums()) if f.axes}
+    figs = [plt.figure(n) for n in plt.get_fignums()]
+    time_a = axes["Query A: time on a cluster vs workers"]
+    assert time_a.get_yscale() == "log"  # 1.5 s vs 0.1 s
+    assert sum(len(c.lines[2][0].get_segments()) for c in time_a.containers if isinstance(c, ErrorbarContainer)) == 4
+    images = axes["The image pipeline: time on a cluster vs workers"]
+    assert images.get_yscale() == "linear" and images.get_ylim()[0] == 0
+    assert {t.get_text() for t in images.get_legend().get_texts()} >= {"pyspark", "daft-ray", "ray-data"}
+    memory = next(f for f in figs if f._suptitle is not None and "memory" in f._suptitle.get_text())
+    assert [a.get_title() for a in memory.axes] == ["Query A", "The image pipeline"]
+    assert memory.axes[1].get_ylim()[1] >= 9.0  # the 9 GiB peak in the last panel is inside the range
+    plt.close("all")

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench_pipeline import stats
 from bench_pipeline.suites.cluster.metrics import CLUSTER_QUERIES, what
+
+LOG_SPAN = 8  # a time axis turns logarithmic when its times span more than this factor
 
 
 def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Path]:
@@ -19,32 +22,45 @@ def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Pa
         here = [r for r in rows if r["query"] == q]
         if not here:
             continue
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        for engine, layout in sorted({(r["engine"], r["data_layout"]) for r in here}):
+        fig, ax = plt.subplots(figsize=(9.5, 4.5))
+        series = sorted({(r["engine"], r["data_layout"]) for r in here})
+        for k, (engine, layout) in enumerate(series):
             label = engine if layout == q else f"{engine} {layout}"  # the image cells' layout is the images
-            pts = sorted((r["executors"], r["median_seconds"], r["status"]) for r in here
+            pts = sorted((r["executors"], r["median_seconds"], r["status"], r.get("warm_list")) for r in here
                          if (r["engine"], r["data_layout"]) == (engine, layout))
-            ok = [(n, t) for n, t, st in pts if t is not None]
+            ok = [(n, t) for n, t, st, _ in pts if t is not None]
             line = ax.plot(*zip(*ok, strict=True), marker="o", label=label) if ok else ax.plot([], [], label=label)
             if ok:
                 n0, t0 = ok[0]
-                ideal = [(n, t0 * n0 / n) for n, _, _ in pts]
+                ideal = [(n, t0 * n0 / n) for n, *_ in pts]
                 ax.plot(*zip(*ideal, strict=True), linestyle="--", color=line[0].get_color(), alpha=0.5,
                         label=f"{label} ideal")
-            for n, t, st in pts:
+            # The 95 % interval of each median from its warm runs (stats.typical), nudged apart per line.
+            bars = [(n + 0.03 * (k - (len(series) - 1) / 2), t, i) for n, t, _, runs in pts
+                    if t is not None and (i := stats.typical(runs or [])) is not None]
+            if bars:
+                ax.errorbar([x for x, _, _ in bars], [t for _, t, _ in bars], fmt="none", capsize=3,
+                            ecolor=line[0].get_color(), elinewidth=1,
+                            yerr=[[max(t - i.low, 0) for _, t, i in bars], [max(i.high - t, 0) for _, t, i in bars]])
+            for n, t, st, _ in pts:
                 if t is None:
                     ax.plot([n], [0], marker="x", color="red", clip_on=False)
                     ax.annotate(st, (n, 0), color="red", fontsize=7, textcoords="offset points", xytext=(0, 8))
         executors = sorted({r["executors"] for r in rows})
         if executors and max(executors) > cores:
             ax.axvspan(cores + 0.5, max(executors) + 0.5, color="orange", alpha=0.12,
-                       label=f"executors > {cores} cores")
+                       label=f"workers > {cores} cores")
         ax.set_xticks(executors)
-        ax.set_ylim(bottom=0, top=ax.get_ylim()[1] * 1.1)  # headroom: one executor count is one point per line
+        times = [r["median_seconds"] for r in here if r["median_seconds"]]
+        log = bool(times) and max(times) / min(times) > LOG_SPAN  # engines an order of magnitude apart
+        if log:
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0, top=ax.get_ylim()[1] * 1.1)  # headroom: one worker count is one point per line
         ax.set_xlabel("workers (Spark executors or Ray worker nodes, 1 core each)")
-        ax.set_ylabel("median warm time (s)")
+        ax.set_ylabel(f"median warm time (s{', log' if log else ''}), bar: 95 % interval")
         ax.set_title(f"{what(q)}: time on a cluster vs workers")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the axes, never over a line
         fig.tight_layout()
         path = out_dir / f"cluster_{q}.png"
         fig.savefig(path, dpi=90)
@@ -72,8 +88,10 @@ def _memory_figure(rows: Sequence[dict], out_dir: Path, cores: int) -> Path:
         ax.set_xticks(sorted({r["executors"] for r in here}))
         ax.set_title(what(q), fontsize=9)
         ax.set_xlabel("workers")
-        ax.set_ylim(bottom=0)
         ax.legend(fontsize=6)
+    # One y range for the shared axis, set once every panel is drawn (earlier, a later panel's points are cut off).
+    peaks = [r["peak_rss_bytes"] / 2**30 for r in rows if r["peak_rss_bytes"]]
+    axes[0][0].set_ylim(0, max(peaks, default=1) * 1.08)
     axes[0][0].set_ylabel("peak GiB, every process")
     fig.suptitle("Peak memory of driver + cluster (every process) vs workers", fontsize=10)
     fig.tight_layout()

@@ -21,9 +21,10 @@ from bench_pipeline.suites.cluster.image_cells import IMAGES
 CLUSTER_QUERIES = (*QUERY_NAMES, IMAGES)
 
 
-def what(query: str) -> str:
-    """How a sentence or a title names the work: 'Query A', 'The image pipeline'."""
-    return "The image pipeline" if query == IMAGES else f"Query {query}"
+def what(query: str, lower: bool = False) -> str:
+    """How a sentence or a title names the work: 'Query A', 'The image pipeline' (lower: 'query A', 'the ...')."""
+    text = "The image pipeline" if query == IMAGES else f"Query {query}"
+    return text[0].lower() + text[1:] if lower else text
 
 _SQL = [
     """CREATE OR REPLACE TABLE metrics_cluster AS
@@ -120,8 +121,9 @@ def findings(m: dict[str, list[dict]], cores: int) -> list[str]:
                 continue
             (n0, _, _), (n1, s1, i1) = pts[0], pts[-1]
             verdict = "close to linear" if s1 >= 0.8 * i1 else ("sub-linear" if s1 > 1.05 else "no gain")
-            out.append(f"Scaling ({engine}, {layout}, {what(q).lower()}): from {n0} to {n1} workers the speedup "
-                       f"is {s1:.2f}x against an ideal {i1:.2f}x ({verdict}, efficiency {s1 / i1:.0%}).")
+            shape = f"{engine}, {what(q, lower=True)}" + ("" if layout == IMAGES else f", {layout}")
+            out.append(f"Scaling ({shape}): from {n0} to {n1} workers the speedup is {s1:.2f}x against an ideal "
+                       f"{i1:.2f}x ({verdict}, efficiency {s1 / i1:.0%}).")
     out += engines_compared(m["metrics_cluster"])
     if rows:
         most = max(r["executors"] * (r["executor_cores"] or 1) for r in m["metrics_cluster"])
@@ -181,6 +183,10 @@ def engines_compared(rows: list[dict]) -> list[str]:
                     wins[best["engine"]] += 1
                     text = (f"{best['engine']} is faster by the rule ({shown(best)} vs "
                             + ", ".join(map(shown, rest)) + ")")
+                elif beaten:  # faster than some: say which, and which it cannot be told apart from
+                    apart = [r["engine"] for r in rest if r not in beaten]
+                    text = (f"{best['engine']} is faster by the rule than {', '.join(r['engine'] for r in beaten)} "
+                            f"but cannot be told apart from {', '.join(apart)} (" + ", ".join(map(shown, here)) + ")")
                 else:
                     text = "no engine is faster by the rule (" + ", ".join(map(shown, here)) + ")"
                 where = "" if layout == IMAGES else f", {layout}"
