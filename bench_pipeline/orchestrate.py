@@ -245,13 +245,19 @@ def _outputs(instance, run: SuiteRun, result: SuiteResult, selection: list[str])
 
 
 def _outputs_are_current(instance, settings: Settings) -> bool:
-    """The report exists and was materialized after the latest cell of every suite."""
+    """The report exists, was materialized after the latest cell of every suite, and by the code there is now
+    (its Dagster code version: an edited figure, table or sentence is drawn again)."""
+    from dagster._core.definitions.data_version import CODE_VERSION_TAG
+
     from bench_pipeline.definitions import defs
 
-    report = instance.get_latest_materialization_event(dg.AssetKey("benchmark_report"))
+    key = dg.AssetKey("benchmark_report")
+    report = instance.get_latest_materialization_event(key)
+    code = defs.get_assets_def(key).code_versions_by_key[key]
     cells = [instance.get_latest_materialization_event(a.key) for a in defs.assets
              if isinstance(a, dg.AssetsDefinition) and a.is_executable and a.op.pool == POOL]
     return (settings.report_path.exists() and report is not None
+            and (report.asset_materialization.tags or {}).get(CODE_VERSION_TAG) == code
             and all(c is None or report.timestamp > c.timestamp for c in cells))
 
 

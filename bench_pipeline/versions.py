@@ -45,6 +45,12 @@ def harness_code_hash() -> str:
     return _hash_files(_HARNESS_FILES)
 
 
+def outputs_code_hash() -> str:
+    """Every source and template of the package: the report (and the figures and tables it shows) is current only
+    when it was written by this code, so an edit to a figure or a sentence rewrites it on the next run."""
+    return _hash_files(sorted([*_PKG.rglob("*.py"), *_PKG.rglob("*.j2")]))
+
+
 def measured_with(engine: str, threads: int, data, repeats: int, settings: dict | None = None,
                   signature: str | None = None, harness_version: str | None = None) -> dict:
     """What a cell is measured with: its engine signature (library version and code), the dataset's

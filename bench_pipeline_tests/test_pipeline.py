@@ -69,8 +69,30 @@ def test_first_run_measures_every_cell_and_draws(home):
 
 
 def test_second_run_recomputes_nothing(home):
+    root, _ = home
+    written = (root / "report.html").stat().st_mtime_ns
     again = run_pipeline(Settings.from_env())
     assert again.cells_run == [] and sorted(again.cells_fresh) == sorted(GRID)
+    assert (root / "report.html").stat().st_mtime_ns == written  # the report is current: not written again
+
+
+def test_a_report_written_by_other_code_is_written_again(home):
+    """The report's Dagster code version is every source of the package: a report from older code (an edited
+    figure or sentence) is not current, though no cell changed."""
+    import dagster as dg
+
+    from bench_pipeline.orchestrate import _outputs_are_current
+
+    root, _ = home
+    settings, instance = Settings.from_env(), _instance()
+    assert _outputs_are_current(instance, settings)
+    instance.report_runless_asset_event(dg.AssetMaterialization("benchmark_report",
+                                                                tags={"dagster/code_version": "older code"}))
+    assert not _outputs_are_current(instance, settings)
+    written = (root / "report.html").stat().st_mtime_ns
+    again = run_pipeline(settings)
+    assert again.cells_run == [] and (root / "report.html").stat().st_mtime_ns > written
+    assert _outputs_are_current(_instance(), settings)
 
 
 def test_another_memory_budget_makes_the_grid_stale(home):

@@ -22,6 +22,7 @@ from bench_pipeline.suites import ReportInputs
 from bench_pipeline.suites.grid.figures import caption_for, draw_all
 from bench_pipeline.suites.grid.metrics import build_metrics, read_metrics
 from bench_pipeline.verdict import build_verdict, verdict_rows
+from bench_pipeline.versions import outputs_code_hash
 
 # Refresh when cells land, without waiting for every partition to exist.
 _AFTER_UPSTREAM = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
@@ -94,7 +95,7 @@ def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
 
 
 @dg.asset(group_name="analysis", deps=[speedup_plots, wars_summary, workload_summary],
-          automation_condition=_AFTER_UPSTREAM,
+          automation_condition=_AFTER_UPSTREAM, code_version=outputs_code_hash(),
           description="One self-contained HTML report: a section per suite (plots inline, tables, verdict).")
 def benchmark_report(bench: BenchSettings) -> dg.MaterializeResult:
     inputs = ReportInputs(bench.run, bench.store(), provenance.logical_cores())
