@@ -13,6 +13,8 @@ LOG_SPAN = 8  # a time axis turns logarithmic when its times span more than this
 
 def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Path]:
     """Time vs executors per query (with the ideal), and cluster vs local vs single-node bars."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
     from bench_pipeline.suites.grid.figures import plt
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -55,6 +57,9 @@ def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Pa
         log = bool(times) and max(times) / min(times) > LOG_SPAN  # engines an order of magnitude apart
         if log:
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 0.1, 0.2, 0.5, 1, 2, 5
+            ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))  # rather than 2x10^-1
+            ax.yaxis.set_minor_formatter(NullFormatter())
         else:
             ax.set_ylim(bottom=0, top=ax.get_ylim()[1] * 1.1)  # headroom: one worker count is one point per line
         ax.set_xlabel("workers (Spark executors or Ray worker nodes, 1 core each)")
@@ -76,9 +81,13 @@ def _memory_figure(rows: Sequence[dict], out_dir: Path, cores: int) -> Path:
     from bench_pipeline.suites.grid.figures import plt
 
     queries = [q for q in CLUSTER_QUERIES if any(r["query"] == q for r in rows)]
-    fig, axes = plt.subplots(1, max(len(queries), 1), figsize=(3.2 * max(len(queries), 1), 3.6), squeeze=False,
-                             sharey=True)
-    for ax, q in zip(axes[0], queries, strict=False):
+    cols = min(max(len(queries), 1), 3)
+    nrows = -(-max(len(queries), 1) // cols)
+    fig, grid = plt.subplots(nrows, cols, figsize=(3.4 * cols, 3.2 * nrows), squeeze=False, sharey=True)
+    axes = grid.ravel()
+    for ax in axes[len(queries):]:
+        ax.set_visible(False)
+    for ax, q in zip(axes, queries, strict=False):
         here = [r for r in rows if r["query"] == q]
         for engine, layout in sorted({(r["engine"], r["data_layout"]) for r in here}):
             pts = sorted((r["executors"], r["peak_rss_bytes"] / 2**30) for r in here
@@ -91,8 +100,9 @@ def _memory_figure(rows: Sequence[dict], out_dir: Path, cores: int) -> Path:
         ax.legend(fontsize=6)
     # One y range for the shared axis, set once every panel is drawn (earlier, a later panel's points are cut off).
     peaks = [r["peak_rss_bytes"] / 2**30 for r in rows if r["peak_rss_bytes"]]
-    axes[0][0].set_ylim(0, max(peaks, default=1) * 1.08)
-    axes[0][0].set_ylabel("peak GiB, every process")
+    axes[0].set_ylim(0, max(peaks, default=1) * 1.08)
+    for row in grid:
+        row[0].set_ylabel("peak GiB, every process")
     fig.suptitle("Peak memory of driver + cluster (every process) vs workers", fontsize=10)
     fig.tight_layout()
     path = out_dir / "cluster_memory.png"
