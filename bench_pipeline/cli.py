@@ -241,6 +241,8 @@ def print_summary(summary: list[dict], title: str) -> None:
         interval = stats.typical(s.get("warm_list") or []) if s["status"] == "ok" else None
         rows.append({**s, "threads": f"{s['threads_asked']}" + ("*" if s.get("oversubscribed") else ""),
                      "interval": f"{interval.low:.4f}-{interval.high:.4f}" if interval else None,
+                     # rows of a suite's metrics table carry the runs, not their count
+                     "warm_runs": s.get("warm_runs", len(s.get("warm_list") or []) or None),
                      "noise": "noisy" if s.get("noisy") else ""})
     fmt.print_rich(rows, _SUMMARY_COLUMNS, title,
                    caption="* oversubscribed (threads above the cores); noisy: other work used the CPU")
