@@ -249,10 +249,15 @@ class Settings(BenchSettingsBase):
         return Path(os.environ["DAGSTER_HOME"]) if os.environ.get("DAGSTER_HOME") else self.home / "dagster"
 
     @property
+    def repetition_settings(self) -> dict:
+        """How many warm runs a query gets beyond `repeats` (CellSpec's fields of the same names): every suite's
+        cells that measure with them pass them on, and record them (a changed one makes those cells stale)."""
+        return {"max_repeats": self.max_repeats, "precision": self.precision, "query_budget_s": self.query_budget_s}
+
+    @property
     def grid_cell_settings(self) -> dict:
         """What else a grid cell is measured with: a changed one makes the cells stale."""
-        return {"budget_bytes": self.budget_bytes, "max_repeats": self.max_repeats, "precision": self.precision,
-                "query_budget_s": self.query_budget_s}
+        return {"budget_bytes": self.budget_bytes, **self.repetition_settings}
 
     @property
     def budget_bytes(self) -> int | None:

@@ -75,7 +75,8 @@ def spark_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings)
 
     def measure(store):
         result = run_cluster_cell(data, executors, layout, run.own.config(), store, repeats=run.main.repeats,
-                                  timeout_s=run.main.timeout_s, dagster_run_id=context.run.run_id)
+                                  timeout_s=run.main.timeout_s, dagster_run_id=context.run.run_id,
+                                  **run.main.repetition_settings)
         start = next((r.get("cluster_start_seconds") for r in result.rows if r.get("cluster_start_seconds")), None)
         if start:
             context.log.info(f"cluster of {executors} workers started in {start:.1f} s")
@@ -98,7 +99,8 @@ def ray_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -
 
     def measure(store):
         return run_ray_cell(data, executors, store, repeats=run.main.repeats, timeout_s=run.main.timeout_s,
-                            dagster_run_id=context.run.run_id, address=run.own.ray_address, layout=layout)
+                            dagster_run_id=context.run.run_id, address=run.own.ray_address, layout=layout,
+                            **run.main.repetition_settings)
 
     return cell_asset(context, bench, cell_measured_with(run, context.partition_key, data, DaftRayEngine.name),
                       measure)
@@ -126,7 +128,7 @@ def cluster_image_cells(context: dg.AssetExecutionContext, bench: BenchSettings)
     def measure(store):
         return run_image_cell(data, engine, executors, run.own.config(), store, repeats=run.main.repeats,
                               timeout_s=run.main.timeout_s, dagster_run_id=context.run.run_id,
-                              ray_address=run.own.ray_address)
+                              ray_address=run.own.ray_address, **run.main.repetition_settings)
 
     return cell_asset(context, bench, image_cell_measured_with(run, context.partition_key, data), measure)
 

@@ -54,8 +54,8 @@ def canary(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.Materi
     data = ensure_dataset(s.data_dir_for(CANARY_ROWS), CANARY_ROWS, s.seed)
     store = bench.store()
     result = run_cell(CellSpec(CANARY_ENGINE, 1, data, queries=CANARY_QUERIES, repeats=max(s.repeats, 5),
-                               suite=CANARY_SUITE, dagster_run_id=context.run.run_id, max_repeats=s.max_repeats,
-                               precision=s.precision, query_budget_s=s.query_budget_s), store)
+                               suite=CANARY_SUITE, dagster_run_id=context.run.run_id, **s.repetition_settings),
+                     store)
     if failed := {q: st for q, st in result.statuses().items() if st != "ok"}:
         raise dg.Failure(f"the canary failed: {failed}")
     moved = changes(store, s.regression_threshold, {result.cell_run_id})

@@ -68,7 +68,7 @@ def _workload_asset(name: str) -> dg.AssetsDefinition:
             context, bench, measured_with(run, name, engine, data),
             lambda store: run_workload(name, engine, data, run.own.thread_count, store, repeats=run.main.repeats,
                                        timeout_s=run.main.timeout_s, budget_bytes=run.main.budget_bytes,
-                                       dagster_run_id=context.run.run_id),
+                                       dagster_run_id=context.run.run_id, **run.main.repetition_settings),
             extra=lambda result, store: {"workload": name, **_zero_copy_metadata(result)}, name=f"{name}:{engine}")
 
     return _asset

@@ -86,7 +86,8 @@ def cell_measured_with(run: SuiteRun, key: str, data, engine: str = ENGINE) -> d
     from bench_pipeline.versions import measured_with
 
     executors = int(key.split("|")[0])
-    return measured_with(engine, executors * run.own.cores_per_worker, data, run.main.repeats)
+    return measured_with(engine, executors * run.own.cores_per_worker, data, run.main.repeats,
+                         run.main.repetition_settings)
 
 
 def image_cell_measured_with(run: SuiteRun, key: str, data) -> dict:
@@ -97,8 +98,8 @@ def image_cell_measured_with(run: SuiteRun, key: str, data) -> dict:
 
     engine, executors = key.split("|")
     path = image_engine_path(engine)
-    return measured_with(path, int(executors), data, run.main.repeats, signature=wars_signature(path),
-                         harness_version=suite_code_hash())
+    return measured_with(path, int(executors), data, run.main.repeats, run.main.repetition_settings,
+                         signature=wars_signature(path), harness_version=suite_code_hash())
 
 
 def _cells(run: SuiteRun) -> list[CellGroup]:

@@ -260,12 +260,13 @@ def posts_layout(data: Dataset, layout: str) -> Path:
 
 def run_cluster_cell(data: Dataset, executors: int, layout: str, config: ClusterConfig, store=None,
                      repeats: int = 3, timeout_s: float = 600.0, dagster_run_id: str | None = None,
-                     on_run=None, queries: Sequence[str] = QUERY_NAMES) -> CellResult:
+                     on_run=None, queries: Sequence[str] = QUERY_NAMES, **repetition) -> CellResult:
     """L, A, B, C on a cluster of `executors` one-core executors, reading the `layout` copy of posts.
 
     Starts a standalone cluster for the cell (and stops it, whatever happens)
     unless config.master_url names an existing one. Memory is the driver's
-    process tree plus every JVM of a cluster this cell started.
+    process tree plus every JVM of a cluster this cell started. `repetition`:
+    Settings.repetition_settings (more warm runs until the interval is narrow).
     """
     posts_name = posts_layout(data, layout).name
     base = config.data_uri.rstrip("/") if config.data_uri else data.root.as_uri()
@@ -278,7 +279,7 @@ def run_cluster_cell(data: Dataset, executors: int, layout: str, config: Cluster
         spec = CellSpec(ENGINE, executors * config.cores_per_worker, data, queries, repeats=repeats,
                         timeout_s=timeout_s,
                         dagster_run_id=dagster_run_id, suite="cluster", env={**env, "BENCH_SPARK_MASTER": master_url},
-                        extra_pids=extra_pids,
+                        extra_pids=extra_pids, **repetition,
                         context={**context, "master_url": master_url, "cluster_start_seconds": start_seconds})
         return run_cell(spec, store, on_run=on_run)
 

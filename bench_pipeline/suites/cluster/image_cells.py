@@ -40,7 +40,8 @@ def image_engine_path(engine: str) -> str:
 
 def run_image_cell(data: WarsData, engine: str, workers: int, config: ClusterConfig | None = None, store=None,
                    repeats: int = 3, timeout_s: float = 600.0, dagster_run_id: str | None = None,
-                   on_run: Callable[[dict], None] | None = None, ray_address: str | None = None) -> CellResult:
+                   on_run: Callable[[dict], None] | None = None, ray_address: str | None = None,
+                   **repetition) -> CellResult:
     """The image pipeline on `engine` with `workers` one-core workers: a cluster started for the cell (and stopped,
     whatever happens) unless the settings name one."""
     from bench_pipeline.suites.cluster.ray_cluster import WORKER_MEMORY_BYTES, RayCluster
@@ -76,5 +77,5 @@ def run_image_cell(data: WarsData, engine: str, workers: int, config: ClusterCon
 
         spec = CellSpec(path, workers, data, (IMAGES,), repeats=repeats, timeout_s=timeout_s,
                         dagster_run_id=dagster_run_id, suite="cluster", env=env, extra_pids=pids, context=context,
-                        validator=validate_workload)
+                        validator=validate_workload, **repetition)
         return run_cell(spec, store, on_run=named)

@@ -148,7 +148,7 @@ class RayCluster:
 
 def run_ray_cell(data, workers: int, store=None, repeats: int = 3, timeout_s: float = 600.0,
                  dagster_run_id: str | None = None, on_run=None, queries=None, address: str | None = None,
-                 layout: str = "flat"):
+                 layout: str = "flat", **repetition):
     """Daft on a Ray cluster of `workers` one-CPU worker nodes: the queries (default the grid's) through the same
     instrument as every cell (a fresh driver process per query, cold and warm runs, validated answers).
 
@@ -168,7 +168,7 @@ def run_ray_cell(data, workers: int, store=None, repeats: int = 3, timeout_s: fl
     def cell(address: str, extra_pids, start_seconds):
         spec = CellSpec(DaftRayEngine.name, workers, data, tuple(queries or QUERY_NAMES), repeats=repeats,
                         timeout_s=timeout_s, dagster_run_id=dagster_run_id, suite="cluster",
-                        env={RAY_ADDRESS_ENV: address, POSTS_ENV: str(posts)}, extra_pids=extra_pids,
+                        env={RAY_ADDRESS_ENV: address, POSTS_ENV: str(posts)}, extra_pids=extra_pids, **repetition,
                         context={**context, "master_url": f"ray://{address}", "cluster_start_seconds": start_seconds})
         return run_cell(spec, store, on_run=on_run)
 

@@ -53,8 +53,7 @@ def dataset_step(s: Settings) -> DataStep:
 def cell_spec(s: Settings, key: str, data, dagster_run_id: str | None = None) -> CellSpec:
     engine, threads = split_key(key)
     return CellSpec(engine, threads, data, repeats=s.repeats, timeout_s=s.timeout_s, budget_bytes=s.budget_bytes,
-                    dagster_run_id=dagster_run_id, max_repeats=s.max_repeats, precision=s.precision,
-                    query_budget_s=s.query_budget_s)
+                    dagster_run_id=dagster_run_id, **s.repetition_settings)
 
 
 def cell_measured_with(s: Settings, key: str, data) -> dict:

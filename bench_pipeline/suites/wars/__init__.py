@@ -66,8 +66,8 @@ def measured_with(run: SuiteRun, workload: str, engine: str, data) -> dict:
     from bench_pipeline.versions import measured_with
 
     path = wars_engine_path(workload, engine)
-    return measured_with(path, run.own.thread_count, data, run.main.repeats, signature=wars_signature(path),
-                         harness_version=suite_code_hash())
+    return measured_with(path, run.own.thread_count, data, run.main.repeats, run.main.repetition_settings,
+                         signature=wars_signature(path), harness_version=suite_code_hash())
 
 
 def _cells(run: SuiteRun) -> list[CellGroup]:

@@ -78,7 +78,9 @@ def missing_engines() -> dict[str, str]:
 def run_workload(workload: str, engine: str, data: WarsData, threads: int, store: ResultsStore | None = None,
                  repeats: int = DEFAULT_REPEATS, timeout_s: float = DEFAULT_TIMEOUT_S,
                  budget_bytes: int | None = None, dagster_run_id: str | None = None,
-                 on_run: Callable[[dict], None] | None = None) -> CellResult:
+                 on_run: Callable[[dict], None] | None = None, max_repeats: int | None = None,
+                 precision: float = 0.05, query_budget_s: float = 30.0) -> CellResult:
+    """max_repeats, precision, query_budget_s: Settings.repetition_settings (None: exactly `repeats` warm runs)."""
     path = wars_engine_path(workload, engine)
     result = CellResult(uuid.uuid4().hex, engine, threads)
     with contextlib.ExitStack() as stack:
@@ -87,7 +89,8 @@ def run_workload(workload: str, engine: str, data: WarsData, threads: int, store
             server = stack.enter_context(ImageServer(data.images))
             env = {IMAGES_URL_ENV: server.url, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
         spec = QuerySpec(path, workload, data, threads, repeats, timeout_s, budget_bytes, env=env,
-                         validator=validate_workload)
+                         validator=validate_workload, max_repeats=max_repeats, precision=precision,
+                         query_budget_s=query_budget_s)
 
         def named(row: dict) -> None:
             row["engine"] = engine  # the suite's engine name, not its class path
