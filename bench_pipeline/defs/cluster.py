@@ -34,6 +34,7 @@ from bench_pipeline.suites.cluster.image_cells import IMAGE_ENGINES, run_image_c
 from bench_pipeline.suites.cluster.metrics import build_cluster_metrics
 from bench_pipeline.suites.cluster.ray_cluster import run_ray_cell
 from bench_pipeline.suites.cluster.settings import ClusterSettings
+from bench_pipeline.suites.wars.cells import suite_code_hash as wars_code_hash
 from bench_pipeline.versions import harness_code_hash
 
 # Dagster orders dimensions by name: keys read 'executors|layout'.
@@ -114,7 +115,7 @@ IMAGE_CELLS = dg.MultiPartitionsDefinition({
 
 
 @dg.asset(
-    partitions_def=IMAGE_CELLS, group_name="cluster", pool="bench_cells", code_version=harness_code_hash(),
+    partitions_def=IMAGE_CELLS, group_name="cluster", pool="bench_cells", code_version=wars_code_hash(),
     deps=[wars_dataset], check_specs=cell_checks(IMAGE_ASSET),
     description="The Engine Wars image pipeline (download, decode, resize) on a cluster of N one-core workers: "
                 "Spark's UDF on a standalone cluster, Daft on Ray, Ray Data's map_batches on a Ray cluster.",

@@ -1,6 +1,7 @@
 """Distributed engines on real clusters on this machine (`bench-pipeline cluster`): Spark on a standalone
-cluster (executor scaling over two posts layouts) and Daft on a Ray cluster (worker nodes), compared with each
-other, with Spark local[n] and with the single-node engines at the machine's cores."""
+cluster and Daft on a Ray cluster (worker scaling over two posts layouts), and the Engine Wars image pipeline on
+Spark, Daft on Ray and Ray Data; compared with each other, with Spark local[n] and with the single-node engines at
+the machine's cores."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def wars_run(run: SuiteRun) -> SuiteRun:
     """The Engine Wars settings with the same main settings: where the image cells find their images."""
     from bench_pipeline.suites.wars.settings import WarsSettings
 
-    return SuiteRun(run.main, WarsSettings.from_env())
+    return SuiteRun(run.main, WarsSettings.from_env(run.main.home))
 
 
 def images_fingerprint(run: SuiteRun) -> str | None:
@@ -161,7 +162,8 @@ def _summary(run: SuiteRun, result) -> Summary:
 
 SUITE = Suite(
     name="cluster", command="cluster",
-    help="Spark on a standalone cluster and Daft on a Ray cluster: worker scaling, layouts, analysis",
+    help="Spark on a standalone cluster, Daft and Ray Data on a Ray cluster: worker scaling, layouts, the image "
+         "pipeline, analysis",
     settings=ClusterSettings, options=_options, run_from_args=_run, data=_data, cells=_cells, room=_room,
     title=_title, summary=_summary,
     outputs=("cluster_analysis", "metrics", "speedup_plots", "benchmark_report"), parents=("measure", "data", "json"),
