@@ -28,17 +28,20 @@ def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Pa
         series = sorted({(r["engine"], r["data_layout"]) for r in here})
         for k, (engine, layout) in enumerate(series):
             label = engine if layout == q else f"{engine} {layout}"  # the image cells' layout is the images
+            # Each line's points nudged apart on x (by at most 0.1 of a worker) so their interval bars do not hide
+            # each other; the x range is fixed below, so a nudge looks the same with one worker count or three.
+            dx = 0.04 * (k - (len(series) - 1) / 2)
             pts = sorted((r["executors"], r["median_seconds"], r["status"], r.get("warm_list")) for r in here
                          if (r["engine"], r["data_layout"]) == (engine, layout))
-            ok = [(n, t) for n, t, st, _ in pts if t is not None]
+            ok = [(n + dx, t) for n, t, st, _ in pts if t is not None]
             line = ax.plot(*zip(*ok, strict=True), marker="o", label=label) if ok else ax.plot([], [], label=label)
             if ok:
-                n0, t0 = ok[0]
-                ideal = [(n, t0 * n0 / n) for n, *_ in pts]
+                n0, t0 = next((n, t) for n, t, _, _ in pts if t is not None)
+                ideal = [(n + dx, t0 * n0 / n) for n, *_ in pts]  # from the real worker counts
                 ax.plot(*zip(*ideal, strict=True), linestyle="--", color=line[0].get_color(), alpha=0.5,
                         label=f"{label} ideal")
-            # The 95 % interval of each median from its warm runs (stats.typical), nudged apart per line.
-            bars = [(n + 0.03 * (k - (len(series) - 1) / 2), t, i) for n, t, _, runs in pts
+            # The 95 % interval of each median from its warm runs (stats.typical).
+            bars = [(n + dx, t, i) for n, t, _, runs in pts
                     if t is not None and (i := stats.typical(runs or [])) is not None]
             if bars:
                 ax.errorbar([x for x, _, _ in bars], [t for _, t, _ in bars], fmt="none", capsize=3,
@@ -46,13 +49,14 @@ def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Pa
                             yerr=[[max(t - i.low, 0) for _, t, i in bars], [max(i.high - t, 0) for _, t, i in bars]])
             for n, t, st, _ in pts:
                 if t is None:
-                    ax.plot([n], [0], marker="x", color="red", clip_on=False)
-                    ax.annotate(st, (n, 0), color="red", fontsize=7, textcoords="offset points", xytext=(0, 8))
+                    ax.plot([n + dx], [0], marker="x", color="red", clip_on=False)
+                    ax.annotate(st, (n + dx, 0), color="red", fontsize=7, textcoords="offset points", xytext=(0, 8))
         executors = sorted({r["executors"] for r in rows})
         if executors and max(executors) > cores:
             ax.axvspan(cores + 0.5, max(executors) + 0.5, color="orange", alpha=0.12,
                        label=f"workers > {cores} cores")
         ax.set_xticks(executors)
+        ax.set_xlim(executors[0] - 0.5, executors[-1] + 0.5)
         times = [r["median_seconds"] for r in here if r["median_seconds"]]
         log = bool(times) and max(times) / min(times) > LOG_SPAN  # engines an order of magnitude apart
         if log:
