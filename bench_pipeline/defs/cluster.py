@@ -152,6 +152,11 @@ def cluster_analysis(bench: BenchSettings) -> dg.MaterializeResult:
 
 defs = dg.Definitions(
     assets=[posts_partitioned, spark_cluster_cells, ray_cluster_cells, cluster_image_cells, cluster_analysis],
-    jobs=[dg.define_asset_job("cluster", selection=dg.AssetSelection.groups("cluster"),
-                              description="Distributed engines on clusters: partitioned posts, cells, analysis.")],
+    # A job's partitioned assets must share one partitions definition: the image cells (engine x workers) get
+    # their own job beside the one of the executors x layout cells.
+    jobs=[dg.define_asset_job("cluster",
+                              selection=dg.AssetSelection.groups("cluster") - dg.AssetSelection.assets(IMAGE_ASSET),
+                              description="Distributed engines on clusters: partitioned posts, cells, analysis."),
+          dg.define_asset_job("cluster_images", selection=dg.AssetSelection.assets(IMAGE_ASSET, "cluster_analysis"),
+                              description="The image pipeline on each engine's cluster, then the analysis.")],
 )
