@@ -104,6 +104,8 @@ def test_cell_command_fills_the_store(small_data, tmp_path):
     (["cluster", "--engines", "ray"], ["--engines", "ray"]),
     (["cluster", "--engines", "ray-data", "--no-images"], ["--no-images", "ray-data", "image pipeline"]),
     (["cluster", "--executors", "0"], ["--executors"]),
+    (["cluster", "--ray-address", "127.0.0.1:1"], ["--ray-address", "nothing listens at 127.0.0.1:1"]),
+    (["cluster", "--ray-address", "headnode"], ["--ray-address", "not host:port"]),
 ])
 def test_bad_suite_arguments_are_one_line_and_write_nothing(tmp_path, args, words):
     home = tmp_path / "home"

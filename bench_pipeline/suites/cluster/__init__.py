@@ -13,6 +13,7 @@ from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteRun, Summary
 from bench_pipeline.suites.cluster.cells import ENGINE, LAYOUTS, PARTITIONED_DIR
 from bench_pipeline.suites.cluster.image_cells import IMAGES
+from bench_pipeline.suites.cluster.ray_cluster import unreachable_reason
 from bench_pipeline.suites.cluster.settings import DISTRIBUTED_ENGINES, IMAGES_ONLY, RAY_CLASSES, ClusterSettings
 from bench_pipeline.suites.grid import cells as grid
 
@@ -44,6 +45,8 @@ def _run(args) -> SuiteRun:
     for cls in RAY_CLASSES:
         if cls.name in (args.distributed_engines or ()) and (reason := cls.unavailable_reason()):
             raise opt.UsageError(f"argument --engines: {cls.name}: {reason}")
+    if args.ray_address and (reason := unreachable_reason(args.ray_address)):
+        raise opt.UsageError(f"argument --ray-address: {reason}")
     own = ClusterSettings.from_env(executors=args.executors, layouts=args.layouts, master=args.master,
                                    data_uri=args.data_uri, distributed_engines=args.distributed_engines,
                                    ray_address=args.ray_address, images=args.images)

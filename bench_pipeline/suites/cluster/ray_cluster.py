@@ -47,6 +47,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def unreachable_reason(address: str, timeout_s: float = 3.0) -> str | None:
+    """Why nothing answers at a Ray address (`host:port` or `ray://host:port`), or None when something listens.
+
+    A wrong address would otherwise cost each cell its whole start-up timeout before it failed."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return f"{address!r} is not host:port"
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        return f"nothing listens at {host}:{port} ({exc.strerror or exc})"
+    return None
+
+
 class RayCluster:
     def __init__(self, workers: int, memory_bytes: int = WORKER_MEMORY_BYTES):
         if workers <= 0:
@@ -172,6 +188,8 @@ def run_ray_cell(data, workers: int, store=None, repeats: int = 3, timeout_s: fl
                         context={**context, "master_url": f"ray://{address}", "cluster_start_seconds": start_seconds})
         return run_cell(spec, store, on_run=on_run)
 
+    if address and (reason := unreachable_reason(address)):
+        raise RayClusterError(f"Ray cluster {reason}")
     if address or DaftRayEngine.unavailable_reason():  # a missing extra: the worker says `skipped`, and why
         return cell(address or "", None, None)
     with RayCluster(workers) as cluster:
