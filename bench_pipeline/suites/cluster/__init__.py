@@ -45,11 +45,11 @@ def _run(args) -> SuiteRun:
     for cls in RAY_CLASSES:
         if cls.name in (args.distributed_engines or ()) and (reason := cls.unavailable_reason()):
             raise opt.UsageError(f"argument --engines: {cls.name}: {reason}")
-    if args.ray_address and (reason := unreachable_reason(args.ray_address)):
-        raise opt.UsageError(f"argument --ray-address: {reason}")
     own = ClusterSettings.from_env(executors=args.executors, layouts=args.layouts, master=args.master,
                                    data_uri=args.data_uri, distributed_engines=args.distributed_engines,
                                    ray_address=args.ray_address, images=args.images)
+    if own.ray_address and (reason := unreachable_reason(own.ray_address)):  # the flag or BENCH_CLUSTER_RAY_ADDRESS
+        raise opt.UsageError(f"argument --ray-address: {reason}")
     if not own.images and own.distributed_engines == (IMAGES_ONLY,):
         raise opt.UsageError(f"argument --no-images: {IMAGES_ONLY} has only the image pipeline to measure")
     return SuiteRun(opt.main_settings_from(args), own)
