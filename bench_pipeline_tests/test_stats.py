@@ -79,12 +79,19 @@ def test_verdict_names_the_fastest_the_ties_and_the_scaling():
     assert any("1,000 rows" in c for c in verdict.caveats)
 
 
-def test_a_a_the_same_engine_measured_twice_is_a_tie(small_data):
-    """Two real cells of one engine: the rule finds no query where one is faster (an A/A test)."""
+def test_a_a_the_same_engine_measured_as_four_cells_is_a_tie(small_data):
+    """Four real cells of one engine (an A/A test): the rule calls few of their 24 comparisons different.
+
+    The rule aims at 5 %; a slow cell is slow on every query, so the comparisons are not independent and one
+    unlucky pair can call two queries at once (seen once in CI with a single pair). Four cells judge the rate over
+    24 comparisons: at most 4 may be called (17 %); the rule without the cells' own noise (BENCH_CELL_NOISE=0)
+    called 5 here."""
+    import itertools
+
     cells = [run_cell(CellSpec("duckdb", 1, small_data, repeats=5, max_repeats=15, query_budget_s=5.0))
-             for _ in range(2)]
+             for _ in range(4)]
     warm = [{q: [r["seconds"] for r in c.rows if r["query"] == q and r["run_kind"] == "warm"] for q in "LABC"}
             for c in cells]
-    called = [q for q in "LABC" if stats.differ(warm[0][q], warm[1][q])]
-    # At most 5 % of such comparisons may be called; one of four here is allowed, two would be a broken rule.
-    assert len(called) <= 1, (called, warm)
+    called = [(q, i, j) for (i, a), (j, b) in itertools.combinations(enumerate(warm), 2) for q in "LABC"
+              if stats.differ(a[q], b[q])]
+    assert len(called) <= 4, (called, warm)
