@@ -103,3 +103,19 @@ def test_ray_data_and_daft_run_the_image_pipeline_on_an_existing_ray_cluster(ima
                 assert r["master_url"] == f"ray://{cluster.address}" and r["cluster_start_seconds"] is None
                 assert r["threads_verified"] == 2 and r["dataset_rows"] == 12
             assert set(cluster.pids()) == launchers  # no node started or lost by the cell
+
+
+def test_cells_given_an_address_where_nothing_listens_fail_at_once_and_write_nothing(small_data, images, tmp_path):
+    """A wrong --ray-address fails the cell in seconds (not after its start-up timeout), and the store stays empty."""
+    from bench_pipeline.store import ResultsStore
+    from bench_pipeline.suites.cluster.image_cells import run_image_cell
+    from bench_pipeline.suites.cluster.ray_cluster import RayClusterError
+
+    store = ResultsStore(tmp_path / "r.duckdb")
+    started = time.monotonic()
+    with pytest.raises(RayClusterError, match="nothing listens at 127.0.0.1:1"):
+        run_ray_cell(small_data, 2, store=store, queries=("A",), address="127.0.0.1:1")
+    with pytest.raises(RayClusterError, match="nothing listens at 127.0.0.1:1"):
+        run_image_cell(images, "ray-data", 2, store=store, ray_address="127.0.0.1:1")
+    assert time.monotonic() - started < 30
+    assert store.query("SELECT count(*) AS n FROM measurements") == [{"n": 0}]

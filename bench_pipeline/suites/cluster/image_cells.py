@@ -44,12 +44,7 @@ def run_image_cell(data: WarsData, engine: str, workers: int, config: ClusterCon
                    **repetition) -> CellResult:
     """The image pipeline on `engine` with `workers` one-core workers: a cluster started for the cell (and stopped,
     whatever happens) unless the settings name one."""
-    from bench_pipeline.suites.cluster.ray_cluster import (
-        WORKER_MEMORY_BYTES,
-        RayCluster,
-        RayClusterError,
-        unreachable_reason,
-    )
+    from bench_pipeline.suites.cluster.ray_cluster import WORKER_MEMORY_BYTES, RayCluster, require_reachable
 
     path, config = image_engine_path(engine), config or ClusterConfig()
     with contextlib.ExitStack() as stack:
@@ -65,8 +60,8 @@ def run_image_cell(data: WarsData, engine: str, workers: int, config: ClusterCon
             memory = config.executor_memory
         else:
             master = ray_address or ""
-            if master and (reason := unreachable_reason(master)):
-                raise RayClusterError(f"Ray cluster {reason}")
+            if master:
+                require_reachable(master)
             # A missing extra starts nothing: the worker then says `skipped`, and why.
             if not master and engine_class(path).unavailable_reason() is None:
                 cluster = stack.enter_context(RayCluster(workers))

@@ -63,6 +63,12 @@ def unreachable_reason(address: str, timeout_s: float = 3.0) -> str | None:
     return None
 
 
+def require_reachable(address: str) -> None:
+    """A cell given an existing cluster's address fails at once when nothing answers there."""
+    if reason := unreachable_reason(address):
+        raise RayClusterError(f"Ray cluster {reason}")
+
+
 class RayCluster:
     def __init__(self, workers: int, memory_bytes: int = WORKER_MEMORY_BYTES):
         if workers <= 0:
@@ -188,8 +194,8 @@ def run_ray_cell(data, workers: int, store=None, repeats: int = 3, timeout_s: fl
                         context={**context, "master_url": f"ray://{address}", "cluster_start_seconds": start_seconds})
         return run_cell(spec, store, on_run=on_run)
 
-    if address and (reason := unreachable_reason(address)):
-        raise RayClusterError(f"Ray cluster {reason}")
+    if address:
+        require_reachable(address)
     if address or DaftRayEngine.unavailable_reason():  # a missing extra: the worker says `skipped`, and why
         return cell(address or "", None, None)
     with RayCluster(workers) as cluster:
