@@ -117,16 +117,26 @@ def test_killed_cell_leaves_the_store_intact(small_data, tmp_path):
         f"run_cell(CellSpec('{FAKE}:SleepyEngine', 1, open_dataset({str(small_data.root)!r}), "
         f"queries=['L', 'A'], repeats=1), ResultsStore({str(path)!r}))\n"
     )
+    def command_lines() -> list[str]:
+        lines = []
+        for p in psutil.Process(proc.pid).children(recursive=True):
+            try:
+                lines.append(" ".join(p.cmdline()))
+            except psutil.Error:  # L's worker ending between the listing and the read (seen in CI)
+                pass
+        return lines
+
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.2)
-        workers = [" ".join(p.cmdline()) for p in psutil.Process(proc.pid).children(recursive=True)]
-        if any("--query A" in w for w in workers):
-            break
-    time.sleep(1)  # A is now sleeping inside its worker
-    os.killpg(proc.pid, signal.SIGKILL)  # the runner and its worker, as a crash would take them
-    proc.wait()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            if any("--query A" in w for w in command_lines()):
+                break
+        time.sleep(1)  # A is now sleeping inside its worker
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the runner and its worker, as a crash would take them
+        proc.wait()
     store = ResultsStore(path)
     store.init()  # opens: the file is whole
     assert store.query("SELECT query, status FROM measurements") == []
