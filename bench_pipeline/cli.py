@@ -228,21 +228,25 @@ def cmd_query(args) -> int:
 
 _SUMMARY_COLUMNS = [("engine", "engine", ""), ("threads", "threads", ">"), ("query", "query", ""),
                    ("status", "status", ""), ("cold_seconds", "cold s", ".4f"), ("median_seconds", "median s", ".4f"),
-                   ("interval", "95 % interval", ">"), ("warm_runs", "warm runs", "d"),
+                   ("interval", "95 % interval", ">"), ("processes", "processes", "d"), ("warm_runs", "warm runs", "d"),
                    ("peak_rss_bytes", "peak MiB", "MiB"), ("startup_seconds", "start-up s", ".2f"),
                    ("noise", "noise", "")]
 
 
 def print_summary(summary: list[dict], title: str) -> None:
-    from bench_pipeline import stats
+    from bench_pipeline import calibration, stats
+    from bench_pipeline.settings import bench_home
+    from bench_pipeline.verdict import noise_of
 
+    noise = noise_of(summary, calibration.prior(bench_home())[0])
     rows = []
     for s in summary:
-        interval = stats.typical(s.get("warm_list") or []) if s["status"] == "ok" else None
+        interval = stats.level(stats.processes_of(s), noise) if s["status"] == "ok" else None
         rows.append({**s, "threads": f"{s['threads_asked']}" + ("*" if s.get("oversubscribed") else ""),
                      "interval": f"{interval.low:.4f}-{interval.high:.4f}" if interval else None,
                      # rows of a suite's metrics table carry the runs, not their count
                      "warm_runs": s.get("warm_runs", len(s.get("warm_list") or []) or None),
+                     "processes": s.get("processes_measured"),
                      "noise": "noisy" if s.get("noisy") else ""})
     fmt.print_rich(rows, _SUMMARY_COLUMNS, title,
                    caption="* oversubscribed (threads above the cores); noisy: other work used the CPU")

@@ -38,6 +38,23 @@ non_negative_int = number(int, 0, inclusive=True)
 positive_float = number(float, 0, inclusive=False)
 
 
+_UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def duration(text: str) -> float:
+    """Seconds from '900', '900s', '15m' or '1.5h': a positive, finite length of time."""
+    t = text.strip().lower()
+    unit = next((u for u in ("min", "s", "m", "h") if t.endswith(u)), "")
+    try:
+        value = float(t[: len(t) - len(unit)]) * _UNITS[unit]
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive length of time such as 900, 900s, 15m or 1h, "
+                                         f"got {text!r}")
+    return value
+
+
 def choice_list(choices: tuple[str, ...], what: str):
     def conv(text: str) -> tuple[str, ...]:
         items = tuple(t.strip() for t in text.split(",") if t.strip())

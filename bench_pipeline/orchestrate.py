@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from bench_pipeline import history, suites
+from bench_pipeline import calibration, history, suites
 from bench_pipeline.defs.resources import BenchSettings, step_spark
-from bench_pipeline.defs.runs import DECIDED_AT, POOL, owner_tags, pool_holders, reap_dead_runs
+from bench_pipeline.defs.runs import DECIDED_AT, POOL, RECORDED, owner_tags, pool_holders, reap_dead_runs
 from bench_pipeline.defs.staleness import current_data_version, stale_cells
-from bench_pipeline.harness import interrupt
+from bench_pipeline.harness import interrupt, provenance, rounds
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
 from bench_pipeline.suites import CellGroup, SuiteRun
@@ -63,6 +63,10 @@ class Observer:
     def cell_start(self, name: str, reason: str, queries: int) -> None:
         """A cell starts: why it is measured, and how many queries it runs."""
 
+    def rounds_observer(self) -> rounds.Observer | None:
+        """What is told about interleaved rounds (None: nothing)."""
+        return None
+
 
 _observers: list[Observer] = []
 
@@ -93,6 +97,10 @@ class SuiteResult:
     changes: list[str] = field(default_factory=list)  # regressions and improvements the cells run here showed
     # When the cells' staleness was decided: a cell another run measures after this is not measured again.
     decided_at: float = field(default_factory=time.time)
+    # The interleaved rounds (groups measured in rounds): how they ended, what stayed open.
+    round_outcome: rounds.Outcome | None = None
+    cells_left: list[str] = field(default_factory=list)  # stale cells the budget left unmeasured (still stale)
+    budget_note: str | None = None
 
 
 def prepare_instance(settings: Settings) -> dg.DagsterInstance:
@@ -153,6 +161,7 @@ def stale(instance: dg.DagsterInstance, group: CellGroup, run: SuiteRun,
 def run_suite(name: str, run: SuiteRun) -> SuiteResult:
     """One suite: its data where not current, its stale cells one run each, then its outputs."""
     suite = suites.get(name)
+    deadline = time.monotonic() + run.main.time_budget_s  # the rounds' budget counts from here, data included
     instance = prepare_instance(run.main)
     _observe_engines(instance)
     for step in suite.data(run):
@@ -167,7 +176,10 @@ def run_suite(name: str, run: SuiteRun) -> SuiteResult:
     store = ResultsStore(run.main.store_path)
     in_store = store.cell_run_ids()  # read once: a group's cells are its own
     for group in suite.cells(run):
-        _run_stale(instance, group, stale(instance, group, run, in_store), run, result)
+        if group.spec is not None:
+            _run_rounds(instance, group, stale(instance, group, run, in_store), run, result, deadline)
+        else:
+            _run_stale(instance, group, stale(instance, group, run, in_store), run, result)
     if measured := store.cell_run_ids() - in_store:
         result.changes = [c.line() for c in history.changes(store, run.main.regression_threshold, measured)]
     _outputs(instance, run, result, [*suite.outputs, "history"])
@@ -223,6 +235,55 @@ def _run_stale(instance, group: CellGroup, stale: dict[str, str | None], run: Su
         else:
             result.cells_failed.append(name)
             result.failures[name] = _failure_message(r)
+
+
+# Seconds kept back from the budget per cell measured, for recording it in Dagster, and for the outputs.
+_RECORD_S, _OUTPUTS_S = 3.0, 45.0
+
+
+def _run_rounds(instance, group: CellGroup, stale: dict[str, str | None], run: SuiteRun, result: SuiteResult,
+                deadline: float) -> None:
+    """The group's stale cells measured together in interleaved rounds until their comparisons are decided or
+    the budget is spent (harness/rounds.py); then each whole cell recorded as its own Dagster run (its
+    partition's materialization, checks and metadata, as a cell measured alone has). A cell the budget left
+    with a query unmeasured is not recorded: it stays stale, and is named."""
+    label = group.label
+    todo = [key for key, reason in stale.items() if reason is not None]
+    result.cells_fresh += [label(k) for k, reason in stale.items() if reason is None]
+    if not todo:
+        return
+    if holders := pool_holders(instance):
+        print(f"bench-pipeline: the rounds wait for the bench_cells pool, held by {', '.join(holders)}",
+              file=sys.stderr, flush=True)
+    s = run.main
+    prior, note = calibration.prior(s.home)
+    if note:
+        print(f"bench-pipeline: {note}", file=sys.stderr, flush=True)
+    fresh = group.latest_rows([k for k in stale if stale[k] is None])
+    specs = {k: group.spec(k) for k in todo}
+    estimates = {k: e for k in todo if (e := group.estimate(k))}
+    reserve = _OUTPUTS_S + _RECORD_S * len(todo)
+    outcome, measured = rounds.measure_cells(specs, fresh, ResultsStore(s.store_path), deadline - reserve,
+                                             provenance.logical_cores(), prior, estimates,
+                                             observer=_tell().rounds_observer())
+    result.round_outcome = outcome
+    result.cells_left = [label(k) for k in outcome.unmeasured]
+    if outcome.unmeasured:
+        result.budget_note = (f"the time budget ({s.time_budget_s:g} s) did not cover one process per stale cell "
+                              f"and query: {len(outcome.unmeasured)} cells left stale "
+                              f"({', '.join(result.cells_left)}); the next run measures them")
+    for key, cell in measured.items():
+        name = label(key)
+        result.stale_reasons[name] = stale[key]
+        r = materialize(instance, [group.asset], run, partition_key=key,
+                        tags={DECIDED_AT: f"{result.decided_at:.6f}", RECORDED: cell.cell_run_id})
+        if r.success:
+            result.cells_run.append(name)
+        else:
+            result.cells_failed.append(name)
+            result.failures[name] = _failure_message(r)
+        if interrupt.requested():
+            raise interrupt.Interrupted(f"after cell {name} was recorded")
 
 
 def _measured_by_another_run(r) -> bool:

@@ -5,10 +5,18 @@ line; each measured cell gets a bar that moves with every query, its
 description naming the run in progress (`B warm 3`); a line above them counts
 the cells and estimates the time left from the seconds the same cells took when
 they were last measured (and, for the others, from the cells done so far).
+Interleaved rounds (the grid) get a bar per round that moves with every
+process, naming the process in progress, the comparisons still open and the
+time left in the budget.
+
+When stderr is not a terminal (a log file, CI, nohup) nothing is drawn: a plain
+line is printed as each step starts, each cell ends and each round ends, so a
+log shows the run as it happens.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 
 from rich.console import Console
@@ -22,10 +30,11 @@ def _clock(seconds: float) -> str:
 
 
 class ProgressDisplay:
-    """The pipeline's observer (assets.pipeline.Observer) and the runner's listener (harness.runner.listening)."""
+    """The pipeline's observer (orchestrate.Observer) and the runner's listener (harness.runner.listening)."""
 
     def __init__(self, console: Console | None = None):
         self.console = console or Console(stderr=True)
+        self.plain = not self.console.is_terminal  # plain lines, as they happen
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[eta]}"),
                                  console=self.console, transient=False)
@@ -38,19 +47,30 @@ class ProgressDisplay:
         self._done: dict[str, float] = {}  # cell -> seconds it took
         self._started = 0.0
 
+        self._round = None  # (task, number, started)
+
     def __enter__(self) -> ProgressDisplay:
-        self.progress.__enter__()
+        if not self.plain:
+            self.progress.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self._finish_cell()
         self._finish_step()
-        self.progress.__exit__(*exc)
+        if not self.plain:
+            self.progress.__exit__(*exc)
+
+    def say(self, line: str) -> None:
+        """A plain line on stderr, now (the log's progress)."""
+        print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
 
     # -- the pipeline's observer -----------------------------------------------------------------
     def step(self, what: str) -> None:
         self._finish_cell()
         self._finish_step()
+        if self.plain:
+            self.say(what)
+            return
         self._step = self.progress.add_task(what, total=None, eta="")
 
     def cells(self, names: list[str], estimates: dict[str, float]) -> None:
@@ -59,18 +79,31 @@ class ProgressDisplay:
         if not names:
             return
         self._names, self._estimates, self._done = list(names), dict(estimates), {}
+        if self.plain:
+            self.say(f"{len(names)} stale cells: {', '.join(names)}")
+            return
         self._overall = self.progress.add_task(f"{len(names)} stale cells", total=len(names), eta=self._eta())
 
     def cell_start(self, name: str, reason: str, queries: int) -> None:
         self._finish_cell()
         self._finish_step()
+        if self.plain:
+            self._cell, self._query, self._started = (None, name, queries), None, time.monotonic()
+            self.say(f"cell {name} ({reason}): {queries} queries")
+            return
         task = self.progress.add_task(f"cell {name:<18} ({reason[:36]})", total=queries, eta="")
         self._cell, self._query, self._started = (task, name, queries), None, time.monotonic()
         self._update_eta()
 
     # -- the runner's listener -------------------------------------------------------------------
     def on_run(self, row: dict) -> None:
-        if self._cell is None:
+        if self._round is not None and not self.plain:
+            task, n, _ = self._round
+            status = "" if row.get("status", "ok") == "ok" else f" {row['status']}"
+            self.progress.update(task, description=f"round {n}: {row['engine']}|{row['threads_asked']} "
+                                                   f"{row['query']} {row['run_kind']}{status}")
+            return
+        if self._cell is None or self.plain:
             return
         task, name, _ = self._cell
         if self._query is not None and row["query"] != self._query:
@@ -83,7 +116,46 @@ class ProgressDisplay:
         self._update_eta()
 
     # -- bookkeeping -----------------------------------------------------------------------------
+    # -- the rounds' observer (harness.rounds.Observer) ---------------------------------------------
+    def rounds_observer(self):
+        from bench_pipeline.harness.rounds import Observer
+
+        display = self
+
+        class _Rounds(Observer):
+            def round_start(self, n, todo, open_, seconds_left):
+                display._finish_step()
+                what = (f"round {n}: {len(todo)} processes, {open_} comparisons open, "
+                        f"{_clock(max(seconds_left, 0))} of the budget left")
+                if display.plain:
+                    display.say(what)
+                    return
+                task = display.progress.add_task(what, total=len(todo), eta="")
+                display._round = (task, n, time.monotonic())
+
+            def process_done(self, m, rows):
+                if display.plain or display._round is None:
+                    return
+                display.progress.advance(display._round[0], 1)
+
+            def round_end(self, n, measured, open_, seconds_left):
+                shown = "; ".join(open_[:6]) + (f"; and {len(open_) - 6} more" if len(open_) > 6 else "")
+                what = (f"round {n} done: {measured} processes; {len(open_)} comparisons open"
+                        + (f" ({shown})" if open_ else "") + f"; {_clock(max(seconds_left, 0))} of the budget left")
+                if display.plain:
+                    display.say(what)
+                    return
+                task, _, _ = display._round
+                display.progress.update(task, description=f"round {n} done: {measured} processes, "
+                                                          f"{len(open_)} comparisons open",
+                                        total=max(measured, 1), completed=max(measured, 1))
+                display._round = None
+
+        return _Rounds()
+
     def _finish_step(self) -> None:
+        if self.plain:
+            return
         if self._step is not None:
             self.progress.update(self._step, total=1, completed=1)
             self._step = None
@@ -92,6 +164,11 @@ class ProgressDisplay:
         if self._cell is None:
             return
         task, name, queries = self._cell
+        if self.plain:
+            self._done[name] = time.monotonic() - self._started
+            self._cell = None
+            self.say(f"cell {name} done in {_clock(self._done[name])} ({len(self._done)} of {len(self._names)})")
+            return
         self.progress.update(task, completed=queries)
         self._done[name] = time.monotonic() - self._started
         self._cell = None
@@ -117,5 +194,5 @@ class ProgressDisplay:
         return f"about {_clock(total)} left"
 
     def _update_eta(self) -> None:
-        if self._overall is not None:
+        if self._overall is not None and not self.plain:
             self.progress.update(self._overall, eta=self._eta())

@@ -207,6 +207,8 @@ class Settings(BenchSettingsBase):
     precision: Annotated[float, Field(gt=0, lt=1)] = 0.05
     query_budget_s: PositiveSeconds = 30.0
     timeout_s: PositiveSeconds = 600.0
+    # `run`'s time budget, dataset included: the rounds stop adding processes when it is spent (harness/rounds.py).
+    time_budget_s: PositiveSeconds = 900.0
     budget_mib: PositiveInt | None = None
     # A re-measured query whose time moved by more than this share, by the verdict's rule, is flagged (history.py).
     regression_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.05

@@ -1,58 +1,64 @@
-"""Intervals and the one rule that says two measurements differ (used by the repetitions, the verdict and
-the speedups).
+"""The one rule that says how two measurements compare, with its intervals (used by the rounds, the verdict,
+the scaling, the history and the cluster suite).
 
-Run times are skewed (a run can be slowed, rarely sped up), so everything is
-computed on their logarithms. The headline is the median of the warm runs; its
-95 % interval is Student's t on the log times, centred on the log median, with
-the standard error of a median (1.2533 times that of a mean): how precisely one
-cell knows its own time (the repetitions stop on it).
+**Processes are the unit of replication.** Two fresh processes of the same engine on the same data differ by
+2-30 % however many runs each makes (memory layout, where the kernel put the threads, what the machine did
+meanwhile), far more than the runs inside one process scatter. So a query in a cell is measured in several
+processes, and each process contributes one value: the median of its warm runs. Everything is computed on the
+logarithms of those values (run times are skewed).
 
-Two cells are two processes, and a process has its own speed (memory layout,
-where the kernel put its threads, what the machine did meanwhile): measured
-here, two cells of the same engine on the same data differ by 9 % in the median
-and by up to 30 % (95th percentile), far more than their runs scatter. So a
-ratio of two cells (two engines, or one engine at two thread counts) has Welch's
-interval on the difference of the log means widened by the cells' own noise,
-CELL_NOISE (a standard deviation on the log scale, per cell): its variance is
-se_a^2 + se_b^2 + 2 CELL_NOISE^2.
+**The noise between processes** of one side is estimated from its own processes, shrunk towards a prior: the
+machine's measured noise (`calibration.py`, from `bench-pipeline calibrate`, stored per machine) updated by
+every process of the run at hand (`pooled`), weighed as PRIOR_DF processes' worth of evidence. With one
+process on a side the prior alone stands for its noise; with many, the side's own scatter takes over.
 
-**The rule.** A is faster than B when the whole 95 % interval of the ratio of
-their typical times lies below 1 / (1 + MIN_DIFFERENCE): A is faster by at
-least 5 % with 95 % confidence, the cells' own noise counted. Otherwise they
-cannot be told apart with the data measured. Fewer than two warm runs on either
-side give no interval, so no difference is called. `bench-pipeline aa-test`
-measures one engine as several cells, reports how often this rule calls two of
-them different (the false-positive rate) and estimates CELL_NOISE for the
-machine it runs on; `BENCH_CELL_NOISE` sets another value.
+**The rule.** A ratio a/b of two sides (geometric means of their process values) gets Welch's interval from
+the two sides' noise. Its answer is one of four, never conflated:
+
+- *equivalent*: the whole interval lies within ±MARGIN of 1 (two one-sided tests);
+- *faster* / *slower*: the interval lies wholly below / above 1 (and they are not shown equivalent);
+- *undecided*: neither yet; more processes (or a larger budget) would decide it.
+
+The rule is applied after every round of processes (a sequential test), so each look uses a LOOK_CONFIDENCE
+interval: across up to 20 looks the chance that an A/A pair is ever called different stays at most 5 %
+(checked on simulated processes in the tests, and measured on the machine by `bench-pipeline calibrate`).
+A difference far beyond the noise is decided at the first look, with one process per side.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-CONFIDENCE = 0.95
-MIN_DIFFERENCE = 0.05  # differences below 5 % are never called, however tight the intervals
-# Measured with `bench-pipeline aa-test` on the development machine (2 cores, 12 DuckDB cells on 1M rows at
-# 2 threads): a cell's log median scatters by 0.089 beyond its runs' own scatter.
-CELL_NOISE = 0.09
+CONFIDENCE = 0.95  # the interval of one measurement's typical time, shown beside its median
+LOOK_CONFIDENCE = 0.99  # each look of the sequential rule: overall error rates at most 5 % (tested)
+MARGIN = 0.10  # equivalent: within ±10 % with the confidence above
+PRIOR_DF = 4  # how many degrees of freedom of evidence the noise prior weighs on one side, at most
+DEFAULT_NOISE = 0.12  # the prior before the machine is calibrated (a noisy day's figure: errs on the wide side)
+
+FASTER, SLOWER, EQUIVALENT, UNDECIDED = "faster", "slower", "equivalent", "undecided"
 
 
-def cell_noise() -> float:
-    from bench_pipeline.settings import env_number
-
-    return env_number("BENCH_CELL_NOISE", CELL_NOISE)
-
-
-def _t(df: float) -> float:
+def _t(df: float, confidence: float) -> float:
     from scipy.stats import t
 
-    return float(t.ppf(0.5 + CONFIDENCE / 2, df))
+    return float(t.ppf(0.5 + confidence / 2, df)) if math.isfinite(df) else 1.959964
 
 
-def _logs(samples: Sequence[float]) -> list[float]:
-    return [math.log(s) for s in samples if s is not None and s > 0]
+def _logs(samples: Sequence[float] | None) -> list[float]:
+    return [math.log(s) for s in samples or () if s is not None and s > 0]
+
+
+def _median(xs: Sequence[float]) -> float:
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def _var(logs: Sequence[float]) -> float:
+    mean = sum(logs) / len(logs)
+    return sum((x - mean) ** 2 for x in logs) / (len(logs) - 1)
 
 
 @dataclass(frozen=True)
@@ -70,79 +76,136 @@ class Interval:
         return not (self.low <= x <= self.high)
 
 
-# The standard error of a median is sqrt(pi / 2) times that of a mean (normal data).
-_MEDIAN_SE = math.sqrt(math.pi / 2)
+@dataclass(frozen=True)
+class Noise:
+    """The noise between processes on the log scale (a standard deviation), with the evidence behind it."""
+
+    sigma: float
+    df: float  # degrees of freedom it was estimated with (0: assumed)
+    source: str  # where it comes from, for the verdict's text
+
+    def text(self) -> str:
+        return f"{self.sigma:.3f} ({self.source})"
 
 
-def _median(xs: Sequence[float]) -> float:
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+DEFAULT = Noise(DEFAULT_NOISE, 0.0, "default: this machine is not calibrated, run bench-pipeline calibrate")
 
 
-def _moments(logs: list[float]) -> tuple[float, float]:
-    """(log of the median, squared standard error of it)."""
-    n = len(logs)
-    mean = sum(logs) / n
-    var = sum((x - mean) ** 2 for x in logs) / (n - 1)
-    return _median(logs), _MEDIAN_SE**2 * var / n
+# -- one side ------------------------------------------------------------------------------------------------
+def _side(logs: list[float], prior: Noise) -> tuple[float, float]:
+    """(variance of one process's log value, its degrees of freedom): the side's own scatter shrunk to the prior."""
+    nu = min(max(prior.df, 1.0), PRIOR_DF)  # an assumed prior still weighs as one process's worth
+    own = _var(logs) * (len(logs) - 1) if len(logs) > 1 else 0.0
+    return (nu * prior.sigma**2 + own) / (nu + len(logs) - 1), nu + len(logs) - 1
 
 
 def typical(samples: Sequence[float]) -> Interval | None:
-    """The median of the runs with its 95 % interval; None with fewer than 2 runs."""
+    """The median of the runs of one process with its 95 % interval (Student's t on the log times, the standard
+    error of a median); None with fewer than 2 runs. How steady one process was: not a comparison's noise."""
     logs = _logs(samples)
     if len(logs) < 2:
         return None
-    centre, se2 = _moments(logs)
-    half = _t(len(logs) - 1) * math.sqrt(se2)
+    se = math.sqrt(math.pi / 2 * _var(logs) / len(logs))
+    half = _t(len(logs) - 1, CONFIDENCE) * se
+    centre = _median(logs)
     return Interval(math.exp(centre), math.exp(centre - half), math.exp(centre + half))
 
 
-def ratio(a: Sequence[float], b: Sequence[float], between: float | None = None) -> Interval | None:
-    """median(a) / median(b) with its 95 % interval (Welch, widened by `between`, the noise of each cell;
-    default cell_noise()); None with fewer than 2 runs on a side."""
-    la, lb = _logs(a), _logs(b)
-    if len(la) < 2 or len(lb) < 2:
+def level(processes: Sequence[float], noise: Noise, confidence: float = CONFIDENCE) -> Interval | None:
+    """A measurement's typical time from its processes (their geometric mean) with its interval, the noise
+    between processes counted; None without a process."""
+    logs = _logs(processes)
+    if not logs:
         return None
-    (ma, va), (mb, vb) = _moments(la), _moments(lb)
-    cells = 2 * (cell_noise() if between is None else between) ** 2
-    diff = ma - mb
-    if va + vb + cells == 0:
-        return Interval(math.exp(diff), math.exp(diff), math.exp(diff))
-    # Welch's degrees of freedom from the runs (the cells' own noise is taken as known).
-    df = (va + vb) ** 2 / ((va**2 / (len(la) - 1) if va else 0) + (vb**2 / (len(lb) - 1) if vb else 0)) \
-        if va + vb else math.inf
-    half = (_t(df) if math.isfinite(df) else 1.959964) * math.sqrt(va + vb + cells)
-    return Interval(math.exp(diff), math.exp(diff - half), math.exp(diff + half))
+    var, df = _side(logs, noise)
+    mean = sum(logs) / len(logs)
+    half = _t(df, confidence) * math.sqrt(var / len(logs))
+    return Interval(math.exp(mean), math.exp(mean - half), math.exp(mean + half))
 
 
-def faster(a: Sequence[float], b: Sequence[float]) -> bool:
-    """The rule: is A faster than B (at least MIN_DIFFERENCE, with 95 % confidence)?"""
-    r = ratio(a, b)
-    return r is not None and r.high < 1 / (1 + MIN_DIFFERENCE)
+def pooled(groups: Iterable[Sequence[float]], prior: Noise) -> Noise:
+    """The prior updated by the processes of a run: each group is one measurement's process values (one engine,
+    threads and query); groups with two or more processes add their scatter, pooled on the log scale."""
+    ss = df = 0.0
+    for g in groups:
+        logs = _logs(g)
+        if len(logs) > 1:
+            ss += _var(logs) * (len(logs) - 1)
+            df += len(logs) - 1
+    if not df:
+        return prior
+    nu = min(max(prior.df, 1.0), PRIOR_DF)
+    sigma = math.sqrt((nu * prior.sigma**2 + ss) / (nu + df))
+    return Noise(sigma, nu + df, f"{prior.source.split(':')[0]}, updated by {df:.0f} degrees of freedom of this run")
 
 
-def differ(a: Sequence[float], b: Sequence[float]) -> bool:
-    return faster(a, b) or faster(b, a)
+# -- two sides ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Comparison:
+    """a/b (their typical times), its LOOK_CONFIDENCE interval and the rule's answer from a's side."""
+
+    ratio: float
+    low: float
+    high: float
+    answer: str  # FASTER (a is faster), SLOWER, EQUIVALENT, UNDECIDED
+    processes: tuple[int, int]
+    se: float  # standard error of the log ratio
+    df: float
+
+    @property
+    def decided(self) -> bool:
+        return self.answer != UNDECIDED
+
+    def processes_to_decide(self, margin: float = MARGIN, confidence: float = LOOK_CONFIDENCE) -> int | None:
+        """About how many processes per side would decide it if the ratio stays where it is (None: decided)."""
+        if self.decided:
+            return None
+        k = (self.processes[0] + self.processes[1]) / 2
+        sd = self.se * math.sqrt(k)  # one process's worth, both sides
+        d = abs(math.log(self.ratio))
+        room = max(d, math.log(1 + margin) - d)  # to tell apart, or to show within the margin
+        if room <= 0:
+            return None
+        return max(int(math.ceil((_t(self.df + 1, confidence) * sd / room) ** 2)), int(k) + 1)
 
 
-def speedup(base: Sequence[float], runs: Sequence[float]) -> Interval | None:
-    """How many times faster `runs` are than `base` (1 thread), with its interval."""
-    return ratio(base, runs)
+def compare(a: Sequence[float], b: Sequence[float], noise: Noise, margin: float = MARGIN,
+            confidence: float = LOOK_CONFIDENCE) -> Comparison | None:
+    """The rule on two sides' process values (seconds; one value per process); None without a process a side."""
+    la, lb = _logs(a), _logs(b)
+    if not la or not lb:
+        return None
+    (va, da), (vb, db) = _side(la, noise), _side(lb, noise)
+    wa, wb = va / len(la), vb / len(lb)
+    se = math.sqrt(wa + wb)
+    df = (wa + wb) ** 2 / (wa**2 / da + wb**2 / db) if wa + wb else math.inf
+    d = sum(la) / len(la) - sum(lb) / len(lb)
+    half = _t(df, confidence) * se
+    low, high = math.exp(d - half), math.exp(d + half)
+    if low >= 1 / (1 + margin) and high <= 1 + margin:
+        answer = EQUIVALENT
+    elif high < 1:
+        answer = FASTER
+    elif low > 1:
+        answer = SLOWER
+    else:
+        answer = UNDECIDED
+    return Comparison(math.exp(d), low, high, answer, (len(la), len(lb)), se, df)
 
 
-def estimate_cell_noise(cells: Sequence[dict[str, Sequence[float]]]) -> float:
-    """From cells of one engine on the same data (query -> warm times each): the standard deviation of a
-    cell's log typical time beyond what its runs' own scatter explains (pooled over queries)."""
-    excess = []
-    for q in {q for c in cells for q in c}:
-        logs = [_logs(c[q]) for c in cells if len(_logs(c.get(q, []))) >= 2]
-        if len(logs) < 2:
-            continue
-        means = [sum(x) / len(x) for x in logs]
-        grand = sum(means) / len(means)
-        between = sum((m - grand) ** 2 for m in means) / (len(means) - 1)
-        within = sum(sum((v - m) ** 2 for v in x) / (len(x) - 1) / len(x) for x, m in zip(logs, means, strict=True)) \
-            / len(logs)
-        excess.append(max(0.0, between - within))
-    return math.sqrt(sum(excess) / len(excess)) if excess else 0.0
+def process_values(rows: Iterable[dict]) -> list[float]:
+    """The process values of one measurement from its run rows: the median of each process's kept warm runs."""
+    by: dict[int, list[float]] = {}
+    for r in rows:
+        if r.get("run_kind") == "warm" and r.get("kept", True) is not False and r.get("seconds"):
+            by.setdefault(r.get("process_index") or 0, []).append(r["seconds"])
+    return [_median(v) for _, v in sorted(by.items())]
+
+
+def processes_of(row: dict) -> list[float]:
+    """A summary row's process values (`process_list`); a row from before processes were counted: its warm
+    runs' median as one process."""
+    if row.get("process_list"):
+        return list(row["process_list"])
+    warm = row.get("warm_list") or []
+    return [_median(warm)] if warm else []

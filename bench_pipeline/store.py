@@ -9,7 +9,8 @@ Table `measurements` (one row per run of a query in a cell):
 | query | L, A, B or C |
 | threads_asked, threads_verified | the thread setting asked and what the engine reported |
 | oversubscribed | threads_asked > the machine's logical cores |
-| run_index, run_kind | 0 = `cold`, then `warm` runs |
+| run_index, run_kind | the run's number within the cell's query (unique), `cold` (each process's first run) or `warm` |
+| process_index | which fresh process of the query ran it (0, 1, ...: the unit of replication; NULL before processes were counted: one process) |
 | seconds | the run's time; NULL when the run did not finish |
 | status, message | ok, wrong_answer, timeout, oom, error, unsupported (query text rejected), skipped; why, if not ok |
 | startup_seconds | engine start-up in this query's process (Spark's JVM), timed apart |
@@ -39,7 +40,8 @@ View `query_summary`: one row per cell_run_id and query: its status (the first
 non-ok run's, else ok), cold time, median/min/max/coefficient of variation of
 the kept warm runs and their times (`warm_list`, for intervals), how many runs
 were noisy (`noisy_runs`, and `noisy` when a kept run was), peak and baseline
-memory, limits and plan.
+memory, limits and plan; `processes_measured` and `process_list`, the median of
+each process's kept warm runs (what the verdict's rule compares: stats.py).
 
 Rows are built by `measurement_row` (the runners' one way to a row): a column
 not in this schema, or a NOT NULL column left out, is an error before anything
@@ -111,6 +113,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("noisy", "BOOLEAN"),
     ("kept", "BOOLEAN"),
     ("workload", "VARCHAR"),
+    ("process_index", "INTEGER"),
 ]
 COLUMN_NAMES = [c for c, _ in COLUMNS]
 _REQUIRED = {c for c, t in COLUMNS if t.endswith("NOT NULL")}
@@ -128,7 +131,7 @@ SELECT cell_run_id, engine, any_value(engine_version) AS engine_version, query,
        coalesce(arg_min(status, run_index) FILTER (WHERE status <> 'ok'), 'ok') AS status,
        arg_min(message, run_index) FILTER (WHERE status <> 'ok') AS message,
        count(*) FILTER (WHERE run_kind = 'warm' AND status = 'ok' AND kept IS NOT false) AS warm_runs,
-       any_value(seconds) FILTER (WHERE run_kind = 'cold') AS cold_seconds,
+       median(seconds) FILTER (WHERE run_kind = 'cold') AS cold_seconds,
        median(seconds) FILTER (WHERE run_kind = 'warm' AND kept IS NOT false) AS median_seconds,
        min(seconds) FILTER (WHERE run_kind = 'warm' AND kept IS NOT false) AS min_seconds,
        max(seconds) FILTER (WHERE run_kind = 'warm' AND kept IS NOT false) AS max_seconds,
@@ -139,7 +142,7 @@ SELECT cell_run_id, engine, any_value(engine_version) AS engine_version, query,
        count(*) FILTER (WHERE noisy AND run_kind = 'warm') AS noisy_runs,
        coalesce(bool_or(noisy) FILTER (WHERE run_kind = 'warm' AND kept IS NOT false), false) AS noisy,
        max(background_cores) AS background_cores,
-       any_value(startup_seconds) AS startup_seconds,
+       median(startup_seconds) AS startup_seconds,
        max(peak_rss_bytes) AS peak_rss_bytes,
        max(processes) AS processes,
        min(baseline_rss_bytes) AS baseline_rss_bytes,
@@ -153,8 +156,15 @@ SELECT cell_run_id, engine, any_value(engine_version) AS engine_version, query,
        any_value(suite) AS suite, any_value(budget_bytes) AS budget_bytes,
        any_value(engine_limits) AS engine_limits, any_value(plan) AS plan,
        arg_max(checks, run_index) AS checks, any_value(workload) AS workload,
-       max(measured_at) AS measured_at
-FROM measurements
+       max(measured_at) AS measured_at,
+       count(DISTINCT coalesce(process_index, 0)) AS processes_measured,
+       any_value(p.process_list) AS process_list
+FROM measurements m LEFT JOIN (
+  -- One value per process: the median of its kept warm runs (processes are the unit of replication).
+  SELECT cell_run_id, query, list(s ORDER BY pi) FILTER (WHERE s IS NOT NULL) AS process_list FROM (
+    SELECT cell_run_id, query, coalesce(process_index, 0) AS pi,
+           median(seconds) FILTER (WHERE run_kind = 'warm' AND kept IS NOT false) AS s
+    FROM measurements GROUP BY ALL) GROUP BY ALL) p USING (cell_run_id, query)
 GROUP BY cell_run_id, engine, query, threads_asked;
 """
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import dagster as dg
 
 from bench_pipeline import fmt, history
-from bench_pipeline.defs.runs import DECIDED_AT
+from bench_pipeline.defs.runs import DECIDED_AT, RECORDED
 from bench_pipeline.defs.staleness import changed
 from bench_pipeline.harness.machine_lock import measurement_lock
 
@@ -44,6 +44,8 @@ def cell_asset(context: dg.AssetExecutionContext, bench, measured: dict, run_cel
     measurement lock, unless another run measured the cell meanwhile; then its outcome. `extra(result,
     store)`: more metadata (plans, the zero-copy check); `name`: the cell's name in a failure (the key)."""
     store = bench.store()
+    if recorded := context.run.tags.get(RECORDED):
+        return recorded_cell(context, store, measured, recorded, bench.settings().regression_threshold)
 
     def measure() -> dg.MaterializeResult:
         result = run_cell(store)
@@ -51,6 +53,19 @@ def cell_asset(context: dg.AssetExecutionContext, bench, measured: dict, run_cel
                             extra(result, store), bench.settings().regression_threshold)
 
     return measure_cell(context, store, measured, measure)
+
+
+def recorded_cell(context: dg.AssetExecutionContext, store, measured: dict, cell_run_id: str,
+                  threshold: float) -> dg.MaterializeResult:
+    """The materialization of a cell the run's rounds measured already (its rows are in the store): the same
+    outcome and checks as a cell measured here."""
+    from bench_pipeline.harness.runner import CellResult
+
+    summary = store.summary(cell_run_id)
+    if not summary:
+        raise dg.Failure(f"cell {context.partition_key}: no rows of cell run {cell_run_id} in the results store")
+    result = CellResult(cell_run_id, summary[0]["engine"], summary[0]["threads_asked"], summary)
+    return cell_outcome(context.partition_key, result, store, measured, threshold=threshold)
 
 
 def measure_cell(context: dg.AssetExecutionContext, store, measured: dict,

@@ -10,7 +10,6 @@ from bench_pipeline.defs.common import cell_asset, cell_checks, open_or_fail
 from bench_pipeline.defs.partitions import CELLS, ENGINES
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.fmt import MiB
-from bench_pipeline.harness.runner import run_cell
 from bench_pipeline.suites.grid import cells
 from bench_pipeline.versions import engine_signature, harness_code_hash
 
@@ -48,14 +47,15 @@ def open_main_dataset(bench: BenchSettings):
         dg.AssetDep(engine_versions, partition_mapping=dg.MultiToSingleDimensionPartitionMapping("engine")),
     ],
     check_specs=cell_checks(cells.ASSET),
-    description="One engine at one thread count: the grid's queries each in a fresh process, cold + warm runs.",
+    description="One engine at one thread count: the grid's queries, each in several fresh processes (cold + "
+                "warm runs each), measured in the run's interleaved rounds or, materialized alone, on its own.",
 )
 def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
     s = bench.settings()
     data = open_main_dataset(bench)
     key = context.partition_key
     return cell_asset(context, bench, cells.cell_measured_with(s, key, data),
-                      lambda store: run_cell(cells.cell_spec(s, key, data, context.run.run_id), store))
+                      lambda store: cells.measure_alone(s, key, data, store, context.run.run_id))
 
 
 defs = dg.Definitions(assets=[engine_versions, dataset, benchmark_cells], jobs=[

@@ -24,6 +24,8 @@ OWNER_START = "bench/owner_start"
 OWNER_HOST = "bench/owner_host"
 # When the launcher decided the cell was stale: a cell measured by another run after that is not measured again.
 DECIDED_AT = "bench/decided_at"
+# On a cell run launched after the rounds measured the cell (harness/rounds.py): its cell_run_id in the store.
+RECORDED = "bench/recorded_cell"
 POOL = "bench_cells"
 _IN_PROGRESS = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
                 dg.DagsterRunStatus.CANCELING]

@@ -7,9 +7,10 @@ limits cells the cluster shape and the memory budget. Comparable measurements fo
 joined by a line in a figure, and only within a series is a change looked for.
 
 **The rule.** A measurement is compared with the previous valid measurement of its series by the verdict's
-rule (`stats.ratio`: the 95 % interval of the ratio of the two medians of the warm runs, each cell's own
-noise counted). It is a *regression* when the whole interval lies above 1 + threshold, an *improvement* when
-it lies below 1 / (1 + threshold); the threshold is 5 % unless `regression_threshold` says otherwise.
+rule (`stats.compare` on their processes, with the machine's measured noise between processes as the prior,
+updated by every process in the history). It is a *regression* when the rule calls the later one slower and
+the ratio is above 1 + threshold, an *improvement* when it calls it faster and the ratio is below
+1 / (1 + threshold); the threshold is 5 % unless `regression_threshold` says otherwise.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ WITH machine AS (
   FROM measurements GROUP BY cell_run_id)
 SELECT s.cell_run_id, s.suite, coalesce(s.workload, '') AS workload, s.engine, s.engine_version, s.query,
        s.threads_asked AS threads, s.dataset_fingerprint, s.dataset_rows, m.hostname, m.cpu_model,
-       m.logical_cores, m.total_memory_bytes, s.status, s.median_seconds, s.warm_list, s.noisy, s.measured_at,
+       m.logical_cores, m.total_memory_bytes, s.status, s.median_seconds, s.warm_list, s.process_list, s.noisy,
+       s.measured_at,
        left(md5(concat_ws('|', s.suite, coalesce(s.workload, ''), s.engine, s.query, s.threads_asked,
                           coalesce(s.dataset_fingerprint, ''), coalesce(m.hostname, ''), coalesce(m.cpu_model, ''),
                           coalesce(m.logical_cores, 0), coalesce(m.total_memory_bytes, 0),
@@ -90,24 +92,31 @@ class Change:
 
 
 def _valid(row: dict) -> bool:
-    return row["status"] == "ok" and len(row.get("warm_list") or []) >= 2
+    return row["status"] == "ok" and bool(stats.processes_of(row))
 
 
-def classify(after: list[float], before: list[float], threshold: float) -> tuple[str | None, stats.Interval | None]:
-    """The rule: (regression | improvement | None, the ratio after / before with its interval)."""
-    r = stats.ratio(after, before)
-    if r is None:
+def classify(after: list[float], before: list[float], threshold: float,
+             noise: stats.Noise = stats.DEFAULT) -> tuple[str | None, stats.Interval | None]:
+    """The rule on two measurements' process values: (regression | improvement | None, after / before with its
+    interval)."""
+    c = stats.compare(after, before, noise)
+    if c is None:
         return None, None
-    if r.low > 1 + threshold:
+    r = stats.Interval(c.ratio, c.low, c.high)
+    if c.answer == stats.SLOWER and c.ratio > 1 + threshold:
         return "regression", r
-    if r.high < 1 / (1 + threshold):
+    if c.answer == stats.FASTER and c.ratio < 1 / (1 + threshold):
         return "improvement", r
     return None, r
 
 
-def find_changes(rows: Iterable[dict], threshold: float, only: set[str] | None = None) -> list[Change]:
+def find_changes(rows: Iterable[dict], threshold: float, only: set[str] | None = None,
+                 prior: stats.Noise = stats.DEFAULT) -> list[Change]:
     """Every flagged change between consecutive valid measurements of a series (rows as the `history` table
-    has them); with `only`, just those whose later measurement is one of these cell runs."""
+    has them); with `only`, just those whose later measurement is one of these cell runs. `prior`: the
+    machine's noise between processes, updated by every measurement's processes."""
+    rows = list(rows)
+    noise = stats.pooled((stats.processes_of(r) for r in rows if _valid(r)), prior)
     by_series: dict[str, list[dict]] = {}
     for row in rows:
         if _valid(row):
@@ -118,20 +127,21 @@ def find_changes(rows: Iterable[dict], threshold: float, only: set[str] | None =
         for before, after in zip(series, series[1:], strict=False):
             if only is not None and after["cell_run_id"] not in only:
                 continue
-            kind, r = classify(after["warm_list"], before["warm_list"], threshold)
+            kind, r = classify(stats.processes_of(after), stats.processes_of(before), threshold, noise)
             if kind is None:
                 continue
             found.append(Change(kind, after["suite"], after["workload"], after["engine"], after["query"],
                                 after["threads"], machine_name(after), before["median_seconds"],
                                 after["median_seconds"], r, before["engine_version"], after["engine_version"],
                                 before["measured_at"], after["measured_at"], after["cell_run_id"]))
-    return _with_canary(found, by_series, threshold)
+    return _with_canary(found, by_series, threshold, noise)
 
 
 CANARY_WINDOW = dt.timedelta(hours=12)
 
 
-def _with_canary(changes: list[Change], by_series: dict[str, list[dict]], threshold: float) -> list[Change]:
+def _with_canary(changes: list[Change], by_series: dict[str, list[dict]], threshold: float,
+                 noise: stats.Noise) -> list[Change]:
     """A change measured within CANARY_WINDOW of a canary measurement that itself moved (by the same rule,
     against the canary's previous one on the same machine) says so: the machine, not the engine, may differ."""
     moved: list[tuple[dt.datetime, str, stats.Interval]] = []
@@ -139,7 +149,7 @@ def _with_canary(changes: list[Change], by_series: dict[str, list[dict]], thresh
         if series[0]["suite"] != CANARY_SUITE:
             continue
         for before, after in zip(series, series[1:], strict=False):
-            kind, r = classify(after["warm_list"], before["warm_list"], threshold)
+            kind, r = classify(stats.processes_of(after), stats.processes_of(before), threshold, noise)
             if kind is not None:
                 moved.append((after["measured_at"], machine_name(after), r))
     out = []
@@ -164,4 +174,6 @@ def history_rows(store) -> list[dict]:
 
 def changes(store, threshold: float, cell_run_ids: set[str] | None = None) -> list[Change]:
     """The flagged changes in the store (with `cell_run_ids`: only those these cell runs measured)."""
-    return find_changes(history_rows(store), threshold, cell_run_ids)
+    from bench_pipeline import calibration
+
+    return find_changes(history_rows(store), threshold, cell_run_ids, calibration.prior(store.path.parent)[0])

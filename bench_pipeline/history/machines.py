@@ -27,17 +27,16 @@ def side_by_side(rows: list[dict], here: str | None, prices: dict[str, float]) -
         base = by_host[base_host]
         for host in [base_host] + sorted(h for h in by_host if h != base_host):
             r = by_host[host]
-            ratio = stats.ratio(r["warm_list"] or [], base["warm_list"] or []) if host != base_host else None
+            ratio = stats.compare(stats.processes_of(r), stats.processes_of(base), stats.DEFAULT) \
+                if host != base_host else None
             price = prices.get(host)
             out.append({
                 **dict(zip(WORK, work, strict=True)), "machine": machine_name(r), "cores": r["logical_cores"],
                 "memory_gib": (r["total_memory_bytes"] or 0) / 2**30, "engine_version": r["engine_version"],
-                "median_seconds": r["median_seconds"], "ratio": ratio.value if ratio else (1.0 if host == base_host
+                "median_seconds": r["median_seconds"], "ratio": ratio.ratio if ratio else (1.0 if host == base_host
                                                                                         else None),
                 "ratio_low": ratio.low if ratio else None, "ratio_high": ratio.high if ratio else None,
-                "differs": (stats.faster(r["warm_list"], base["warm_list"]) and "faster") or
-                           (stats.faster(base["warm_list"], r["warm_list"]) and "slower") or
-                           ("" if host == base_host else "cannot be told apart"),
+                "differs": "" if ratio is None else ratio.answer,
                 "cost_per_query": r["median_seconds"] * price / 3600 if price is not None else None,
             })
     return out

@@ -60,6 +60,11 @@ class CellGroup:
     label: Callable[[str], str] = str  # how a cell is named in the output
     estimate: Callable[[str], float | None] = lambda key: None  # seconds, from earlier measurements
     dynamic_partitions: dict[str, list[str]] = field(default_factory=dict)  # to add before measuring
+    # Set for cells measured in interleaved rounds under the run's time budget (harness/rounds.py): key -> the
+    # cell's runner.CellSpec, and fresh cells' keys -> their latest summary rows (what the open comparisons
+    # are decided against). None: each stale cell is measured on its own, one run per cell.
+    spec: Callable[[str], object] | None = None
+    latest_rows: Callable[[list[str]], list[dict]] | None = None
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,8 @@ def engines_compared(rows: list[dict]) -> list[str]:
                 if len(here) < 2:
                     continue
                 best, rest = here[0], here[1:]
-                beaten = [r for r in rest if stats.faster(best["warm_list"], r["warm_list"])]
+                beaten = [r for r in rest if (c := stats.compare(stats.processes_of(best), stats.processes_of(r),
+                                                                  stats.DEFAULT)) and c.answer == stats.FASTER]
                 if len(beaten) == len(rest):
                     wins[best["engine"]] += 1
                     text = (f"{best['engine']} is faster by the rule ({shown(best)} vs "
@@ -186,9 +187,9 @@ def engines_compared(rows: list[dict]) -> list[str]:
                 elif beaten:  # faster than some: say which, and which it cannot be told apart from
                     apart = [r["engine"] for r in rest if r not in beaten]
                     text = (f"{best['engine']} is faster by the rule than {', '.join(r['engine'] for r in beaten)} "
-                            f"but cannot be told apart from {', '.join(apart)} (" + ", ".join(map(shown, here)) + ")")
+                            f"and not yet decided against {', '.join(apart)} (" + ", ".join(map(shown, here)) + ")")
                 else:
-                    text = "no engine is faster by the rule (" + ", ".join(map(shown, here)) + ")"
+                    text = "no engine is decided faster by the rule (" + ", ".join(map(shown, here)) + ")"
                 where = "" if layout == IMAGES else f", {layout}"
                 out.append(f"{what(q)} on {n} workers{where}: {text}.")
     if any(wins.values()):

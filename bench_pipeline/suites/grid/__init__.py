@@ -20,6 +20,9 @@ def _options(p) -> None:
     p.add_argument("--threads", type=opt.int_list, default=None,
                    help="comma-separated thread counts, any positive whole numbers (default: 1, 2, 4, ... up to "
                         "the machine's cores, and twice the cores)")
+    p.add_argument("--time-budget", dest="time_budget_s", type=opt.duration, default=None,
+                   help="how long the run may take, dataset included: 900, 900s, 15m or 1h (default: 15m); "
+                        "processes go to the comparisons still open until it is spent")
     p.add_argument("--max-repeats", type=opt.positive_int, default=None,
                    help="the most warm runs per query while the median is not yet precise (default: 30)")
     p.add_argument("--precision", type=opt.positive_float, default=None,
@@ -49,20 +52,63 @@ def _title(run: SuiteRun) -> str:
     return f"engines {','.join(s.engines)} x threads {','.join(map(str, s.threads))}, {s.rows:,} rows"
 
 
+def grid_verdict(s, latest: list[dict], cores: int, rows: int | None):
+    """The verdict on the asked engines and threads, with the machine's noise prior and calibrated resolution."""
+    from bench_pipeline import calibration
+    from bench_pipeline.verdict import build_verdict, verdict_rows
+
+    prior, _ = calibration.prior(s.home)
+    rec, _ = calibration.record(s.home)
+    return build_verdict(verdict_rows(latest, s.engines, s.threads), cores, rows, prior=prior,
+                         resolves=(rec or {}).get("resolves"))
+
+
+def rounds_notes(outcome, budget_s: float) -> tuple[str, ...]:
+    """How the rounds ended, for the terminal: decided, or what stayed open and about what would decide it."""
+    if outcome is None:
+        return ()
+    why = {"decided": "every comparison decided", "budget": f"the time budget ({budget_s:g} s) spent",
+           "most processes": "the most processes a side reached", "nothing to measure": "nothing to measure"}
+    lines = [f"Rounds: {outcome.rounds}, ended with {why.get(outcome.stopped, outcome.stopped)}."]
+    if outcome.open:
+        lines.append(f"Still open ({len(outcome.open)}): {'; '.join(outcome.open)}.")
+        if outcome.more_seconds:
+            lines.append(f"About {outcome.more_seconds / 60:.0f} more minutes of processes would decide them "
+                         f"(a larger --time-budget when these cells are measured again).")
+    return tuple(lines)
+
+
 def _summary(run: SuiteRun, result) -> Summary:
+    from bench_pipeline import fmt
     from bench_pipeline.harness import provenance
     from bench_pipeline.store import ResultsStore
     from bench_pipeline.suites.grid.metrics import read_metrics
-    from bench_pipeline.verdict import build_verdict, verdict_rows
+    from bench_pipeline.verdict import TABLE_COLUMNS
 
     s = run.main
     latest = read_metrics(ResultsStore(s.store_path))["metrics_latest"] if result.report else []
-    latest = verdict_rows(latest, s.engines, s.threads)
-    verdict = build_verdict(latest, provenance.logical_cores(), s.rows) if latest else None
-    notes = ("", "Verdict:", *(f"- {line}" for line in verdict.recommendation),
-             *(f"- caveat: {line}" for line in verdict.caveats)) if verdict else ()
-    return Summary(latest, "latest measurement per cell and query", notes,
-                   extra={"verdict": verdict.as_json() if verdict else None})
+    verdict = grid_verdict(s, latest, provenance.logical_cores(), s.rows) if latest else None
+    notes = rounds_notes(result.round_outcome, s.time_budget_s)
+    if result.budget_note:
+        notes += (f"Budget: {result.budget_note}.",)
+    if verdict:
+        notes += ("", "Verdict:", *(f"- {line}" for line in verdict.recommendation),
+                  *(f"- caveat: {line}" for line in verdict.caveats))
+
+    def show():
+        from bench_pipeline.cli import print_summary
+
+        print_summary(latest, "latest measurement per cell and query")
+        if verdict:
+            fmt.print_rich(verdict.table(), TABLE_COLUMNS, "every comparison of the verdict")
+
+    return Summary(latest, "latest measurement per cell and query", notes, show=show,
+                   extra={"verdict": verdict.as_json() if verdict else None,
+                          "cells_left": result.cells_left,
+                          "rounds": None if result.round_outcome is None else {
+                              "rounds": result.round_outcome.rounds, "stopped": result.round_outcome.stopped,
+                              "open": result.round_outcome.open,
+                              "more_seconds": result.round_outcome.more_seconds}})
 
 
 def _room(run: SuiteRun) -> None:

@@ -6,8 +6,8 @@
   latest measurement, speedup against the same engine at 1 thread and parallel
   efficiency (speedup / threads); NULL unless both latest measurements are ok.
 
-`read_metrics` adds the intervals (stats.py) to the rows it returns: `ci_low`,
-`ci_high` (95 % interval of the typical warm time) to `metrics_latest`;
+`read_metrics` adds the intervals (stats.py, from the processes) to the rows it returns: `ci_low`,
+`ci_high` (95 % interval of the typical time) to `metrics_latest`;
 `speedup_low`, `speedup_high` and `suspect` (the interval lies above the ideal,
 the thread count) to `metrics_speedup`. `noisy` marks a measurement that kept a
 run taken while other work used the CPU.
@@ -33,11 +33,12 @@ WHERE rn = 1""",
     """CREATE OR REPLACE TABLE metrics_speedup AS
 WITH cell AS (
   SELECT engine, query, threads_asked AS threads, oversubscribed, status, peak_rss_bytes, noisy, warm_list,
+         process_list,
          CASE WHEN status = 'ok' THEN median_seconds END AS median_seconds
   FROM metrics_latest)
 SELECT c.engine, c.query, c.threads, c.oversubscribed, c.status, c.median_seconds,
        b.median_seconds AS base_seconds, c.noisy OR coalesce(b.noisy, false) AS noisy,
-       c.warm_list, b.warm_list AS base_list,
+       c.warm_list, b.warm_list AS base_list, c.process_list, b.process_list AS base_processes,
        b.median_seconds / c.median_seconds AS speedup,
        b.median_seconds / c.median_seconds / c.threads AS efficiency,
        c.peak_rss_bytes
@@ -59,8 +60,11 @@ def build_metrics(store: ResultsStore, dataset_fingerprint: str) -> dict[str, li
 
 
 def read_metrics(store: ResultsStore, cores: int | None = None) -> dict[str, list[dict]]:
-    """The metrics tables as last built, in a stable order (`cores`: the machine's, for the suspect flag)."""
+    """The metrics tables as last built, in a stable order (`cores`: the machine's, for the suspect flag).
+    Intervals come from the processes, with the noise prior of the state folder holding the store."""
+    from bench_pipeline import calibration
     from bench_pipeline.harness import provenance
+    from bench_pipeline.verdict import noise_of
 
     cores = cores or provenance.logical_cores()
     order = {
@@ -70,11 +74,13 @@ def read_metrics(store: ResultsStore, cores: int | None = None) -> dict[str, lis
     }
     tables = {name: store.query(f"SELECT * FROM {name} ORDER BY {o}", {"q": list(QUERY_NAMES)} if "$q" in o
                                 else None) for name, o in order.items()}
+    noise = noise_of(tables["metrics_latest"], calibration.prior(store.path.parent)[0])
     for r in tables["metrics_latest"]:
-        interval = stats.typical(r.get("warm_list") or []) if r["status"] == "ok" else None
+        interval = stats.level(stats.processes_of(r), noise) if r["status"] == "ok" else None
         r["ci_low"], r["ci_high"] = (interval.low, interval.high) if interval else (None, None)
     for r in tables["metrics_speedup"]:
-        interval = stats.speedup(r.get("base_list") or [], r.get("warm_list") or []) \
+        base = stats.processes_of({"process_list": r.get("base_processes"), "warm_list": r.get("base_list")})
+        interval = stats.compare(base, stats.processes_of(r), noise, confidence=stats.CONFIDENCE) \
             if r["speedup"] is not None and r["threads"] != 1 else None
         r["speedup_low"], r["speedup_high"] = (interval.low, interval.high) if interval else (None, None)
         # Above the ideal beyond the noise: more than the thread count, or than the cores that run them.

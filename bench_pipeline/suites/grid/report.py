@@ -24,8 +24,9 @@ LOAD_COLUMNS = [
 CELL_COLUMNS = [
     ("engine", "engine", ""), ("threads_label", "threads", ">"), ("threads_verified", "verified", ">"),
     ("query", "query", ""), ("status", "status", ""), ("cold_seconds", "cold s", ".4f"),
-    ("median_seconds", "median s", ".4f"), ("ci_low", "95 % low (own runs)", ".4f"), ("ci_high", "95 % high", ".4f"),
-    ("min_seconds", "min s", ".4f"), ("max_seconds", "max s", ".4f"), ("warm_runs", "warm runs", ">"),
+    ("median_seconds", "median s", ".4f"), ("ci_low", "95 % low (processes)", ".4f"), ("ci_high", "95 % high", ".4f"),
+    ("min_seconds", "min s", ".4f"), ("max_seconds", "max s", ".4f"), ("processes_measured", "processes", ">"),
+    ("warm_runs", "warm runs", ">"),
     ("cv", "cv", ".3f"), ("noisy_label", "noise", ""), ("peak_rss_bytes", "peak MiB", "MiB"),
     ("startup_seconds", "start-up s", ".2f"), ("message", "message", ""),
 ]
@@ -57,7 +58,8 @@ def _plot_order(path: Path) -> tuple:
 
 
 def section(inputs: ReportInputs) -> Section | None:
-    from bench_pipeline.verdict import build_verdict, rule, verdict_rows
+    from bench_pipeline.suites.grid import grid_verdict
+    from bench_pipeline.verdict import TABLE_COLUMNS, rule
 
     m = metrics_of(inputs)
     if m is None:
@@ -76,8 +78,9 @@ def section(inputs: ReportInputs) -> Section | None:
     plots = sorted((p for p in s.plots_dir.glob("*.png") if p.name.startswith(PREFIXES)), key=_plot_order)
     return Section("grid/report.html.j2", {
         "statuses": sorted(Counter(r["status"] for r in latest).items()),
-        "verdict": build_verdict(verdict_rows(latest, s.engines, s.threads), inputs.cores, ds.posts_rows()),
-        "rule": rule(),
+        "verdict": (verdict := grid_verdict(s, latest, inputs.cores, ds.posts_rows())),
+        "verdict_table": verdict.table(), "verdict_columns": TABLE_COLUMNS,
+        "rule": rule(verdict.noise),
         "queries": QUERIES,
         "measured_queries": {r["query"] for r in latest},
         "dataset": {"path": str(ds.root), "rows": ds.posts_rows(), "fingerprint": ds.fingerprint()},
