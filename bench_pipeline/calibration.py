@@ -72,6 +72,15 @@ def prior(home: Path) -> tuple[stats.Noise, str | None]:
     return stats.Noise(float(rec["noise"]), float(rec["noise_df"]), f"calibrated on this machine {when}"), note
 
 
+def resolves(home: Path) -> str | None:
+    """'7.5 % (calibrated 2026-12-05)': the smallest difference the default budget resolves, as measured here."""
+    rec, _ = record(home)
+    r = (rec or {}).get("resolves")
+    if not isinstance(r, int | float):
+        return None
+    return f"{r - 1:.1%} (bench-pipeline calibrate, {str(rec.get('measured_at', ''))[:10]})"
+
+
 def save(home: Path, rec: dict) -> Path:
     """Add or replace this machine's record (a corrupt file is replaced: its content could not be used anyway)."""
     machines, _ = _read(home)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench_pipeline import fmt, state, suites
 from bench_pipeline.dataset import DatasetError, open_dataset
-from bench_pipeline.engines import AA_ENGINE, ENGINE_NAMES, VARIANTS
+from bench_pipeline.engines import ENGINE_NAMES, VARIANTS
 from bench_pipeline.fmt import MiB
 from bench_pipeline.harness import interrupt
 from bench_pipeline.options import (
@@ -113,13 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--threads", type=int_list, default=None,
                     help="comma-separated thread counts (default: those saved for workloads, else the main settings')")
 
-    aa = sub.add_parser("aa-test", help="measure one engine as several cells and count how often the verdict's "
-                                        "rule calls a difference between them (it should not)")
-    aa.add_argument("--engine", type=_engine, default=AA_ENGINE, help=f"the engine (default: {AA_ENGINE})")
-    aa.add_argument("--cells", type=positive_int, default=10, help="cells to measure (default: 10)")
-    aa.add_argument("--rows", type=positive_int, default=1_000_000, help="posts rows (default: 1,000,000)")
-    aa.add_argument("--threads", type=positive_int, default=None, help="threads (default: the machine's cores)")
-    aa.add_argument("--repeats", type=warm_runs, default=3, help="the least warm runs per query (default: 3)")
+    cal = sub.add_parser("calibrate", help="measure this machine's noise between processes and the verdict "
+                                           "rule's false-positive rate and power here; stores the noise as the prior")
+    cal.add_argument("--rows", type=positive_int, default=1_000_000, help="posts rows (default: 1,000,000)")
+    cal.add_argument("--processes", type=positive_int, default=20,
+                     help="processes per query, in interleaved rounds (default: 20; at least 4)")
+    cal.add_argument("--threads", type=positive_int, default=None, help="threads (default: the machine's cores)")
 
     lk = sub.add_parser("lock", help="who holds the machine's measurement lock; --release stops the holder")
     lk.add_argument("--release", action="store_true",
@@ -469,65 +468,95 @@ def cmd_import(args) -> int:
     return 0
 
 
-def cmd_aa_test(args) -> int:
-    """One engine measured as several cells on the same data: every pair the rule calls different is a false
-    positive. Prints the rate per query and over all comparisons."""
-    import itertools
+def cmd_calibrate(args) -> int:
+    """The A/A and known-difference processes in interleaved rounds, the rates replayed through the rule, the
+    noise saved for this machine (calibrate.py says how)."""
+    import datetime as dt
+    import random
+    import statistics
 
-    from bench_pipeline import history, stats
+    from bench_pipeline import calibrate as cal
+    from bench_pipeline import calibration, stats
     from bench_pipeline.datagen import ensure_dataset
     from bench_pipeline.harness import provenance
-    from bench_pipeline.harness.runner import CellSpec, run_cell
+    from bench_pipeline.harness.runner import QuerySpec, run_query
+    from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
+    from bench_pipeline.workloads.reference import validate_answer
+    from bench_pipeline.workloads.spec import load_workload
 
+    if args.processes < 4:
+        raise UsageError(f"argument --processes: at least 4 processes per query, got {args.processes}")
     settings = Settings.from_env(rows=args.rows)
     state.check_datasets(settings.home, {settings.data_dir: settings.rows})
     state.prepare(settings.home, settings.store_path)
     data = ensure_dataset(settings.data_dir, settings.rows, settings.seed)
-    threads = args.threads or provenance.logical_cores()
-    cells: list[dict[str, list[float]]] = []
-    for i in range(args.cells):
-        result = run_cell(CellSpec(args.engine, threads, data, repeats=args.repeats, max_repeats=settings.max_repeats,
-                                   precision=settings.precision, query_budget_s=settings.query_budget_s))
-        warm: dict[str, list[float]] = {}
-        for r in result.rows:
-            if r["run_kind"] == "warm" and r.get("kept", True) and r["status"] == "ok":
-                warm.setdefault(r["query"], []).append(r["seconds"])
-        cells.append(warm)
-        print(f"cell {i + 1}/{args.cells}: " + ", ".join(f"{q} {len(v)} runs" for q, v in warm.items()), flush=True)
-    total = called = 0
-    ratios = []
-    for q in QUERY_NAMES:
-        pairs = [(a[q], b[q]) for a, b in itertools.combinations(cells, 2) if q in a and q in b]
-        hits = sum(stats.differ(a, b) for a, b in pairs)
-        total, called = total + len(pairs), called + hits
-        ratios += [r.value for a, b in pairs if (r := stats.ratio(a, b))]
-        print(f"query {q}: {hits} of {len(pairs)} A/A comparisons called different")
-    if ratios:
-        spread = sorted(abs(r - 1) if r >= 1 else abs(1 / r - 1) for r in ratios)
-        print(f"A/A ratio of typical times: median {spread[len(spread) // 2]:.1%} apart, 95th percentile "
-              f"{spread[int(0.95 * (len(spread) - 1))]:.1%}, largest {spread[-1]:.1%}")
-        print(f"noise of a cell on this machine (log-scale standard deviation): {stats.estimate_cell_noise(cells):.3f} "
-              f"(the rule assumes {stats.cell_noise():.3f}; BENCH_CELL_NOISE sets it)")
-    # The history's false alarms: each cell as a re-measure of the one before it, unchanged.
-    consecutive = [(before[q], after[q]) for before, after in zip(cells, cells[1:], strict=False)
-                   for q in QUERY_NAMES if q in before and q in after]
-    flagged = sum(history.classify(a, b, settings.regression_threshold)[0] is not None for b, a in consecutive)
-    if consecutive:
-        print(f"history false alarms (each cell a re-measure of the previous, threshold "
-              f"{settings.regression_threshold:.0%}): {flagged} of {len(consecutive)} flagged "
-              f"({flagged / len(consecutive):.1%})")
-    if not total:
-        print(f"{PROG}: no A/A comparison could be made: every cell needs 2 or more warm runs of a query that "
-              "answered ok", file=sys.stderr)
+    known = load_workload(cal.write_known_workload(settings.home / "calibration"))
+    cores = provenance.logical_cores()
+    threads = args.threads or cores
+    engine = "duckdb"
+
+    def job(query, source, validator=None, name=engine):
+        spec = QuerySpec(name, query, source, threads, repeats=1, max_repeats=max(settings.repeats, 1),
+                         precision=1e-9, query_budget_s=settings.query_budget_s, validator=validator)
+        return lambda: run_query(spec)
+
+    jobs = {q: job(q, data) for q in QUERY_NAMES}
+    jobs |= {cal.known_query(f): job(cal.known_query(f), known, validate_answer, WORKLOAD_ENGINES[engine])
+             for f in cal.FACTORS}
+    print(f"calibrating: {engine} at {threads} threads; A/A on queries {', '.join(QUERY_NAMES)} of "
+          f"{settings.rows:,} rows and known differences (hashing {cal.HASH_ROWS:,} integers x "
+          f"{', '.join(f'{f:g}' for f in cal.FACTORS)}); {args.processes} processes each, in interleaved rounds",
+          flush=True)
+
+    done: dict[int, int] = {}
+
+    def on_process(n, name, pool):  # plain lines: calibration is mostly run into a log
+        if pool.failed:
+            print(f"round {n}: {name} failed: {pool.failed}", flush=True)
+        done[n] = done.get(n, 0) + 1
+        if done[n] == len(jobs):
+            print(f"{dt.datetime.now():%H:%M:%S} round {n}/{args.processes} done", flush=True)
+
+    rng = random.Random()
+    pools = cal.measure_pools(jobs, args.processes, rng, on_process)
+    failed = {q: p.failed for q, p in pools.items() if p.failed}
+    if failed:
+        print(f"{PROG}: calibration needs every process to answer: " +
+              "; ".join(f"{q}: {why}" for q, why in failed.items()) + " (nothing saved)", file=sys.stderr)
         return 1
-    rate = called / total
-    print(f"A/A false-positive rate: {called} of {total} comparisons ({rate:.1%}); {args.engine} at {threads} "
-          f"threads, {settings.rows:,} rows, {args.cells} cells, {provenance.logical_cores()} cores "
-          f"(pairs share cells, so the comparisons are not independent)")
-    if rate > 0.05:
-        print(f"{PROG}: the rule called more than 5 % of A/A pairs different on this machine: set BENCH_CELL_NOISE "
-              "to the cell noise printed above", file=sys.stderr)
-        return 1
+    aa = [pools[q] for q in QUERY_NAMES] + [pools[cal.known_query(f)] for f in cal.FACTORS]
+    noise = cal.noise_of(aa)
+    called, total = cal.false_positives(aa, noise, cal.AA_SPLITS, rng)
+    grid_measurements = len(settings.engines) * len(settings.threads) * len(QUERY_NAMES)
+    share = settings.time_budget_s / grid_measurements
+    base = pools[cal.known_query(1.0)]
+    most = cal.processes_in(share, base.seconds)
+    print(f"noise between processes: {noise.sigma:.3f} (log-scale standard deviation, {noise.df:.0f} degrees of "
+          f"freedom; {len(aa)} queries x {args.processes} processes)")
+    print("  per query: " + ", ".join(f"{p.query} {cal.noise_of([p]).sigma:.3f}" for p in aa if len(p.values) > 1))
+    print(f"A/A false positives: {called} of {total} comparisons called different ({called / total:.1%}; goal at "
+          f"most 5 %): random halves of each query's processes, the rule applied after each pair of processes")
+    print(f"power on known differences, at most {most} processes a side (the default budget's share of one query: "
+          f"{settings.time_budget_s:.0f} s / {grid_measurements} measurements = {share:.1f} s; one process here "
+          f"takes {statistics.median(base.seconds):.1f} s):")
+    record = {"noise": noise.sigma, "noise_df": noise.df, "engine": engine, "threads": threads, "rows": settings.rows,
+              "processes": args.processes, "false_positives": [called, total], "share_seconds": share,
+              "processes_in_share": most, "power": {}}
+    for f in cal.FACTORS[1:]:
+        slow = pools[cal.known_query(f)]
+        measured = stats.compare(base.values, slow.values, noise)
+        right, draws = cal.power(base, slow, noise, most, cal.POWER_DRAWS, rng)
+        one, pairs = cal.one_process_calls(base, slow, noise)
+        record["power"][f"{f:g}"] = {"called": right, "draws": draws, "one_process": [one, pairs],
+                                     "measured_ratio": 1 / measured.ratio}
+        print(f"  {f:g} N (measured {1 / measured.ratio:.3f}x): called faster {right} of {draws} draws "
+              f"({right / draws:.0%}); with one process a side {one} of {pairs} pairs ({one / pairs:.0%})")
+    resolves = cal.smallest_resolved(noise, most, rng)
+    record["resolves"] = resolves
+    print("smallest difference the default budget resolves here (called the right way 80 % of the time, "
+          f"simulated at this noise with {most} processes a side): " +
+          (f"{resolves - 1:.1%}" if resolves else f"more than {cal.CANDIDATES[-1] - 1:.0%}"))
+    print(f"saved for {calibration.machine_id()}: {calibration.save(settings.home, record)}")
     return 0
 
 
@@ -620,7 +649,7 @@ def threading_main() -> bool:
 COMMANDS = {
     "ui": cmd_ui,
     "lock": cmd_lock,
-    "aa-test": cmd_aa_test,
+    "calibrate": cmd_calibrate,
     "generate": cmd_generate,
     "query": cmd_query,
     "tpch": cmd_tpch,

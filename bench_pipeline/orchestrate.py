@@ -265,7 +265,7 @@ def _run_rounds(instance, group: CellGroup, stale: dict[str, str | None], run: S
     reserve = _OUTPUTS_S + _RECORD_S * len(todo)
     outcome, measured = rounds.measure_cells(specs, fresh, ResultsStore(s.store_path), deadline - reserve,
                                              provenance.logical_cores(), prior, estimates,
-                                             observer=_tell().rounds_observer())
+                                             observer=_tell().rounds_observer(), most_processes=s.max_processes)
     result.round_outcome = outcome
     result.cells_left = [label(k) for k in outcome.unmeasured]
     if outcome.unmeasured:

@@ -209,6 +209,9 @@ class Settings(BenchSettingsBase):
     timeout_s: PositiveSeconds = 600.0
     # `run`'s time budget, dataset included: the rounds stop adding processes when it is spent (harness/rounds.py).
     time_budget_s: PositiveSeconds = 900.0
+    # The most fresh processes a query of a cell gets while its comparisons are open (the rule's error rates
+    # are checked up to 20 looks: stats.LOOK_CONFIDENCE).
+    max_processes: Annotated[int, Field(ge=1, le=20)] = 20
     budget_mib: PositiveInt | None = None
     # A re-measured query whose time moved by more than this share, by the verdict's rule, is flagged (history.py).
     regression_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.05

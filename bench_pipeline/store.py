@@ -10,7 +10,7 @@ Table `measurements` (one row per run of a query in a cell):
 | threads_asked, threads_verified | the thread setting asked and what the engine reported |
 | oversubscribed | threads_asked > the machine's logical cores |
 | run_index, run_kind | the run's number within the cell's query (unique), `cold` (each process's first run) or `warm` |
-| process_index | which fresh process of the query ran it (0, 1, ...: the unit of replication; NULL before processes were counted: one process) |
+| process_index | which fresh process of the query ran it (0, 1, ...); NULL in rows from before: one process |
 | seconds | the run's time; NULL when the run did not finish |
 | status, message | ok, wrong_answer, timeout, oom, error, unsupported (query text rejected), skipped; why, if not ok |
 | startup_seconds | engine start-up in this query's process (Spark's JVM), timed apart |

@@ -23,6 +23,9 @@ def own_measurement_lock(tmp_path_factory):
         # What the tests count must not depend on the machine's load: no noisy re-measures
         # (test_runner's noise test turns them back on).
         mp.setenv("BENCH_NOISY_RETRIES", "0")
+        # One fresh process per query, as a run whose comparisons are all decided at once: the rows the tests
+        # count do not depend on how the rounds' comparisons came out (test_stats tests the rounds themselves).
+        mp.setenv("BENCH_MAX_PROCESSES", "1")
         yield path
 
 

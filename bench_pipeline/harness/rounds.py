@@ -29,7 +29,7 @@ from bench_pipeline.verdict import QueryVerdict, query_verdict
 MOST_PROCESSES = 20  # a side's most processes: the rule's error rates are checked up to this many looks
 
 
-@dataclass
+@dataclass(eq=False)  # identity: a measurement is one object however its values compare
 class Measurement:
     """One query of one cell: its processes so far."""
 

@@ -23,6 +23,8 @@ def _options(p) -> None:
     p.add_argument("--time-budget", dest="time_budget_s", type=opt.duration, default=None,
                    help="how long the run may take, dataset included: 900, 900s, 15m or 1h (default: 15m); "
                         "processes go to the comparisons still open until it is spent")
+    p.add_argument("--max-processes", type=opt.positive_int, default=None,
+                   help="the most fresh processes per query while a comparison is open, 1 to 20 (default: 20)")
     p.add_argument("--max-repeats", type=opt.positive_int, default=None,
                    help="the most warm runs per query while the median is not yet precise (default: 30)")
     p.add_argument("--precision", type=opt.positive_float, default=None,
@@ -58,9 +60,8 @@ def grid_verdict(s, latest: list[dict], cores: int, rows: int | None):
     from bench_pipeline.verdict import build_verdict, verdict_rows
 
     prior, _ = calibration.prior(s.home)
-    rec, _ = calibration.record(s.home)
     return build_verdict(verdict_rows(latest, s.engines, s.threads), cores, rows, prior=prior,
-                         resolves=(rec or {}).get("resolves"))
+                         most_processes=s.max_processes, resolves=calibration.resolves(s.home))
 
 
 def rounds_notes(outcome, budget_s: float) -> tuple[str, ...]:

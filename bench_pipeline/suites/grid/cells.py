@@ -73,7 +73,8 @@ def measure_alone(s: Settings, key: str, data, store, dagster_run_id: str | None
     share = s.time_budget_s / max(len(keys), 1)
     _, results = measure_cells({key: cell_spec(s, key, data, dagster_run_id)},
                                latest_rows(s, [k for k in keys if k != key], data), store,
-                               time.monotonic() + share, provenance.logical_cores(), prior, whole_first_round=True)
+                               time.monotonic() + share, provenance.logical_cores(), prior, whole_first_round=True,
+                               most_processes=s.max_processes)
     return results[key]
 
 

@@ -1,0 +1,169 @@
+"""`bench-pipeline calibrate`: the noise between processes on this machine and the rule's error rates on it.
+
+Two sets of measurements, taken in interleaved rounds (each round one fresh process per query, in a shuffled
+order, so the machine's drift falls on all of them alike):
+
+- **A/A**: DuckDB on the grid's queries, every process the same work. The scatter of the process values is the
+  machine's noise, stored as the prior (calibration.py). Replaying random halves of a query's processes against
+  each other through the sequential rule (stats.sequential) counts how often it calls a difference where
+  there is none: the false-positive rate.
+- **Known differences**: DuckDB hashing N, 1.1 N, 1.2 N and 2 N integers (a workload written under the state
+  folder). Random draws of the N processes against the others, as many processes per side as the default
+  budget's share of one query pays for, count how often the rule calls the true direction: the power.
+
+The draws come from a finite set of processes, so they are not independent: the rates are estimates from
+resampling, and their count says how many comparisons they rest on. The smallest difference the default budget
+resolves is computed from the measured noise by simulation (the rule run on simulated processes).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench_pipeline import stats
+
+HASH_ROWS = 200_000_000  # N: about 0.7 s of hashing at 2 threads here, far above a process's fixed costs
+FACTORS = (1.0, 1.1, 1.2, 2.0)  # the known amounts of work, as multiples of N
+AA_SPLITS = 240  # A/A comparisons replayed (at least 200), spread over the queries
+POWER_DRAWS = 200
+SIMULATED = 400  # simulated comparisons per difference for the smallest resolvable difference
+RESOLVE_POWER = 0.8
+CANDIDATES = (1.02, 1.03, 1.05, 1.075, 1.1, 1.15, 1.2, 1.25, 1.3, 1.4, 1.5, 1.75, 2.0, 3.0)
+
+
+def known_query(factor: float) -> str:
+    return f"x{round(factor * 100)}"
+
+
+def write_known_workload(folder: Path) -> Path:
+    """The known-difference workload: one tiny table (the format needs one) and a hashing query per factor."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bench_pipeline.workloads.spec import write_if_changed
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "one.parquet").exists():
+        pq.write_table(pa.table({"x": [1]}), folder / "one.parquet")
+    lines = ['name = "calibration"', 'description = "DuckDB hashing N integers against a known multiple of N"',
+             "[tables]", 'one = "one.parquet"']
+    for f in FACTORS:
+        lines += [f"[queries.{known_query(f)}]",
+                  f'sql = "SELECT sum(hash(range)) AS h FROM range({round(f * HASH_ROWS)})"',
+                  f'description = "hash {f:g} N integers"']
+    write_if_changed(folder / "workload.toml", "\n".join(lines) + "\n")
+    return folder
+
+
+@dataclass
+class Pool:
+    """The process values of one query (one engine, threads, data), in the order measured."""
+
+    query: str
+    values: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # wall time of each process
+    failed: str | None = None
+
+
+def measure_pools(jobs: dict[str, Callable[[], list[dict]]], processes: int, rng: random.Random,
+                  on_process: Callable[[int, str, Pool], None] = lambda *a: None,
+                  clock: Callable[[], float] | None = None) -> dict[str, Pool]:
+    """`processes` rounds; each runs every job (one process: its rows) once, in a shuffled order."""
+    import time
+
+    clock = clock or time.monotonic
+    pools = {name: Pool(name) for name in jobs}
+    for n in range(1, processes + 1):
+        order = list(jobs)
+        rng.shuffle(order)
+        for name in order:
+            pool = pools[name]
+            if pool.failed:
+                continue
+            start = clock()
+            rows = jobs[name]()
+            pool.seconds.append(clock() - start)
+            bad = next((r for r in rows if r.get("status") != "ok"), None)
+            values = stats.process_values(rows)
+            if bad or not values:
+                pool.failed = (bad or {}).get("message") or (bad or {}).get("status") or "no warm run"
+            else:
+                pool.values.append(values[0])
+            on_process(n, name, pool)
+    return pools
+
+
+def noise_of(pools: list[Pool]) -> stats.Noise:
+    """The pooled log-scale standard deviation between processes of the A/A queries, with its degrees of
+    freedom."""
+    ss = df = 0.0
+    for p in pools:
+        logs = [math.log(v) for v in p.values]
+        if len(logs) > 1:
+            mean = sum(logs) / len(logs)
+            ss += sum((x - mean) ** 2 for x in logs)
+            df += len(logs) - 1
+    if not df:
+        raise ValueError("no query has two processes: the noise cannot be estimated")
+    return stats.Noise(math.sqrt(ss / df), df, "calibrated")
+
+
+def false_positives(pools: list[Pool], prior: stats.Noise, splits: int, rng: random.Random) -> tuple[int, int]:
+    """(called different, comparisons): random halves of each query's processes replayed through the rule."""
+    usable = [p for p in pools if len(p.values) >= 2]
+    called = total = 0
+    for i in range(splits):
+        values = list(usable[i % len(usable)].values)
+        rng.shuffle(values)
+        half = len(values) // 2
+        answer, _ = stats.sequential(values[:half], values[half:2 * half], prior)
+        called += answer in (stats.FASTER, stats.SLOWER)
+        total += 1
+    return called, total
+
+
+def power(fast: Pool, slow: Pool, prior: stats.Noise, most: int, draws: int, rng: random.Random) -> tuple[int, int]:
+    """(called faster the right way, draws): random draws of `most` processes a side replayed through the rule."""
+    most = max(1, min(most, len(fast.values), len(slow.values)))
+    right = 0
+    for _ in range(draws):
+        answer, _ = stats.sequential(rng.sample(fast.values, most), rng.sample(slow.values, most), prior)
+        right += answer == stats.FASTER
+    return right, draws
+
+
+def one_process_calls(fast: Pool, slow: Pool, prior: stats.Noise) -> tuple[int, int]:
+    """(pairs called the right way, pairs): every process of one side against every process of the other, alone."""
+    right = total = 0
+    for a in fast.values:
+        for b in slow.values:
+            c = stats.compare([a], [b], stats.pooled(([a], [b]), prior))
+            right += c is not None and c.answer == stats.FASTER
+            total += 1
+    return right, total
+
+
+def simulated_power(ratio: float, noise: stats.Noise, most: int, trials: int, rng: random.Random) -> float:
+    """The share of simulated comparisons (log-normal processes with the measured noise) called the right way."""
+    hits = 0
+    for _ in range(trials):
+        a = [math.exp(rng.gauss(0.0, noise.sigma)) for _ in range(most)]
+        b = [ratio * math.exp(rng.gauss(0.0, noise.sigma)) for _ in range(most)]
+        hits += stats.sequential(a, b, noise)[0] == stats.FASTER
+    return hits / trials
+
+
+def smallest_resolved(noise: stats.Noise, most: int, rng: random.Random) -> float | None:
+    """The smallest candidate difference called the right way at least RESOLVE_POWER of the time."""
+    return next((r for r in CANDIDATES if simulated_power(r, noise, most, SIMULATED, rng) >= RESOLVE_POWER), None)
+
+
+def processes_in(share_s: float, seconds: list[float]) -> int:
+    """How many processes a side gets in `share_s` seconds, at the median time of its processes."""
+    per = statistics.median(seconds) if seconds else share_s
+    return max(1, min(int(share_s // per), 20))
