@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_pipeline import stats
+from bench_pipeline.queries import QUERY_NAMES
 
 HASH_ROWS = 200_000_000  # N: about 0.7 s of hashing at 2 threads here, far above a process's fixed costs
 FACTORS = (1.0, 1.1, 1.2, 2.0)  # the known amounts of work, as multiples of N
@@ -34,6 +35,10 @@ POWER_DRAWS = 200
 SIMULATED = 400  # simulated comparisons per difference for the smallest resolvable difference
 RESOLVE_POWER = 0.8
 CANDIDATES = (1.02, 1.03, 1.05, 1.075, 1.1, 1.15, 1.2, 1.25, 1.3, 1.4, 1.5, 1.75, 2.0, 3.0)
+
+
+class CalibrationFailed(RuntimeError):
+    """A process of the calibration did not answer: no rate can be computed from the rest."""
 
 
 def known_query(factor: float) -> str:
@@ -127,6 +132,22 @@ def false_positives(pools: list[Pool], prior: stats.Noise, splits: int, rng: ran
     return called, total
 
 
+def false_alarms(pools: list[Pool], prior: stats.Noise, processes: int, threshold: float, draws: int,
+                 rng: random.Random) -> tuple[int, int]:
+    """(flagged, re-measures): an unchanged re-measure (two disjoint draws of `processes` processes of one query)
+    judged by the history's regression rule."""
+    from bench_pipeline.history import classify
+
+    usable = [p for p in pools if len(p.values) >= 2]
+    flagged = 0
+    for i in range(draws):
+        values = usable[i % len(usable)].values
+        k = max(1, min(processes, len(values) // 2))
+        drawn = rng.sample(values, 2 * k)
+        flagged += classify(drawn[:k], drawn[k:], threshold, stats.pooled((drawn[:k], drawn[k:]), prior))[0] is not None
+    return flagged, draws
+
+
 def power(fast: Pool, slow: Pool, prior: stats.Noise, most: int, draws: int, rng: random.Random) -> tuple[int, int]:
     """(called faster the right way, draws): random draws of `most` processes a side replayed through the rule."""
     most = max(1, min(most, len(fast.values), len(slow.values)))
@@ -167,3 +188,79 @@ def processes_in(share_s: float, seconds: list[float]) -> int:
     """How many processes a side gets in `share_s` seconds, at the median time of its processes."""
     per = statistics.median(seconds) if seconds else share_s
     return max(1, min(int(share_s // per), 20))
+
+
+def calibrate(settings, data, processes: int, threads: int,
+              say: Callable[[str], None] = lambda line: print(line, flush=True)) -> dict:
+    """Measure the pools, print the figures, return this machine's record (calibration.save stores it)."""
+    import datetime as dt
+
+    from bench_pipeline.harness.runner import QuerySpec, run_query
+    from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
+    from bench_pipeline.workloads.reference import validate_answer
+    from bench_pipeline.workloads.spec import load_workload
+
+    known = load_workload(write_known_workload(settings.home / "calibration"))
+    engine = "duckdb"
+
+    def job(query, source, validator=None, name=engine):
+        spec = QuerySpec(name, query, source, threads, repeats=1, max_repeats=max(settings.repeats, 1),
+                         precision=1e-9, query_budget_s=settings.query_budget_s, validator=validator)
+        return lambda: run_query(spec)
+
+    jobs = {q: job(q, data) for q in QUERY_NAMES}
+    jobs |= {known_query(f): job(known_query(f), known, validate_answer, WORKLOAD_ENGINES[engine]) for f in FACTORS}
+    say(f"calibrating: {engine} at {threads} threads; A/A on queries {', '.join(QUERY_NAMES)} of {settings.rows:,} "
+        f"rows and known differences (hashing {HASH_ROWS:,} integers x {', '.join(f'{f:g}' for f in FACTORS)}); "
+        f"{processes} processes each, in interleaved rounds")
+    done: dict[int, int] = {}
+
+    def on_process(n, name, pool):  # plain lines: a calibration mostly runs into a log
+        if pool.failed:
+            say(f"round {n}: {name} failed: {pool.failed}")
+        done[n] = done.get(n, 0) + 1
+        if done[n] == len(jobs):
+            say(f"{dt.datetime.now():%H:%M:%S} round {n}/{processes} done")
+
+    rng = random.Random()
+    pools = measure_pools(jobs, processes, rng, on_process)
+    failed = {q: p.failed for q, p in pools.items() if p.failed}
+    if failed:
+        raise CalibrationFailed("calibration needs every process to answer: "
+                                + "; ".join(f"{q}: {why}" for q, why in failed.items()))
+    aa = list(pools.values())  # every query is its own A/A pool: the same work in every process
+    noise = noise_of(aa)
+    measurements = len(settings.engines) * len(settings.threads) * len(QUERY_NAMES)
+    share = settings.time_budget_s / measurements
+    base = pools[known_query(1.0)]
+    most = processes_in(share, base.seconds)
+    called, total = false_positives(aa, noise, AA_SPLITS, rng)
+    alarms, remeasures = false_alarms(aa, noise, most, settings.regression_threshold, AA_SPLITS, rng)
+    say(f"noise between processes: {noise.sigma:.3f} (log-scale standard deviation, {noise.df:.0f} degrees of "
+        f"freedom; {len(aa)} queries x {processes} processes)")
+    say("  per query: " + ", ".join(f"{p.query} {noise_of([p]).sigma:.3f}" for p in aa))
+    say(f"A/A false positives: {called} of {total} comparisons called different ({called / total:.1%}; goal at most "
+        f"5 %): random halves of each query's processes, the rule applied after each pair of processes")
+    say(f"history false alarms: {alarms} of {remeasures} unchanged re-measures ({most} processes each) flagged as a "
+        f"change of more than {settings.regression_threshold:.0%} ({alarms / remeasures:.1%}; goal at most 5 %)")
+    say(f"power on known differences, at most {most} processes a side (the default budget's share of one query: "
+        f"{settings.time_budget_s:.0f} s / {measurements} measurements = {share:.1f} s; one process of the N query "
+        f"takes {statistics.median(base.seconds):.1f} s):")
+    record = {"noise": noise.sigma, "noise_df": noise.df, "engine": engine, "threads": threads, "rows": settings.rows,
+              "processes": processes, "false_positives": [called, total], "false_alarms": [alarms, remeasures],
+              "share_seconds": share, "processes_in_share": most, "power": {},
+              "process_values": {q: p.values for q, p in pools.items()}}  # what the rates were computed from
+    for f in FACTORS[1:]:
+        slow = pools[known_query(f)]
+        measured = stats.compare(base.values, slow.values, noise)
+        right, draws = power(base, slow, noise, most, POWER_DRAWS, rng)
+        one, pairs = one_process_calls(base, slow, noise)
+        record["power"][f"{f:g}"] = {"called": right, "draws": draws, "one_process": [one, pairs],
+                                     "measured_ratio": 1 / measured.ratio}
+        say(f"  {f:g} N (measured {1 / measured.ratio:.3f}x): called faster {right} of {draws} draws "
+            f"({right / draws:.0%}); with one process a side {one} of {pairs} pairs ({one / pairs:.0%})")
+    record["resolves"] = resolves = smallest_resolved(noise, most, rng)
+    say("smallest difference the default budget resolves here (called the right way 80 % of the time, simulated at "
+        f"this noise with {most} processes a side): "
+        + (f"{resolves - 1:.1%}" if resolves else f"more than {CANDIDATES[-1] - 1:.0%}"))
+    return record

@@ -469,20 +469,10 @@ def cmd_import(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    """The A/A and known-difference processes in interleaved rounds, the rates replayed through the rule, the
-    noise saved for this machine (calibrate.py says how)."""
-    import datetime as dt
-    import random
-    import statistics
-
-    from bench_pipeline import calibrate as cal
-    from bench_pipeline import calibration, stats
+    """The noise between processes and the rule's error rates on this machine (calibrate.py), saved as its prior."""
+    from bench_pipeline import calibrate, calibration
     from bench_pipeline.datagen import ensure_dataset
     from bench_pipeline.harness import provenance
-    from bench_pipeline.harness.runner import QuerySpec, run_query
-    from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
-    from bench_pipeline.workloads.reference import validate_answer
-    from bench_pipeline.workloads.spec import load_workload
 
     if args.processes < 4:
         raise UsageError(f"argument --processes: at least 4 processes per query, got {args.processes}")
@@ -490,72 +480,11 @@ def cmd_calibrate(args) -> int:
     state.check_datasets(settings.home, {settings.data_dir: settings.rows})
     state.prepare(settings.home, settings.store_path)
     data = ensure_dataset(settings.data_dir, settings.rows, settings.seed)
-    known = load_workload(cal.write_known_workload(settings.home / "calibration"))
-    cores = provenance.logical_cores()
-    threads = args.threads or cores
-    engine = "duckdb"
-
-    def job(query, source, validator=None, name=engine):
-        spec = QuerySpec(name, query, source, threads, repeats=1, max_repeats=max(settings.repeats, 1),
-                         precision=1e-9, query_budget_s=settings.query_budget_s, validator=validator)
-        return lambda: run_query(spec)
-
-    jobs = {q: job(q, data) for q in QUERY_NAMES}
-    jobs |= {cal.known_query(f): job(cal.known_query(f), known, validate_answer, WORKLOAD_ENGINES[engine])
-             for f in cal.FACTORS}
-    print(f"calibrating: {engine} at {threads} threads; A/A on queries {', '.join(QUERY_NAMES)} of "
-          f"{settings.rows:,} rows and known differences (hashing {cal.HASH_ROWS:,} integers x "
-          f"{', '.join(f'{f:g}' for f in cal.FACTORS)}); {args.processes} processes each, in interleaved rounds",
-          flush=True)
-
-    done: dict[int, int] = {}
-
-    def on_process(n, name, pool):  # plain lines: calibration is mostly run into a log
-        if pool.failed:
-            print(f"round {n}: {name} failed: {pool.failed}", flush=True)
-        done[n] = done.get(n, 0) + 1
-        if done[n] == len(jobs):
-            print(f"{dt.datetime.now():%H:%M:%S} round {n}/{args.processes} done", flush=True)
-
-    rng = random.Random()
-    pools = cal.measure_pools(jobs, args.processes, rng, on_process)
-    failed = {q: p.failed for q, p in pools.items() if p.failed}
-    if failed:
-        print(f"{PROG}: calibration needs every process to answer: " +
-              "; ".join(f"{q}: {why}" for q, why in failed.items()) + " (nothing saved)", file=sys.stderr)
+    try:
+        record = calibrate.calibrate(settings, data, args.processes, args.threads or provenance.logical_cores())
+    except calibrate.CalibrationFailed as exc:
+        print(f"{PROG}: {exc} (nothing saved)", file=sys.stderr)
         return 1
-    aa = [pools[q] for q in QUERY_NAMES] + [pools[cal.known_query(f)] for f in cal.FACTORS]
-    noise = cal.noise_of(aa)
-    called, total = cal.false_positives(aa, noise, cal.AA_SPLITS, rng)
-    grid_measurements = len(settings.engines) * len(settings.threads) * len(QUERY_NAMES)
-    share = settings.time_budget_s / grid_measurements
-    base = pools[cal.known_query(1.0)]
-    most = cal.processes_in(share, base.seconds)
-    print(f"noise between processes: {noise.sigma:.3f} (log-scale standard deviation, {noise.df:.0f} degrees of "
-          f"freedom; {len(aa)} queries x {args.processes} processes)")
-    print("  per query: " + ", ".join(f"{p.query} {cal.noise_of([p]).sigma:.3f}" for p in aa if len(p.values) > 1))
-    print(f"A/A false positives: {called} of {total} comparisons called different ({called / total:.1%}; goal at "
-          f"most 5 %): random halves of each query's processes, the rule applied after each pair of processes")
-    print(f"power on known differences, at most {most} processes a side (the default budget's share of one query: "
-          f"{settings.time_budget_s:.0f} s / {grid_measurements} measurements = {share:.1f} s; one process here "
-          f"takes {statistics.median(base.seconds):.1f} s):")
-    record = {"noise": noise.sigma, "noise_df": noise.df, "engine": engine, "threads": threads, "rows": settings.rows,
-              "processes": args.processes, "false_positives": [called, total], "share_seconds": share,
-              "processes_in_share": most, "power": {}}
-    for f in cal.FACTORS[1:]:
-        slow = pools[cal.known_query(f)]
-        measured = stats.compare(base.values, slow.values, noise)
-        right, draws = cal.power(base, slow, noise, most, cal.POWER_DRAWS, rng)
-        one, pairs = cal.one_process_calls(base, slow, noise)
-        record["power"][f"{f:g}"] = {"called": right, "draws": draws, "one_process": [one, pairs],
-                                     "measured_ratio": 1 / measured.ratio}
-        print(f"  {f:g} N (measured {1 / measured.ratio:.3f}x): called faster {right} of {draws} draws "
-              f"({right / draws:.0%}); with one process a side {one} of {pairs} pairs ({one / pairs:.0%})")
-    resolves = cal.smallest_resolved(noise, most, rng)
-    record["resolves"] = resolves
-    print("smallest difference the default budget resolves here (called the right way 80 % of the time, "
-          f"simulated at this noise with {most} processes a side): " +
-          (f"{resolves - 1:.1%}" if resolves else f"more than {cal.CANDIDATES[-1] - 1:.0%}"))
     print(f"saved for {calibration.machine_id()}: {calibration.save(settings.home, record)}")
     return 0
 

@@ -19,6 +19,7 @@ from bench_pipeline import stats
 from bench_pipeline.queries import QUERIES, QUERY_NAMES
 
 SCALES, DOES_NOT_SCALE, SLOWS_DOWN = "scales", "does not scale", "slows down"
+LOOK = f"{stats.LOOK_CONFIDENCE * 100:g} %"  # '99.5 %': the confidence of each look's interval
 
 
 def rule(noise: stats.Noise | None = None) -> str:
@@ -28,13 +29,26 @@ def rule(noise: stats.Noise | None = None) -> str:
             f"interval from the noise between processes (each side's own scatter shrunk towards the machine's "
             f"noise); faster or slower when the interval excludes 1, equivalent when it lies within "
             f"±{stats.MARGIN:.0%}, undecided otherwise; the rule is applied after every round, each look at "
-            f"{stats.LOOK_CONFIDENCE:.0%} so that every answer holds with at least 95 % confidence")
+            f"{LOOK} so that every answer holds with at least 95 % confidence")
     return text + (f"; noise between processes: {noise.text()}" if noise else "")
+
+
+def _why(c: stats.Comparison | None, most_processes: int | None) -> str:
+    """Why a comparison is open: the processes it had and about how many would decide it."""
+    if c is None:
+        return "no process measured"
+    need = c.processes_to_decide()
+    sides = f"{c.processes[0]} and {c.processes[1]} processes"
+    if need is None:
+        return sides
+    if most_processes and need > most_processes:
+        return f"{sides}; too noisy to decide within {most_processes} processes a side"
+    return f"{sides}; about {need} a side would decide it"
 
 
 def _ratio(c: stats.Comparison) -> str:
     """'1.29x slower (99 % 1.12-1.48)' from the point of view of the side compared (b / a read as 'x slower')."""
-    return f"{1 / c.ratio:.2f}x ({stats.LOOK_CONFIDENCE:.0%} {1 / c.high:.2f}-{1 / c.low:.2f})"
+    return f"{1 / c.ratio:.2f}x ({LOOK} {1 / c.high:.2f}-{1 / c.low:.2f})"
 
 
 @dataclass
@@ -54,16 +68,7 @@ class EngineComparison:
                                                                               self.comparison.answer)
 
     def why(self) -> str:
-        c = self.comparison
-        if c is None:
-            return "no process measured"
-        need = c.processes_to_decide()
-        sides = f"{c.processes[0]} and {c.processes[1]} processes"
-        if need is None:
-            return sides
-        if self.most_processes and need > self.most_processes:
-            return f"{sides}; too noisy to decide within {self.most_processes} processes a side"
-        return f"{sides}; about {need} a side would decide it"
+        return _why(self.comparison, self.most_processes)
 
     def text(self) -> str:
         c = self.comparison
@@ -87,6 +92,7 @@ class Scaling:
     engine: str
     threads: int
     comparison: stats.Comparison | None  # at 1 thread / at `threads`: the speedup
+    most_processes: int | None = None
 
     @property
     def speedup(self) -> float | None:
@@ -108,11 +114,14 @@ class Scaling:
         c = self.comparison
         if c is None:
             return "not measured at 1 thread and at the cores"
-        at = f"{c.ratio:.2f}x at {_threads(self.threads)} ({stats.LOOK_CONFIDENCE:.0%} {c.low:.2f}-{c.high:.2f})"
+        at = f"{c.ratio:.2f}x at {_threads(self.threads)} ({LOOK} {c.low:.2f}-{c.high:.2f})"
         if self.answer == stats.UNDECIDED:
-            return f"{at}: undecided ({c.processes[0]} and {c.processes[1]} processes)"
+            return f"{at}: undecided ({self.why()})"
         return f"{at}: {self.answer}" + (f" (within ±{stats.MARGIN:.0%} of 1x)" if self.answer == DOES_NOT_SCALE
                                          else "")
+
+    def why(self) -> str:
+        return _why(self.comparison, self.most_processes)
 
     def as_json(self) -> dict:
         c = self.comparison
@@ -179,12 +188,13 @@ class Verdict:
                 out.append({"query": q, "kind": "scaling", "what": f"{s.engine} 1 -> {s.threads} threads",
                             "threads": s.threads, "ratio": k.ratio if k else None,
                             "interval": f"{k.low:.2f}-{k.high:.2f}" if k else None, "answer": s.answer,
-                            "processes": f"{k.processes[0]} / {k.processes[1]}" if k else None, "why": ""})
+                            "processes": f"{k.processes[0]} / {k.processes[1]}" if k else None,
+                            "why": s.why() if s.answer == stats.UNDECIDED else ""})
         return out
 
 
 TABLE_COLUMNS = [("query", "query", ""), ("what", "comparison", ""), ("ratio", "ratio", ".2f"),
-                 ("interval", f"{stats.LOOK_CONFIDENCE:.0%} interval", ">"), ("answer", "answer", ""),
+                 ("interval", f"{LOOK} interval", ">"), ("answer", "answer", ""),
                  ("processes", "processes", ">"), ("why", "open because", "")]
 
 
@@ -243,7 +253,7 @@ def query_verdict(latest: list[dict], query: str, cores: int, noise: stats.Noise
     for r in rows:
         if r["threads_asked"] == scale_at and _ok(r) and r["engine"] in one:
             v.scaling.append(Scaling(r["engine"], scale_at, stats.compare(
-                stats.processes_of(one[r["engine"]]), stats.processes_of(r), noise)))
+                stats.processes_of(one[r["engine"]]), stats.processes_of(r), noise), most_processes))
     v.scaling.sort(key=lambda s: -(s.speedup or 0))
     return v
 
@@ -295,7 +305,7 @@ def build_verdict(latest: list[dict], cores: int, rows: int | None = None, queri
         for q, v in per_query.items():
             for s in v.scaling:
                 by_answer.setdefault(s.answer, []).append(f"{s.engine} {q} ({s.comparison.ratio:.2f}x)")
-        for answer, words in ((SCALES, f"Scale from 1 to the cores ({stats.LOOK_CONFIDENCE:.0%} interval above 1)"),
+        for answer, words in ((SCALES, f"Scale from 1 to the cores ({LOOK} interval above 1)"),
                               (DOES_NOT_SCALE, f"Do not scale (equivalent to 1x within ±{stats.MARGIN:.0%})"),
                               (SLOWS_DOWN, "Slower with more threads"),
                               (stats.UNDECIDED, "Scaling undecided (more processes would tell)")):

@@ -106,6 +106,13 @@ def test_cell_command_fills_the_store(small_data, tmp_path):
     (["cluster", "--executors", "0"], ["--executors"]),
     (["cluster", "--ray-address", "127.0.0.1:1"], ["--ray-address", "nothing listens at 127.0.0.1:1"]),
     (["cluster", "--ray-address", "headnode"], ["--ray-address", "not host:port"]),
+    (["run", "--time-budget", "0"], ["--time-budget"]),
+    (["run", "--time-budget", "-5m"], ["--time-budget"]),
+    (["run", "--time-budget", "inf"], ["--time-budget"]),
+    (["run", "--time-budget", "nan"], ["--time-budget"]),
+    (["run", "--time-budget", "soon"], ["--time-budget", "'soon'"]),
+    (["run", "--max-processes", "21"], ["max_processes"]),
+    (["calibrate", "--processes", "2"], ["--processes", "at least 4"]),
 ])
 def test_bad_suite_arguments_are_one_line_and_write_nothing(tmp_path, args, words):
     home = tmp_path / "home"

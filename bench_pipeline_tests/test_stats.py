@@ -96,6 +96,8 @@ def test_calibration_replays_real_processes_through_the_rule():
     assert noise.sigma == pytest.approx(0.04, rel=0.25) and noise.df == 57
     called, total = calibrate.false_positives(pools, noise, 240, rng)
     assert total == 240 and called / total <= 0.05
+    alarms, remeasures = calibrate.false_alarms(pools, noise, 6, 0.05, 240, rng)
+    assert remeasures == 240 and alarms / remeasures <= 0.05
     fast = calibrate.Pool("x100", _processes(rng, 1.0, 20, 0.04))
     assert calibrate.power(fast, calibrate.Pool("x120", _processes(rng, 1.2, 20, 0.04)), noise, 6, 200, rng)[0] >= 180
     right, pairs = calibrate.one_process_calls(fast, calibrate.Pool("x200", _processes(rng, 2.0, 20, 0.04)), noise)
