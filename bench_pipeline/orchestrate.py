@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from bench_pipeline import calibration, history, suites
+from bench_pipeline.defs.common import measured_since
 from bench_pipeline.defs.resources import BenchSettings, step_spark
 from bench_pipeline.defs.runs import DECIDED_AT, POOL, RECORDED, owner_tags, pool_holders, reap_dead_runs
 from bench_pipeline.defs.staleness import current_data_version, stale_cells
 from bench_pipeline.harness import interrupt, provenance, rounds
+from bench_pipeline.harness.machine_lock import measurement_lock, this_command
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
 from bench_pipeline.suites import CellGroup, SuiteRun
@@ -252,29 +254,47 @@ def _run_rounds(instance, group: CellGroup, stale: dict[str, str | None], run: S
     result.cells_fresh += [label(k) for k, reason in stale.items() if reason is None]
     if not todo:
         return
-    if holders := pool_holders(instance):
-        print(f"bench-pipeline: the rounds wait for the bench_cells pool, held by {', '.join(holders)}",
-              file=sys.stderr, flush=True)
     s = run.main
     prior, note = calibration.prior(s.home)
     if note:
         print(f"bench-pipeline: {note}", file=sys.stderr, flush=True)
-    fresh = group.latest_rows([k for k in stale if stale[k] is None])
+    # The measuring and the recording under the machine's lock, so that a second `run` waiting for it finds the
+    # cells measured and recorded, and measures none of them again (as a cell measured alone: measure_cell).
+    with measurement_lock(this_command()):
+        store = ResultsStore(s.store_path)
+        store.check_writable()  # before measuring: the rows go there when each cell is recorded
+        for key in list(todo):
+            if measured_since(instance, dg.AssetKey(group.asset), key, result.decided_at, store,
+                              group.measured_with(key)) is not None:
+                todo.remove(key)
+                result.cells_fresh.append(label(key))
+        if todo:
+            _measure_and_record(instance, group, {k: stale[k] for k in todo}, run, result, deadline, prior)
+
+
+def _measure_and_record(instance, group: CellGroup, stale: dict[str, str], run: SuiteRun, result: SuiteResult,
+                        deadline: float, prior) -> None:
+    """The rounds over the stale cells, then each whole cell recorded (and stored) as its own Dagster run."""
+    s, label, todo = run.main, group.label, list(stale)
+    fresh = group.latest_rows([k for k in group.keys if k not in stale])
     specs = {k: group.spec(k) for k in todo}
     estimates = {k: e for k in todo if (e := group.estimate(k))}
     reserve = _OUTPUTS_S + _RECORD_S * len(todo)
-    outcome, measured = rounds.measure_cells(specs, fresh, ResultsStore(s.store_path), deadline - reserve,
-                                             provenance.logical_cores(), prior, estimates,
-                                             observer=_tell().rounds_observer(), most_processes=s.max_processes)
+    outcome, measured = rounds.measure_cells(specs, fresh, None, deadline - reserve, provenance.logical_cores(),
+                                             prior, estimates, observer=_tell().rounds_observer(),
+                                             most_processes=s.max_processes)
     result.round_outcome = outcome
     result.cells_left = [label(k) for k in outcome.unmeasured]
     if outcome.unmeasured:
         result.budget_note = (f"the time budget ({s.time_budget_s:g} s) did not cover one process per stale cell "
                               f"and query: {len(outcome.unmeasured)} cells left stale "
                               f"({', '.join(result.cells_left)}); the next run measures them")
+    # Each whole cell is recorded, even after an interrupt: its Dagster run's step stores its rows (PENDING), so a
+    # kill leaves a cell both stored and materialized, or neither.
     for key, cell in measured.items():
         name = label(key)
         result.stale_reasons[name] = stale[key]
+        rounds.PENDING[cell.cell_run_id] = cell
         r = materialize(instance, [group.asset], run, partition_key=key,
                         tags={DECIDED_AT: f"{result.decided_at:.6f}", RECORDED: cell.cell_run_id})
         if r.success:
@@ -282,8 +302,12 @@ def _run_rounds(instance, group: CellGroup, stale: dict[str, str | None], run: S
         else:
             result.cells_failed.append(name)
             result.failures[name] = _failure_message(r)
-        if interrupt.requested():
-            raise interrupt.Interrupted(f"after cell {name} was recorded")
+    if outcome.interrupted is not None or interrupt.requested():
+        kept = ", ".join(label(k) for k in measured)
+        raise interrupt.Interrupted(
+            f"in round {outcome.rounds} of the measurements; " + (
+                f"the whole cells were stored ({kept}); the next run measures the rest" if measured else
+                "no cell had every query measured, nothing was stored; the next run measures them again"))
 
 
 def _measured_by_another_run(r) -> bool:

@@ -138,6 +138,10 @@ class ProgressDisplay:
                     return
                 display.progress.advance(display._round[0], 1)
 
+            def cell_whole(self, key, status):
+                if display.plain:
+                    display.say(f"cell {key}: every query measured" + ("" if status == "ok" else f" ({status})"))
+
             def round_end(self, n, measured, open_, seconds_left):
                 shown = "; ".join(open_[:6]) + (f"; and {len(open_) - 6} more" if len(open_) > 6 else "")
                 what = (f"round {n} done: {measured} processes; {len(open_)} comparisons open"

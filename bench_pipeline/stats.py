@@ -90,7 +90,7 @@ class Noise:
 
 # Weighed like a calibration (PRIOR_DF): wide enough that a 2x difference is decided with one process a side on
 # a machine as noisy as the worst day measured here, and the run's own processes correct it from round 2 on.
-DEFAULT = Noise(DEFAULT_NOISE, PRIOR_DF, "default: this machine is not calibrated, run bench-pipeline calibrate")
+DEFAULT = Noise(DEFAULT_NOISE, PRIOR_DF, "the default, this machine is not calibrated (bench-pipeline calibrate)")
 
 
 # -- one side ------------------------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def pooled(groups: Iterable[Sequence[float]], prior: Noise) -> Noise:
         return prior
     nu = min(max(prior.df, 1.0), PRIOR_DF)
     sigma = math.sqrt((nu * prior.sigma**2 + ss) / (nu + df))
-    return Noise(sigma, nu + df, f"{prior.source.split(':')[0]}, updated by {df:.0f} degrees of freedom of this run")
+    return Noise(sigma, nu + df, f"{prior.source}; updated by {df:.0f} degrees of freedom of this run")
 
 
 # -- two sides ------------------------------------------------------------------------------------------------

@@ -33,16 +33,18 @@ def rule(noise: stats.Noise | None = None) -> str:
     return text + (f"; noise between processes: {noise.text()}" if noise else "")
 
 
-def _why(c: stats.Comparison | None, most_processes: int | None) -> str:
-    """Why a comparison is open: the processes it had and about how many would decide it."""
+def _why(c: stats.Comparison | None, most_processes: int | None, other_first: bool = False) -> str:
+    """Why a comparison is open: the processes it had (in the order the comparison is named) and about how many
+    a side would decide it."""
     if c is None:
         return "no process measured"
     need = c.processes_to_decide()
-    sides = f"{c.processes[0]} and {c.processes[1]} processes"
+    a, b = c.processes[::-1] if other_first else c.processes
+    sides = f"{a} and {b} processes"
     if need is None:
         return sides
     if most_processes and need > most_processes:
-        return f"{sides}; too noisy to decide within {most_processes} processes a side"
+        return f"{sides}; about {need} a side would decide it, more than the {most_processes} allowed"
     return f"{sides}; about {need} a side would decide it"
 
 
@@ -68,7 +70,7 @@ class EngineComparison:
                                                                               self.comparison.answer)
 
     def why(self) -> str:
-        return _why(self.comparison, self.most_processes)
+        return _why(self.comparison, self.most_processes, other_first=True)
 
     def text(self) -> str:
         c = self.comparison

@@ -27,7 +27,8 @@ RUN = ["run", "--rows", "5000", "--engines", "duckdb,polars", "--threads", "1,2"
        "--repeats", "3"]
 
 
-KEEP = ("BENCH_LOCK_FILE", "BENCH_NOISY_RETRIES")  # the tests' own lock; no noisy re-runs (see conftest)
+# The tests' own lock; no noisy re-runs; one process per query (see conftest).
+KEEP = ("BENCH_LOCK_FILE", "BENCH_NOISY_RETRIES", "BENCH_MAX_PROCESSES")
 
 
 def _env(home: Path, **extra) -> dict:
@@ -150,22 +151,27 @@ def test_kill_9_at_several_points_loses_and_duplicates_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_stops_with_130_and_the_next_run_measures_only_that_cell(tmp_path, sig):
+def test_interrupt_stops_with_130_and_the_next_run_measures_only_the_cells_not_whole(tmp_path, sig):
+    """An interrupt in the rounds keeps (stores and records) the cells whose every query was measured; the next
+    run measures exactly the others."""
     home = tmp_path / "home"
     grid = ["run", "--rows", "5000", "--engines", "duckdb", "--threads", "1,2", "--max-repeats", "3", "--repeats", "3"]
     proc = start(home, *grid)
-    _wait_for_worker(proc, 6)  # the second cell's second query
+    _wait_for_worker(proc, 6)  # round 1's sixth process of eight
     time.sleep(0.3)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-3000:]
     last = err.strip().splitlines()[-1]
-    assert last.startswith(f"bench-pipeline: interrupted ({sig.name}) while measuring cell duckdb|2"), err[-3000:]
+    assert last.startswith(f"bench-pipeline: interrupted ({sig.name}) in round 1 of the measurements"), err[-3000:]
     assert "Traceback" not in err and "dagster" not in err.lower()
     assert not _orphans(home)
-    assert list(_cells_in_store(home).values()) == [ROWS_PER_CELL]  # duckdb|1 only
+    stored = _cells_in_store(home) if (home / "results.duckdb").exists() else {}
+    assert set(stored.values()) <= {ROWS_PER_CELL}, f"a partial cell reached the store: {stored}"
+    kept = {f"{e}|{t}" for e, t in _pairs_in_store(home)}
+    assert sorted(_materialized_cells(home)) == sorted(stored)  # stored and recorded, or neither
     nxt = _json(cli(home, *grid, "--json"))
-    assert nxt["cells_run"] == ["duckdb|2"] and nxt["cells_fresh"] == ["duckdb|1"]
+    assert sorted(nxt["cells_run"]) == sorted({"duckdb|1", "duckdb|2"} - kept) and set(nxt["cells_fresh"]) == kept
 
 
 def _two_runs(home: Path, args: list[str]) -> list[dict]:
@@ -340,3 +346,25 @@ def test_a_spark_failure_keeps_its_java_cause(started_engines, tmp_path):
     message = error_message(info.value)
     assert "Caused by: " in message and "\tat " not in message and len(message) < 2000, message
     assert message.startswith("org.apache.spark.SparkException"), message
+
+
+def test_rounds_give_open_comparisons_more_processes_and_a_rerun_measures_nothing(tmp_path):
+    """Several processes per query through the real command: each process numbered, each cell one recorded
+    Dagster run with its rows stored once; the same command again measures nothing."""
+    home = tmp_path / "home"
+    grid = [*RUN, "--max-processes", "3", "--time-budget", "10m", "--json"]
+    first = _json(cli(home, *grid))
+    assert sorted(first["cells_run"]) == sorted(GRID) and first["cells_left"] == []
+    assert 1 <= first["rounds"]["rounds"] <= 3 and first["rounds"]["stopped"] in ("decided", "most processes")
+    per = ResultsStore(home / "results.duckdb").query(
+        "SELECT engine, threads_asked, query, count(DISTINCT process_index) AS processes, count(*) AS n, "
+        "count(DISTINCT cell_run_id) AS cells FROM measurements GROUP BY ALL")
+    assert len(per) == 16 and all(r["cells"] == 1 and 1 <= r["processes"] <= 3 for r in per)
+    assert all(r["n"] == 4 * r["processes"] for r in per)  # a cold and 3 warm runs per process, none lost
+    assert sorted(_materialized_cells(home)) == sorted(_cells_in_store(home))
+    for q in ("L", "A", "B", "C"):
+        compared = first["verdict"][q]["compared"]
+        assert len(compared) == 1 and next(iter(compared.values()))["answer"] in (
+            "slower", "equivalent", "undecided", "faster")
+    again = _json(cli(home, *grid))
+    assert again["cells_run"] == [] and again["rounds"] is None

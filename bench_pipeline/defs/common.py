@@ -57,14 +57,15 @@ def cell_asset(context: dg.AssetExecutionContext, bench, measured: dict, run_cel
 
 def recorded_cell(context: dg.AssetExecutionContext, store, measured: dict, cell_run_id: str,
                   threshold: float) -> dg.MaterializeResult:
-    """The materialization of a cell the run's rounds measured already (its rows are in the store): the same
-    outcome and checks as a cell measured here."""
-    from bench_pipeline.harness.runner import CellResult
+    """The materialization of a cell the run's rounds measured already in this process (harness.rounds.PENDING):
+    its rows stored here, then the same outcome and checks as a cell measured here."""
+    from bench_pipeline.harness.rounds import PENDING
 
-    summary = store.summary(cell_run_id)
-    if not summary:
-        raise dg.Failure(f"cell {context.partition_key}: no rows of cell run {cell_run_id} in the results store")
-    result = CellResult(cell_run_id, summary[0]["engine"], summary[0]["threads_asked"], summary)
+    result = PENDING.pop(cell_run_id, None)
+    if result is None:
+        raise dg.Failure(f"cell {context.partition_key}: cell run {cell_run_id} was not measured by this process's "
+                         "rounds (the tag bench/recorded_cell is set by `bench-pipeline run` only)")
+    store.append(result.rows)
     return cell_outcome(context.partition_key, result, store, measured, threshold=threshold)
 
 
@@ -80,14 +81,14 @@ def measure_cell(context: dg.AssetExecutionContext, store, measured: dict,
         decided = context.run.tags.get(DECIDED_AT)
         since = float(decided) if decided else instance.get_run_record_by_id(context.run_id).create_timestamp \
             .timestamp()
-        done = _measured_since(instance, context.asset_key, context.partition_key, since, store, measured)
+        done = measured_since(instance, context.asset_key, context.partition_key, since, store, measured)
         if done is not None:
             context.log.info(f"measured meanwhile by run {done.metadata['measured_by_run']}; not measured again")
             return done
         return measure()
 
 
-def _measured_since(instance, asset_key, partition: str, since: float, store,
+def measured_since(instance, asset_key, partition: str, since: float, store,
                     measured: dict) -> dg.MaterializeResult | None:
     """The latest whole, ok measurement of the cell if it landed after `since` and was measured as this run
     would measure it (at least as many warm runs), as this run's result."""

@@ -28,6 +28,10 @@ from bench_pipeline.verdict import QueryVerdict, query_verdict
 
 MOST_PROCESSES = 20  # a side's most processes: the rule's error rates are checked up to this many looks
 
+# Cells measured by the rounds and not yet stored, by cell run id: `run` records each as its own Dagster run in
+# this process, and that run's step stores the rows (so a kill between the two leaves neither, never one alone).
+PENDING: dict = {}
+
 
 @dataclass(eq=False)  # identity: a measurement is one object however its values compare
 class Measurement:
@@ -65,6 +69,9 @@ class Observer:
 
     def process_done(self, m: Measurement, rows: list[dict]) -> None: ...
 
+    def cell_whole(self, key: str, status: str) -> None:
+        """Every query of the cell has its first process (it can be stored); `status`: ok or its first failure."""
+
     def round_end(self, n: int, measured: int, open_: list[str], seconds_left: float) -> None: ...
 
 
@@ -72,10 +79,11 @@ class Observer:
 class Outcome:
     measurements: list[Measurement]
     rounds: int
-    stopped: str  # "decided", "budget", "most processes", "nothing to measure"
+    stopped: str  # "decided", "budget", "most processes", "nothing to measure", "interrupted"
     open: list[str]  # the comparisons still open, as text
     more_seconds: float  # about how much more measuring would decide them
     unmeasured: list[str]  # cell keys left with a query never measured (they stay stale)
+    interrupted: BaseException | None = None  # what ended the rounds early (stop_on), if anything
 
     def whole_cells(self) -> dict[str, list[Measurement]]:
         cells: dict[str, list[Measurement]] = {}
@@ -109,19 +117,54 @@ def _describe(q: str, a: tuple[str, int], b: tuple[str, int], c: stats.Compariso
     return f"{q}: {b[0]} vs {a[0]} ({1 / c.ratio:.2f}x)"
 
 
+def _what_decides(pair, by_side, most_processes: int) -> str:
+    """'B: polars vs duckdb (1.05x): about 160 processes a side, 52 more minutes': an open comparison at the end."""
+    q, a, b, c = pair
+    need = c.processes_to_decide()
+    if need is None:
+        return _describe(*pair)
+    sides = [by_side.get((s[0], s[1], q)) for s in (a, b)]
+    seconds = sum(max(0, need - m.processes) * sum(m.seconds) / len(m.seconds)
+                  for m in sides if m is not None and m.seconds and not m.fixed)
+    more = f"about {need} processes a side, {seconds / 60:.0f} more minutes"
+    return f"{_describe(*pair)}: {more}" + (f" (beyond the {most_processes} allowed)" if need > most_processes else "")
+
+
 def measure_in_rounds(measurements: list[Measurement], measure: Callable[[Measurement, int], list[dict]],
                       deadline: float, cores: int, prior: stats.Noise, *, most_processes: int = MOST_PROCESSES,
                       clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None,
                       observer: Observer | None = None, between: Callable[[], None] = lambda: None,
-                      whole_first_round: bool = False) -> Outcome:
+                      whole_first_round: bool = False,
+                      stop_on: tuple[type[BaseException], ...] = ()) -> Outcome:
     """Measure `measurements` (the fixed ones are context only) in rounds until decided or `deadline` (clock).
 
     `measure(m, process_index)` runs one process and returns its rows (status set, answers validated);
     `between()` runs before each process (the interrupt check); `whole_first_round`: round 1 measures every
-    measurement whatever the clock says (a cell measured alone is always whole)."""
+    measurement whatever the clock says (a cell measured alone is always whole); `stop_on`: exceptions (an
+    interrupt) that end the rounds keeping every process finished before them (Outcome.interrupted)."""
     rng = rng or random.Random()
     observer = observer or Observer()
     by_side = {(m.engine, m.threads, m.query): m for m in measurements}
+    done = [0]  # rounds started, kept when an exception ends them
+    stop = None
+    try:
+        stopped = _rounds(measurements, measure, deadline, cores, prior, most_processes, clock, rng, observer,
+                          between, whole_first_round, by_side, done)
+    except stop_on as exc:
+        stopped, stop = "interrupted", exc
+    n = done[0]
+    noise = stats.pooled((m.values for m in measurements), prior)
+    pairs = _open_pairs(verdicts(measurements, cores, noise))
+    if pairs and stopped == "decided":
+        stopped = "most processes"
+    return Outcome(measurements, n, stopped, [_what_decides(p, by_side, most_processes) for p in pairs],
+                   _more_seconds(pairs, by_side),
+                   sorted({m.key for m in measurements if not m.fixed and not m.processes}), stop)
+
+
+def _rounds(measurements, measure, deadline, cores, prior, most_processes, clock, rng, observer, between,
+            whole_first_round, by_side, done: list[int]) -> str:
+    """The rounds themselves (done[0]: how many started); why they stopped."""
     n, stopped = 0, "nothing to measure"
     while True:
         noise = stats.pooled((m.values for m in measurements), prior)
@@ -135,7 +178,12 @@ def measure_in_rounds(measurements: list[Measurement], measure: Callable[[Measur
         if clock() >= deadline and not (whole_first_round and n == 0):
             stopped = "budget"
             break
+        if not (whole_first_round and n == 0) and not any(clock() + (m.next_seconds() or 0.0) <= deadline
+                                                           for m in todo):
+            stopped = "budget"  # no next process fits in what is left
+            break
         n += 1
+        done[0] = n
         rng.shuffle(todo)
         # What the verdict compares first (1 thread and up to the cores), oversubscribed counts after them.
         todo.sort(key=lambda m: m.threads > cores)
@@ -152,17 +200,15 @@ def measure_in_rounds(measurements: list[Measurement], measure: Callable[[Measur
             _take(m, rows)
             measured += 1
             observer.process_done(m, rows)
+            cell = [x for x in measurements if x.key == m.key]
+            if m.processes == 1 and all(x.processes for x in cell):
+                observer.cell_whole(m.key, next((x.status for x in cell if x.status != "ok"), "ok"))
         left = _open_pairs(verdicts(measurements, cores, stats.pooled((m.values for m in measurements), prior)))
         observer.round_end(n, measured, [_describe(*p) for p in left], deadline - clock())
         if not measured:
             stopped = "budget"
             break
-    noise = stats.pooled((m.values for m in measurements), prior)
-    pairs = _open_pairs(verdicts(measurements, cores, noise))
-    if pairs and stopped == "decided":
-        stopped = "most processes"
-    return Outcome(measurements, n, stopped, [_describe(*p) for p in pairs], _more_seconds(pairs, by_side),
-                   sorted({m.key for m in measurements if not m.fixed and not m.processes}))
+    return stopped
 
 
 def _take(m: Measurement, rows: list[dict]) -> None:
@@ -206,7 +252,8 @@ def measure_cells(specs: dict, fresh_rows: list[dict], store, deadline: float, c
                   rng: random.Random | None = None, most_processes: int = MOST_PROCESSES,
                   whole_first_round: bool = False):
     """The stale cells `specs` (key -> runner.CellSpec) measured in rounds beside the fresh cells' summary rows;
-    each whole cell's rows appended to `store` in one transaction. Returns (Outcome, {key: CellResult})."""
+    each whole cell's rows appended to `store` in one transaction (None: not stored, the caller stores them).
+    Returns (Outcome, {key: CellResult})."""
     import uuid
 
     from bench_pipeline.harness import interrupt
@@ -235,7 +282,7 @@ def measure_cells(specs: dict, fresh_rows: list[dict], store, deadline: float, c
     with measurement_lock(this_command()):
         outcome = measure_in_rounds(ms, measure, deadline, cores, prior, most_processes=most_processes,
                                     observer=observer, rng=rng, between=interrupt.check,
-                                    whole_first_round=whole_first_round)
+                                    whole_first_round=whole_first_round, stop_on=(interrupt.Interrupted,))
         results = {}
         for key, cell in outcome.whole_cells().items():
             spec = specs[key]
