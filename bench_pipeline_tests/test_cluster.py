@@ -130,7 +130,7 @@ def test_the_distributed_engines_are_compared_by_the_rule_and_one_is_named_to_tr
     assert "Query A on 2 workers, flat: daft-ray is faster by the rule (daft-ray 0.200 s, 3.0 GiB vs" in far[0]
     assert far[-1].startswith("To try first when this machine is outgrown: daft-ray, faster by the rule in 2")
     close = engines_compared([cell("pyspark", 2, steady), cell("daft-ray", 2, [x * 1.03 for x in steady])])
-    assert close == ["Query A on 2 workers, flat: no engine is faster by the rule (pyspark 1.000 s, 3.0 GiB, "
+    assert close == ["Query A on 2 workers, flat: no engine is decided faster by the rule (pyspark 1.000 s, 3.0 GiB, "
                      "daft-ray 1.030 s, 3.0 GiB)."]
     assert engines_compared([cell("pyspark", 2, steady)]) == []  # one engine: nothing to compare
     # Three engines on the image pipeline: one must beat both others by the rule to win; layouts are not mixed.
@@ -138,8 +138,8 @@ def test_the_distributed_engines_are_compared_by_the_rule_and_one_is_named_to_tr
                               cell("daft-ray", 2, [x / 3.05 for x in steady], "images", "images"),
                               cell("pyspark", 2, steady, "images", "images"),
                               cell("pyspark", 2, steady, "A", "partitioned")])
-    assert three == ["The image pipeline on 2 workers: daft-ray is faster by the rule than pyspark but cannot be told "
-                     "apart from ray-data (daft-ray 0.328 s, 3.0 GiB, ray-data 0.333 s, 3.0 GiB, pyspark 1.000 s, "
+    assert three == ["The image pipeline on 2 workers: daft-ray is faster by the rule than pyspark and not yet "
+                     "decided against ray-data (daft-ray 0.328 s, 3.0 GiB, ray-data 0.333 s, 3.0 GiB, pyspark 1.000 s, "
                      "3.0 GiB)."]
 
 

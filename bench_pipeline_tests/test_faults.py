@@ -355,7 +355,8 @@ def test_rounds_give_open_comparisons_more_processes_and_a_rerun_measures_nothin
     grid = [*RUN, "--max-processes", "3", "--time-budget", "10m", "--json"]
     first = _json(cli(home, *grid))
     assert sorted(first["cells_run"]) == sorted(GRID) and first["cells_left"] == []
-    assert 1 <= first["rounds"]["rounds"] <= 3 and first["rounds"]["stopped"] in ("decided", "most processes")
+    # A measurement may sit a round out (its comparison decided) and be asked again when the pooled noise moves.
+    assert first["rounds"]["rounds"] >= 1 and first["rounds"]["stopped"] in ("decided", "most processes")
     per = ResultsStore(home / "results.duckdb").query(
         "SELECT engine, threads_asked, query, count(DISTINCT process_index) AS processes, count(*) AS n, "
         "count(DISTINCT cell_run_id) AS cells FROM measurements GROUP BY ALL")

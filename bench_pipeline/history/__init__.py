@@ -10,7 +10,9 @@ joined by a line in a figure, and only within a series is a change looked for.
 rule (`stats.compare` on their processes, with the machine's measured noise between processes as the prior,
 updated by every process in the history). It is a *regression* when the rule calls the later one slower and
 the ratio is above 1 + threshold, an *improvement* when it calls it faster and the ratio is below
-1 / (1 + threshold); the threshold is 5 % unless `regression_threshold` says otherwise.
+1 / (1 + threshold); the threshold is 5 % unless `regression_threshold` says otherwise. A pair in which either
+measurement is `noisy` (the quiet-machine guard saw other work use the CPU) is not judged: its difference says
+more about the machine than about the engine.
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ class Change:
         threads = f"{self.threads} thread{'s' if self.threads != 1 else ''}"
         text = (f"{self.kind}: {what} on {self.engine} at {threads}, {self.machine.split(' (')[0]}: "
                 f"{self.before_seconds:.3g} s -> "
-                f"{self.after_seconds:.3g} s (x{r.value:.2f}, 95 % interval {r.low:.2f}-{r.high:.2f}; {version})")
+                f"{self.after_seconds:.3g} s (x{r.value:.2f}, {stats.LOOK_CONFIDENCE * 100:g} % interval "
+                f"{r.low:.2f}-{r.high:.2f}; {version})")
         if self.canary is not None:
             text += (f"; the canary moved too (x{self.canary.value:.2f}): the machine may have slowed, "
                      "not the engine")
@@ -126,6 +129,8 @@ def find_changes(rows: Iterable[dict], threshold: float, only: set[str] | None =
         series.sort(key=lambda r: r["measured_at"])
         for before, after in zip(series, series[1:], strict=False):
             if only is not None and after["cell_run_id"] not in only:
+                continue
+            if before.get("noisy") or after.get("noisy"):
                 continue
             kind, r = classify(stats.processes_of(after), stats.processes_of(before), threshold, noise)
             if kind is None:

@@ -184,7 +184,7 @@ def engines_compared(rows: list[dict]) -> list[str]:
                     wins[best["engine"]] += 1
                     text = (f"{best['engine']} is faster by the rule ({shown(best)} vs "
                             + ", ".join(map(shown, rest)) + ")")
-                elif beaten:  # faster than some: say which, and which it cannot be told apart from
+                elif beaten:  # faster than some: say which, and which are not yet decided against it
                     apart = [r["engine"] for r in rest if r not in beaten]
                     text = (f"{best['engine']} is faster by the rule than {', '.join(r['engine'] for r in beaten)} "
                             f"and not yet decided against {', '.join(apart)} (" + ", ".join(map(shown, here)) + ")")
