@@ -1,4 +1,4 @@
-"""The `bench-pipeline` command (SPEC §4).
+"""The `bench-pipeline` command (docs/commands.md).
 
 Bad arguments end with one line naming the argument and exit code 2, before
 anything is written. Engine libraries are never imported here: each query runs

@@ -1,4 +1,4 @@
-"""Synthetic social-media dataset: posts and users (SPEC §1), vectorised and chunked.
+"""Synthetic social-media dataset: posts and users (docs/contract.md), vectorised and chunked.
 
 Every column is drawn with NumPy from a generator seeded by (seed, chunk index),
 so the same seed gives the same files, and memory stays flat: each chunk is

@@ -1,6 +1,6 @@
 """The dataset on disk: where its files are, what schema they must have, its fingerprint.
 
-A dataset is a folder holding posts.parquet and users.parquet (SPEC §1). Any
+A dataset is a folder holding posts.parquet and users.parquet (docs/contract.md). Any
 Parquet file with the posts columns and types is accepted, whichever string
 layout its writer chose, so the lab's own file works too.
 """
@@ -36,7 +36,7 @@ def _is_ts_us(t: pa.DataType) -> bool:
     return pa.types.is_timestamp(t) and t.unit == "us" and t.tz is None
 
 
-# column -> (predicate on the Arrow type, the type as the SPEC names it)
+# column -> (predicate on the Arrow type, the type as docs/contract.md names it)
 POSTS_SCHEMA = {
     "post_id": (_is_string, "string"),
     "user_id": (pa.types.is_int64, "int64"),

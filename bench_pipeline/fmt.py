@@ -35,6 +35,12 @@ def size(n: float) -> str:
     return f"{n:,.1f} PiB"
 
 
+def minutes(seconds: float) -> str:
+    """A duration still to spend, in whole minutes: 'under a minute', '1 minute', '52 minutes'."""
+    m = round(seconds / 60)
+    return "under a minute" if m < 1 else "1 minute" if m == 1 else f"{m:,} minutes"
+
+
 def gib(n: float) -> str:
     return f"{n / GiB:.2f} GiB"
 

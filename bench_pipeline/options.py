@@ -32,7 +32,7 @@ def number(kind: type, minimum: float, inclusive: bool):
 
 
 positive_int = number(int, 0, inclusive=False)
-# SPEC §3: a headline median needs at least 3 warm runs (`query` alone may ask for fewer).
+# A headline median needs at least 3 warm runs (`query` alone may ask for fewer).
 warm_runs = number(int, 3, inclusive=True)
 non_negative_int = number(int, 0, inclusive=True)
 positive_float = number(float, 0, inclusive=False)

@@ -30,7 +30,8 @@ def _clock(seconds: float) -> str:
 
 
 class ProgressDisplay:
-    """The pipeline's observer (orchestrate.Observer) and the runner's listener (harness.runner.listening)."""
+    """What a pipeline command shows: it plays orchestrate.Observer's part (orchestrate.observing), gives the rounds a
+    harness.rounds.Observer (rounds_observer) and is the runner's listener (harness.runner.listening, on_run)."""
 
     def __init__(self, console: Console | None = None):
         self.console = console or Console(stderr=True)

@@ -1,4 +1,4 @@
-"""The query catalogue: names, descriptions, reference SQL and answer schemas (SPEC §2).
+"""The query catalogue: names, descriptions, reference SQL and answer schemas (docs/contract.md).
 
 The reference SQL is run by DuckDB over the two Parquet files (as views named
 `posts` and `users`) to produce the answer every engine is validated against.

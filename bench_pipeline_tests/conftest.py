@@ -12,6 +12,8 @@ from bench_pipeline.labgen import generate_lab_posts
 
 SMALL_ROWS = 20_000
 
+pytest_plugins = ["bench_pipeline_tests.layers"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def own_measurement_lock(tmp_path_factory):

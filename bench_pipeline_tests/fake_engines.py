@@ -61,20 +61,3 @@ class FailingConversionEngine(DuckDBEngine):
 
     def to_arrow(self, result: pa.Table) -> pa.Table:
         raise ValueError("cannot convert this answer")
-
-
-class ReleasedEngine(DuckDBEngine):
-    """DuckDB under the version BENCH_TEST_ENGINE_VERSION, each query BENCH_TEST_ENGINE_DELAY seconds slower: a
-    new release that made the engine slower, for the history's regression rule."""
-
-    @classmethod
-    def version(cls) -> str:
-        import os
-
-        return os.environ.get("BENCH_TEST_ENGINE_VERSION", "1.0")
-
-    def run(self, query, data):
-        import os
-
-        time.sleep(float(os.environ.get("BENCH_TEST_ENGINE_DELAY", "0")))
-        return super().run(query, data)

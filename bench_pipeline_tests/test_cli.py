@@ -27,6 +27,7 @@ def _one_line_error(proc, *words):
         assert w in lines[0]
 
 
+@pytest.mark.slow
 def test_generate_then_query_writes_the_validated_answer(tmp_path):
     gen = cli("generate", "--rows", 3000, "--seed", 1, "--out", tmp_path / "d")
     assert gen.returncode == 0 and "3,000 rows" in gen.stdout
@@ -42,12 +43,14 @@ def test_generate_then_query_writes_the_validated_answer(tmp_path):
     compare(written, reference_answer("C", open_dataset(tmp_path / "d")))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rows", ["0", "-1", "ten"])
 def test_generate_rejects_bad_rows_and_writes_nothing(tmp_path, rows):
     _one_line_error(cli("generate", "--rows", rows, "--out", tmp_path / "d"), "--rows")
     assert not (tmp_path / "d").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args,words",
     [
@@ -62,6 +65,7 @@ def test_query_rejects_bad_arguments(small_data, tmp_path, args, words):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_query_rejects_missing_data_folder(tmp_path):
     out = tmp_path / "answer.parquet"
     _one_line_error(cli("query", "--engine", "duckdb", "--query", "A", "--data", tmp_path / "none",
@@ -69,6 +73,7 @@ def test_query_rejects_missing_data_folder(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_query_rejects_corrupt_parquet(small_data, tmp_path):
     shutil.copy(small_data.users, tmp_path / "users.parquet")
     (tmp_path / "posts.parquet").write_bytes(b"\x00" * 100)
@@ -78,12 +83,14 @@ def test_query_rejects_corrupt_parquet(small_data, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_cell_needs_three_warm_runs(small_data, tmp_path):
     _one_line_error(cli("cell", "--engine", "duckdb", "--data", small_data.root, "--repeats", 2,
                         "--store", tmp_path / "r.duckdb"), "--repeats", "3 or more")
     assert not (tmp_path / "r.duckdb").exists()
 
 
+@pytest.mark.slow
 def test_cell_command_fills_the_store(small_data, tmp_path):
     store = tmp_path / "r.duckdb"
     proc = cli("cell", "--engine", "duckdb", "--threads", 2, "--data", small_data.root, "--queries", "A,C",
@@ -95,6 +102,7 @@ def test_cell_command_fills_the_store(small_data, tmp_path):
     assert rows == [{"query": "A", "status": "ok"}, {"query": "C", "status": "ok"}]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,words", [
     (["limits", "--sizes", "0"], ["--sizes", "greater than 0"]),
     (["limits", "--budget-mib", "-5"], ["--budget-mib"]),

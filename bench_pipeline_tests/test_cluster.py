@@ -17,7 +17,6 @@ from bench_pipeline.datagen import CATEGORIES, partition_by_category
 from bench_pipeline.suites.cluster.cells import ClusterConfig, StandaloneCluster, run_cluster_cell, step_spark
 from bench_pipeline.suites.cluster.metrics import findings
 
-pytestmark = pytest.mark.spark
 SMALL = ClusterConfig(worker_memory="1g", executor_memory="512m", driver_memory="1g")
 
 
@@ -30,6 +29,7 @@ def _gone(pids, timeout=30) -> bool:
     return False
 
 
+@pytest.mark.spark
 def test_partitioned_copy_is_hive_style_and_complete(small_data):
     with step_spark() as spark:
         out = Path(partition_by_category(spark, small_data))
@@ -40,6 +40,8 @@ def test_partitioned_copy_is_hive_style_and_complete(small_data):
         "the session's JVM ends with the work"
 
 
+@pytest.mark.spark
+@pytest.mark.cluster
 def test_cluster_cell_answers_counts_every_jvm_and_leaves_none(small_data):
     seen: list[int] = []
     result = run_cluster_cell(small_data, 2, "partitioned", SMALL, repeats=1, queries=["A", "C"],
@@ -55,6 +57,8 @@ def test_cluster_cell_answers_counts_every_jvm_and_leaves_none(small_data):
     assert seen and _gone(set(seen)), "a JVM of the cluster outlived its cell"
 
 
+@pytest.mark.spark
+@pytest.mark.cluster
 def test_failed_cell_stops_its_cluster(small_data):
     java_before = {p.pid for p in psutil.process_iter() if p.name() == "java"}
     result = run_cluster_cell(small_data, 1, "flat", SMALL, repeats=0, queries=["B"], timeout_s=0.5)
@@ -63,6 +67,8 @@ def test_failed_cell_stops_its_cluster(small_data):
     assert _gone(java_after - java_before)
 
 
+@pytest.mark.spark
+@pytest.mark.cluster
 def test_spark_runs_the_image_pipeline_on_its_cluster_and_leaves_no_jvm(tmp_path):
     from bench_pipeline.suites.cluster.image_cells import IMAGES, run_image_cell
     from bench_pipeline.suites.wars.data import generate_wars
@@ -78,6 +84,8 @@ def test_spark_runs_the_image_pipeline_on_its_cluster_and_leaves_no_jvm(tmp_path
     assert _gone({p.pid for p in psutil.process_iter() if p.name() == "java"} - java_before)
 
 
+@pytest.mark.spark
+@pytest.mark.cluster
 def test_killed_owner_leaves_no_jvm(tmp_path):
     script = (
         "from bench_pipeline.suites.cluster.cells import ClusterConfig, StandaloneCluster\n"
@@ -95,6 +103,8 @@ def test_killed_owner_leaves_no_jvm(tmp_path):
     assert _gone(pids), f"JVMs {pids} outlived the process that started them"
 
 
+@pytest.mark.spark
+@pytest.mark.cluster
 def test_cluster_status_and_stop():
     with StandaloneCluster(2, SMALL) as cluster:
         assert cluster.status()["aliveworkers"] == 2

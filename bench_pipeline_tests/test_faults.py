@@ -111,6 +111,7 @@ def _json(proc: subprocess.CompletedProcess) -> dict:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.slow
 def test_kill_9_at_several_points_loses_and_duplicates_nothing(tmp_path):
     """kill -9 of `run` during its cells (and once after them): each next run finishes without help."""
     home = tmp_path / "home"
@@ -150,6 +151,7 @@ def test_kill_9_at_several_points_loses_and_duplicates_nothing(tmp_path):
     print(f"kill points tried: {len(kill_points) + 1}; cells measured: {len(measured)} for {len(GRID)} cells")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_stops_with_130_and_the_next_run_measures_only_the_cells_not_whole(tmp_path, sig):
     """An interrupt in the rounds keeps (stores and records) the cells whose every query was measured; the next
@@ -182,6 +184,7 @@ def _two_runs(home: Path, args: list[str]) -> list[dict]:
     return [json.loads(out) for out, _ in outs]
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_measure_each_cell_once(tmp_path):
     home = tmp_path / "home"
     first = _two_runs(home, RUN)  # a fresh state folder: both create it at once
@@ -195,6 +198,7 @@ def test_two_runs_at_once_measure_each_cell_once(tmp_path):
     assert len(_cells_in_store(home)) == 2 * len(GRID)
 
 
+@pytest.mark.slow
 def test_cell_waits_for_a_running_run(tmp_path, small_data):
     home = tmp_path / "home"
     run = start(home, *RUN)
@@ -212,6 +216,7 @@ def test_cell_waits_for_a_running_run(tmp_path, small_data):
     assert not any(c["t0"] < ours < c["t1"] for c in theirs), (ours, theirs)
 
 
+@pytest.mark.slow
 def test_a_truncated_or_deleted_store_is_measured_again(tmp_path):
     home = tmp_path / "home"
     assert sorted(_json(cli(home, *RUN, "--json"))["cells_run"]) == sorted(GRID)
@@ -239,6 +244,7 @@ def _one_line(proc: subprocess.CompletedProcess, *words) -> None:
         assert w in lines[0], lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,words", [
     (["--timeout", "inf"], ["--timeout", "finite"]),
     (["--timeout", "nan"], ["--timeout", "finite"]),
@@ -250,6 +256,7 @@ def test_bad_values_are_refused_before_anything_is_written(tmp_path, args, words
     assert not home.exists()
 
 
+@pytest.mark.slow
 def test_bad_settings_and_state_are_one_line_and_left_as_they_are(tmp_path, small_data):
     home = tmp_path / "home"
     home.mkdir()
@@ -275,6 +282,7 @@ def test_bad_settings_and_state_are_one_line_and_left_as_they_are(tmp_path, smal
     assert text_store.read_text() == "my notes\n"
 
 
+@pytest.mark.slow
 def test_a_posts_file_with_no_rows_is_refused(tmp_path, small_data):
     import pyarrow.parquet as pq
 
@@ -300,6 +308,7 @@ def small_mount(tmp_path):
         subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_full_or_read_only_state_folder_is_refused(small_mount, small_data):
     """Checked before the first query (`cell` needs no dataset built, so the state folder is what fails)."""
     cell = ("cell", "--engine", "duckdb", "--data", small_data.root, "--queries", "A")
@@ -309,6 +318,7 @@ def test_a_full_or_read_only_state_folder_is_refused(small_mount, small_data):
     _one_line(cli(small_mount / "home", *cell), "BENCH_HOME", "not writable")
 
 
+@pytest.mark.slow
 def test_scratch_folders_of_dead_workers_are_removed(tmp_path):
     from bench_pipeline.harness import scratch
 
@@ -348,6 +358,7 @@ def test_a_spark_failure_keeps_its_java_cause(started_engines, tmp_path):
     assert message.startswith("org.apache.spark.SparkException"), message
 
 
+@pytest.mark.slow
 def test_rounds_give_open_comparisons_more_processes_and_a_rerun_measures_nothing(tmp_path):
     """Several processes per query through the real command: each process numbered, each cell one recorded
     Dagster run with its rows stored once; the same command again measures nothing."""

@@ -26,6 +26,7 @@ def _status(rows):
 
 # -- budgets ------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_budget_below_the_engine_ends_in_oom_and_nothing_is_counted(small_data):
     # Python + Polars alone take more than 64 MiB: the tree is killed the moment it passes the budget.
     rows = run_query(QuerySpec("polars", "L", small_data, threads=1, repeats=1, budget_bytes=64 * MiB))
@@ -34,6 +35,7 @@ def test_a_budget_below_the_engine_ends_in_oom_and_nothing_is_counted(small_data
     assert "64 MiB" in rows[0]["message"]
 
 
+@pytest.mark.slow
 def test_duckdb_gets_its_own_limit_and_spill_folder_from_the_budget(small_data):
     rows = run_query(QuerySpec("duckdb", "B", small_data, threads=1, repeats=1, budget_bytes=1000 * MiB))
     assert _status(rows) == "ok"
@@ -44,6 +46,7 @@ def test_duckdb_gets_its_own_limit_and_spill_folder_from_the_budget(small_data):
     assert max(r["peak_rss_bytes"] for r in rows) < 1000 * MiB
 
 
+@pytest.mark.slow
 def test_spill_folders_live_and_die_with_the_query(small_data):
     """Spill files go under the query's own temporary folder, removed even when the worker was killed."""
     import os
@@ -54,6 +57,7 @@ def test_spill_folders_live_and_die_with_the_query(small_data):
     assert not os.path.exists(temp)
 
 
+@pytest.mark.slow
 def test_no_budget_means_no_engine_limits(small_data):
     rows = run_query(QuerySpec("duckdb", "A", small_data, threads=1, repeats=0))
     assert _status(rows) == "ok" and rows[0]["engine_limits"] is None
@@ -93,6 +97,7 @@ def test_lazy_and_streaming_plans_show_pushdown_and_eager_has_none(mode_rows):
     assert plan_evidence(None) == (False, "no plan: every operation runs as it is called")
 
 
+@pytest.mark.slow
 def test_eager_reads_every_column_so_it_holds_more_memory(tmp_path):
     """Eager F reads all 12 columns (about 70 MiB here), lazy F only 7, filtered as it reads: eager grows more."""
     from bench_pipeline.datagen import generate

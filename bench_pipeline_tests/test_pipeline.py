@@ -172,6 +172,7 @@ def test_dagster_cli_redraws_plots(home):
     assert len(list((root / "plots").glob("speedup_*.png"))) == 4
 
 
+@pytest.mark.slow
 def test_plots_fail_clearly_when_there_is_nothing(tmp_path):
     env = {**os.environ, "BENCH_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "dagster")}
     (tmp_path / "dagster").mkdir()

@@ -47,6 +47,7 @@ def _gone(pids, timeout: float = 60) -> set[int]:
         time.sleep(0.5)
 
 
+@pytest.mark.cluster
 def test_a_two_worker_cluster_answers_a_and_c_through_daft_counting_every_ray_process(small_data):
     before = _ray_processes()
     # The partitioned layout: Daft reads the Hive folders (category=<value>/) Spark wrote, and still answers right.
@@ -63,6 +64,7 @@ def test_a_two_worker_cluster_answers_a_and_c_through_daft_counting_every_ray_pr
     assert _gone(_ray_processes() - before, timeout=30) == set()
 
 
+@pytest.mark.cluster
 def test_no_ray_process_is_left_when_the_owner_is_killed(tmp_path):
     code = ("from bench_pipeline.suites.cluster.ray_cluster import RayCluster\n"
             "import time\n"
@@ -88,6 +90,7 @@ def images(tmp_path_factory):
     return generate_wars(tmp_path_factory.mktemp("wars") / "data", 1_000, 1_000, 12, seed=5)
 
 
+@pytest.mark.cluster
 def test_ray_data_and_daft_run_the_image_pipeline_on_an_existing_ray_cluster(images):
     """--ray-address: the cells use the cluster they are given (started here) and start none of their own."""
     from bench_pipeline.suites.cluster.image_cells import IMAGES, run_image_cell

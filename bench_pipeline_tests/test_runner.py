@@ -17,6 +17,7 @@ FAKE = "bench_pipeline_tests.fake_engines"
 MiB = 2**20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["duckdb", "polars", "pandas", "datafusion", "daft"])
 @pytest.mark.parametrize("threads", [1, 3])
 def test_thread_setting_is_verified(small_data, engine, threads):
@@ -25,6 +26,7 @@ def test_thread_setting_is_verified(small_data, engine, threads):
     assert [r["threads_verified"] for r in rows] == [threads, threads]
 
 
+@pytest.mark.slow
 def test_cell_lands_measured_rows_in_the_store(small_data, tmp_path):
     store = ResultsStore(tmp_path / "results.duckdb")
     result = run_cell(CellSpec("duckdb", 3, small_data, repeats=3, dagster_run_id="run-1"), store)
@@ -49,6 +51,7 @@ def _statuses(small_data, engine, **kw):
     return run_cell(CellSpec(f"{FAKE}:{engine}", 1, small_data, queries=["L", "A", "C"], repeats=1, **kw))
 
 
+@pytest.mark.slow
 def test_timeout_ends_the_query_and_the_cell_goes_on(small_data):
     result = _statuses(small_data, "SleepyEngine", timeout_s=3)
     assert result.statuses() == {"L": "ok", "A": "timeout", "C": "ok"}
@@ -56,6 +59,7 @@ def test_timeout_ends_the_query_and_the_cell_goes_on(small_data):
     assert len(a) == 1 and a[0]["seconds"] is None and "3 s" in a[0]["message"]
 
 
+@pytest.mark.slow
 def test_memory_budget_ends_the_query_as_oom(small_data):
     result = _statuses(small_data, "GreedyEngine", budget_bytes=700 * MiB)
     assert result.statuses() == {"L": "ok", "A": "oom", "C": "ok"}
@@ -63,12 +67,14 @@ def test_memory_budget_ends_the_query_as_oom(small_data):
     assert a["seconds"] is None and a["peak_rss_bytes"] > 700 * MiB and "700 MiB" in a["message"]
 
 
+@pytest.mark.slow
 def test_engine_error_is_recorded_with_its_message(small_data):
     result = _statuses(small_data, "BrokenEngine")
     assert result.statuses() == {"L": "ok", "A": "error", "C": "ok"}
     assert "broke on purpose" in next(r for r in result.rows if r["query"] == "A")["message"]
 
 
+@pytest.mark.slow
 def test_wrong_answer_keeps_its_time(small_data):
     result = _statuses(small_data, "WrongEngine")
     assert result.statuses() == {"L": "ok", "A": "wrong_answer", "C": "wrong_answer"}
@@ -76,6 +82,7 @@ def test_wrong_answer_keeps_its_time(small_data):
     assert all(r["seconds"] > 0 and "posts" in r["message"] for r in a)
 
 
+@pytest.mark.slow
 def test_failure_after_the_timed_part_leaves_no_run_ok(small_data):
     rows = run_query(QuerySpec(f"{FAKE}:FailingConversionEngine", "A", small_data, repeats=2))
     assert rows and rows[0]["seconds"] > 0  # the cold run was timed...
@@ -83,6 +90,7 @@ def test_failure_after_the_timed_part_leaves_no_run_ok(small_data):
     assert all("cannot convert this answer" in r["message"] for r in rows)
 
 
+@pytest.mark.slow
 def test_failure_before_start_is_one_error_row(small_data):
     rows = run_query(QuerySpec(f"{FAKE}:CrashingStartEngine", "A", small_data, repeats=2))
     assert len(rows) == 1 and rows[0]["status"] == "error" and "no such engine runtime" in rows[0]["message"]
@@ -105,6 +113,7 @@ def test_spark_memory_counts_the_jvm(small_data):
         assert r["peak_rss_bytes"] > 400 * MiB  # far beyond a Python process alone
 
 
+@pytest.mark.slow
 def test_killed_cell_leaves_the_store_intact(small_data, tmp_path):
     """A cell's rows are written whole when it ends: killed in its second query, it leaves nothing."""
     import psutil
@@ -142,6 +151,7 @@ def test_killed_cell_leaves_the_store_intact(small_data, tmp_path):
     assert store.query("SELECT query, status FROM measurements") == []
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_no_rows(tmp_path):
     path = tmp_path / "results.duckdb"
     script = (
@@ -159,6 +169,7 @@ def test_concurrent_writers_lose_no_rows(tmp_path):
     assert os.path.getsize(path) > 0
 
 
+@pytest.mark.slow
 def test_runs_under_background_load_are_flagged_and_measured_again(small_data, monkeypatch):
     """A busy loop on one core during the query: its warm runs are noisy, measured again (bounded), then kept
     with the flag; the headline counts only the runs kept."""

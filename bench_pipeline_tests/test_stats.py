@@ -248,3 +248,10 @@ def test_an_undecided_comparison_says_what_would_decide_it():
     assert c.answer == stats.UNDECIDED and "1 and 1 processes" in c.why() and "a side would decide it" in c.why()
     line = build_verdict(latest, cores=2, prior=CALIBRATED).recommendation
     assert any("undecided: polar" in s for s in line)
+
+
+def test_time_still_to_spend_is_never_written_as_zero_minutes():
+    from bench_pipeline import fmt
+
+    assert [fmt.minutes(s) for s in (0, 20, 40, 60, 100, 3_130, 600_000)] == [
+        "under a minute", "under a minute", "1 minute", "1 minute", "2 minutes", "52 minutes", "10,000 minutes"]

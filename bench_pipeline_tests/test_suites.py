@@ -6,10 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import bench_pipeline
 from bench_pipeline import suites
 
 
+@pytest.mark.slow
 def test_importing_every_suite_loads_no_dagster_module():
     code = ("import sys, bench_pipeline.suites as s\n"
             "for suite in s.all_suites():\n"

@@ -114,6 +114,7 @@ def test_zero_copy_check_sees_a_copy():
     assert shared_columns(plain, pl.from_arrow(plain, rechunk=False)) == {"user": False, "n": True}
 
 
+@pytest.mark.slow
 def test_handoff_through_the_harness_is_zero_copy(wars_data, tmp_path):
     store = ResultsStore(tmp_path / "results.duckdb")
     result = run_workload("handoff", "datafusion_polars", wars_data, threads=2, store=store, repeats=1)
@@ -125,6 +126,7 @@ def test_handoff_through_the_harness_is_zero_copy(wars_data, tmp_path):
                        "checks": result.rows[-1]["checks"]}]
 
 
+@pytest.mark.slow
 def test_image_pipeline_through_the_harness_serves_itself(wars_data, monkeypatch):
     # No server from the test: the session fixture's URL is taken away, so only the runner's own can serve.
     monkeypatch.delenv(IMAGES_URL_ENV, raising=False)

@@ -80,6 +80,7 @@ def _without_extra(code: str, *args):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_without_the_extra_engines_say_they_are_missing(small_data, tmp_path):
     code = """
 import json
@@ -110,6 +111,7 @@ print(json.dumps({"default": list(default_engines()), "settings": list(Settings(
     assert out["runs"]["duckdb"] == ["ok", None]  # the core engines are untouched
 
 
+@pytest.mark.slow
 def test_without_the_extra_asking_for_the_engine_is_one_line(tmp_path):
     code = "from bench_pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.run([sys.executable, "-c", BLOCK + code, "run", "--engines", "duckdb,daft"],
@@ -120,6 +122,7 @@ def test_without_the_extra_asking_for_the_engine_is_one_line(tmp_path):
     assert not (tmp_path / "h").exists()  # nothing written
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,words", [(["--images", "0"], ["--images", "greater than 0"]),
                                         (["--rows", "many"], ["--rows", "whole number"]),
                                         (["--repeats", "1"], ["--repeats", "3 or more"])])

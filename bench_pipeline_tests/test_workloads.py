@@ -36,6 +36,7 @@ def test_the_example_reads_a_parquet_file_a_csv_file_and_a_hive_folder():
     assert reference_answer(w, "events_per_region").column_names == ["region", "kind", "month", "events"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", list(WORKLOAD_ENGINES))
 def test_every_engine_answers_the_example_or_says_it_cannot(engine):
     """Each query: a validated answer, `unsupported` with the engine's message, or `skipped` (extra not
@@ -53,6 +54,7 @@ def test_every_engine_answers_the_example_or_says_it_cannot(engine):
         assert api == ("dataframe" if has_frames else "sql"), (engine, query, api)
 
 
+@pytest.mark.slow
 def test_a_query_an_engine_rejects_is_unsupported_with_its_message(tmp_path):
     shutil.copy(EXAMPLE / "data" / "orders.parquet", tmp_path)
     (tmp_path / "workload.toml").write_text(
@@ -102,6 +104,7 @@ BAD = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(BAD))
 def test_a_bad_workload_is_one_line_exit_2_and_nothing_written(tmp_path, case):
     toml, files, words = BAD[case]
@@ -129,6 +132,7 @@ def _run_workload(home: Path, folder: Path, *extra: str) -> dict:
     return json.loads(r.stdout)
 
 
+@pytest.mark.slow
 def test_run_workload_measures_once_and_an_edited_query_makes_its_cells_stale(tmp_path):
     """Through Dagster: engine x threads cells holding every query; the second run measures nothing; editing
     one query's SQL makes that workload's cells stale (a cell holds every query, so all of them rerun)."""
@@ -153,6 +157,7 @@ def test_run_workload_measures_once_and_an_edited_query_makes_its_cells_stale(tm
     assert "Workload shop" in report and "revenue_by_country" in report
 
 
+@pytest.mark.slow
 def test_the_nightly_schedule_asks_for_the_stale_cells_of_every_registered_workload(tmp_path, monkeypatch):
     import datetime as dt
 
@@ -178,6 +183,7 @@ def test_the_nightly_schedule_asks_for_the_stale_cells_of_every_registered_workl
     assert sorted(r.partition_key for r in requests) == ["shop|duckdb|1", "shop|polars|1"]
 
 
+@pytest.mark.slow
 def test_the_built_in_benchmark_is_a_workload_run_by_each_engines_own_code(tmp_path):
     """`run --workload social`: the generated posts and users, the catalogue's SQL, and dataframes.py handing each
     query to the engine's grid code: DataFrame engines run their own code, DuckDB its SQL (and its L loading into
@@ -210,6 +216,7 @@ def _tpch(home: Path) -> dict:
     return json.loads(r.stdout)
 
 
+@pytest.mark.slow
 def test_tpch_at_a_tiny_scale_every_query_valid_through_sql_and_both_dataframe_apis(tmp_path):
     """`bench-pipeline tpch`: tpchgen-cli's data, the 22 queries through run --workload: DuckDB's SQL, and the
     DataFrame implementations of Polars and pandas, every answer valid; the second run measures nothing."""

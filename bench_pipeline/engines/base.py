@@ -126,7 +126,7 @@ class Engine(ABC):
         """The optimized plan of a query as the engine prints it; None without a planner."""
         return None
 
-    # -- the queries (SPEC §2; F: queries.py) -------------------------------
+    # -- the queries (docs/contract.md; their SQL: queries.py) ----------------
     # Each engine implements L, A, B, C and F as `query_<Q>(data)` returning its
     # computed result, or, where the engine plans lazily, as `frame_<Q>(data)`
     # returning the unexecuted query that `finish` computes; a SQL engine may

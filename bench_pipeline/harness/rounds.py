@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench_pipeline import stats
+from bench_pipeline import fmt, stats
 from bench_pipeline.verdict import QueryVerdict, query_verdict
 
 MOST_PROCESSES = 20  # a side's most processes: the rule's error rates are checked up to this many looks
@@ -118,7 +118,7 @@ def _describe(q: str, a: tuple[str, int], b: tuple[str, int], c: stats.Compariso
 
 
 def _what_decides(pair, by_side, most_processes: int) -> str:
-    """'B: polars vs duckdb (1.05x): about 160 processes a side, 52 more minutes': an open comparison at the end."""
+    """'B: polars vs duckdb (1.05x): about 160 processes a side, 52 minutes more': an open comparison at the end."""
     q, a, b, c = pair
     need = c.processes_to_decide()
     if need is None:
@@ -126,7 +126,7 @@ def _what_decides(pair, by_side, most_processes: int) -> str:
     sides = [by_side.get((s[0], s[1], q)) for s in (a, b)]
     seconds = sum(max(0, need - m.processes) * sum(m.seconds) / len(m.seconds)
                   for m in sides if m is not None and m.seconds and not m.fixed)
-    more = f"about {need} processes a side, {seconds / 60:.0f} more minutes"
+    more = f"about {need} processes a side, {fmt.minutes(seconds)} more"
     return f"{_describe(*pair)}: {more}" + (f" (beyond the {most_processes} allowed)" if need > most_processes else "")
 
 

@@ -1,4 +1,4 @@
-"""The measuring instrument (SPEC §3): one query in a fresh process, and a cell of them.
+"""The measuring instrument (docs/measurement.md): one query in a fresh process, and a cell of them.
 
 For each query the runner starts `bench_pipeline.harness.worker` with the thread
 settings in its environment, samples the RSS of the worker's whole process tree
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import queue
 import subprocess
@@ -24,23 +23,20 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from bench_pipeline import stats
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines import engine_class
 from bench_pipeline.engines.base import BUDGET_ENV
-from bench_pipeline.fmt import MiB
-from bench_pipeline.harness import interrupt, provenance
+from bench_pipeline.harness import interrupt, protocol, provenance
 from bench_pipeline.harness.machine_lock import measurement_lock, this_command
-from bench_pipeline.harness.noise import NOISY_CORES, NoiseMeter, noisy_retries
+from bench_pipeline.harness.noise import NoiseMeter
+from bench_pipeline.harness.query_loop import DEFAULT_REPEATS, QueryLoop, Repetitions
 from bench_pipeline.harness.sampler import PARENT_ENV, TreeSampler, kill_tree
 from bench_pipeline.harness.scratch import scratch_folder
 from bench_pipeline.harness.validate import AnswerMismatch, ReferenceFailure, validate
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.store import ResultsStore
 
-DEFAULT_REPEATS = 3
 DEFAULT_TIMEOUT_S = 600.0
-STARTUP_TIMEOUT_S = 300.0
 # Thread pools a library may start behind the engine's back (BLAS, OpenMP, Arrow):
 # pinned in the worker's environment so "1 thread" means one from the first import.
 _THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS")
@@ -64,43 +60,6 @@ def listening(callback: Callable[[dict], None]):
 def _notify(row: dict, on_run: Callable[[dict], None] | None) -> None:
     for callback in [*_listeners, *([on_run] if on_run else [])]:
         callback(row)
-
-
-@dataclass(frozen=True)
-class Repetitions:
-    """How many warm runs a query gets (SPEC §3).
-
-    At least `min_warm` when they fit in `budget_s` seconds of warm runs (and
-    never fewer than 1); then more, up to `max_warm`, until the 95 % interval of
-    the typical time lies within `precision` of it (stats.typical) or the budget
-    is spent. `max_warm` None: exactly `min_warm` runs, whatever they cost (the
-    `query` command's default, and tests that count rows). Noisy runs are
-    measured again on top (noise.py) and do not count here."""
-
-    min_warm: int = DEFAULT_REPEATS
-    max_warm: int | None = None
-    precision: float = 0.05
-    budget_s: float = 30.0
-
-    def more(self, warm: list[float], spent: float, estimate: float) -> bool:
-        """warm: the kept warm times so far; spent: seconds of every warm run; estimate: the next run's."""
-        n = len(warm)
-        if self.max_warm is None:
-            return n < self.min_warm
-        if n >= max(self.max_warm, self.min_warm):
-            return False
-        if n == 0:
-            return True  # never fewer than one warm run
-        fits = spent + estimate <= self.budget_s
-        if n < self.min_warm:
-            return n == 0 or fits
-        interval = stats.typical(warm)
-        return fits and (interval is None or interval.relative_half_width > self.precision)
-
-    @property
-    def most_runs(self) -> int:
-        """Cold + warm + noisy re-runs: the worker's own bound."""
-        return 1 + max(self.max_warm or 0, self.min_warm) + noisy_retries()
 
 
 @dataclass
@@ -185,13 +144,10 @@ def _worker_env(threads: int, extra: dict[str, str], budget_bytes: int | None, s
 
 def _read_events(stream, events: queue.Queue) -> None:
     for line in stream:
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                events.put(json.loads(line))
-            except json.JSONDecodeError:
-                pass
-    events.put({"event": "eof"})
+        event = protocol.decode(line)
+        if event is not None:
+            events.put(event)
+    events.put({"event": protocol.EOF})
 
 
 def _tail(path: Path) -> str:
@@ -223,7 +179,7 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
 
 
 def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[dict]:
-    rows: list[dict] = []
+    """The worker's process, pipes and clock around the query's state machine (query_loop.QueryLoop)."""
     with scratch_folder() as tmp:
         answers = Path(tmp)
         stderr_path = Path(tmp) / "stderr.log"
@@ -238,129 +194,45 @@ def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[dict]:
                                     bufsize=1)
         events: queue.Queue = queue.Queue()
         threading.Thread(target=_read_events, args=(proc.stdout, events), daemon=True).start()
-        ready: dict = {}
-        plan: str | None = None
-        failure: tuple[str, str] | None = None  # (status, message) of the run that failed
-        reps = spec.repetitions
-        warm: list[float] = []  # kept warm times
-        spent = 0.0  # seconds of every warm run, noisy ones too
-        retries, most_retries = 0, noisy_retries()  # noisy warm runs measured again
         try:
             with interrupt.tracking(proc.pid), \
                     TreeSampler(proc.pid, budget_bytes=spec.budget_bytes, extra_pids=spec.extra_pids) as sampler:
-                noise = NoiseMeter(sampler.members)
-
-                def next_event(timeout: float) -> dict:
+                loop = QueryLoop(base, spec.repetitions, spec.timeout_s, sampler, NoiseMeter(sampler.members),
+                                 spec.budget_bytes)
+                while not loop.finished:
                     try:
-                        return events.get(timeout=timeout)
+                        ev = events.get(timeout=loop.deadline)
                     except queue.Empty:
-                        return {"event": "timeout"}
-
-                def say(word: str = "go") -> None:
-                    try:
-                        proc.stdin.write(word + "\n")
-                        proc.stdin.flush()
-                    except OSError:
-                        pass  # the worker is gone (killed over budget, crashed): its eof says why
-
-                def go() -> None:
-                    say("go")
-
-                current: dict | None = None
-                deadline = STARTUP_TIMEOUT_S
-                while failure is None:
-                    ev = next_event(deadline)
-                    kind = ev["event"]
-                    if kind == "ready":
-                        ready = ev
-                        noise.mark()
-                        go()
-                    elif kind == "run_start":
-                        i = ev["i"]
-                        current = {**base, "run_index": i, "run_kind": "cold" if i == 0 else "warm",
-                                   "baseline_rss_bytes": sampler.start_window()}
-                        deadline = spec.timeout_s
-                        noise.mark()
-                        go()
-                    elif kind == "run_end":
-                        background = noise.background_cores()
-                        noisy = background is not None and background > NOISY_CORES
-                        current.update(seconds=ev["seconds"], peak_rss_bytes=sampler.end_window(),
-                                       processes=sampler.window_processes, status="ok", message=None,
-                                       background_cores=background, load_avg=os.getloadavg()[0], noisy=noisy,
-                                       kept=True)
-                        estimate = sorted(warm)[len(warm) // 2] if warm else ev["seconds"]
-                        more = reps.more(warm, spent, estimate)
-                        if current["run_kind"] == "warm":
-                            spent += ev["seconds"]
-                            # A noisy run is set aside only when another run will replace it; else kept, flagged.
-                            if noisy and retries < most_retries and reps.more(warm, spent, estimate):
-                                current["kept"] = False  # stored, never counted
-                                retries += 1
-                            else:
-                                warm.append(ev["seconds"])
-                            estimate = sorted(warm)[len(warm) // 2] if warm else ev["seconds"]
-                            more = reps.more(warm, spent, estimate)
-                        say("more" if more else "stop")
-                        rows.append(current)
-                        _notify(current, on_run)
-                        current = None
-                        # Conversion and clean-up between runs are untimed but bounded.
-                        deadline = spec.timeout_s
-                    elif kind == "checks":
-                        # Facts the engine established about a run, untimed (e.g. a zero-copy hand-off).
-                        if rows and rows[-1]["run_index"] == ev["i"]:
-                            rows[-1]["checks"] = json.dumps(ev["checks"], sort_keys=True)
-                    elif kind == "done":
-                        plan = ev.get("plan")
-                        break
-                    elif kind == "error":
-                        # `unsupported`: the engine rejected the query's text (parse, plan), not a runtime error.
-                        failure = (ev.get("status", "error"), f"{ev['stage']}: {ev['message']}")
-                    elif kind == "timeout":
+                        ev = {"event": protocol.TIMEOUT}
+                    if ev["event"] == protocol.EOF:
+                        ev = {**ev, "returncode": proc.wait(timeout=30), "stderr": _tail(stderr_path)}
+                    step = loop.on_event(ev)
+                    if step.reply == protocol.KILL:
                         kill_tree(proc.pid)
-                        what = "start-up" if not ready else "query run"
-                        failure = ("timeout", f"{what} exceeded {deadline:g} s")
-                    elif kind == "eof":
-                        proc.wait(timeout=30)
-                        if sampler.over_budget:
-                            failure = ("oom", f"process tree exceeded the memory budget of "
-                                              f"{spec.budget_bytes / MiB:.0f} MiB")
-                        else:
-                            failure = ("error", f"worker exited with code {proc.returncode}: "
-                                                f"{_tail(stderr_path)}")
-                if failure and current is not None:
-                    current.update(status=failure[0], message=failure[1], seconds=None,
-                                   peak_rss_bytes=sampler.end_window(), processes=sampler.window_processes)
-                    rows.append(current)
-                    _notify(current, on_run)
+                    elif step.reply is not None:
+                        _say(proc, step.reply)
+                    if step.row is not None:
+                        _notify(step.row, on_run)
         finally:
             if proc.poll() is None:
                 kill_tree(proc.pid)
             proc.wait()
         # A run killed by an interrupt is no measurement: nothing of this query becomes a row.
         interrupt.check()
-
-        if failure and not rows:  # failed before any run began
-            rows.append({**base, "run_index": 0, "run_kind": "cold", "status": failure[0],
-                         "message": failure[1]})
-            _notify(rows[0], on_run)
-        elif failure:
-            # Runs that finished before the failure were never validated: they
-            # carry the failure too, so no unchecked time is ever counted as ok.
-            for r in rows:
-                if r["status"] == "ok":
-                    r.update(status=failure[0], message=f"not validated, the query ended with: {failure[1]}")
-        for r in rows:
-            r["startup_seconds"] = ready.get("startup_s")
-            r["threads_verified"] = ready.get("threads_verified")
-            r["engine_limits"] = ready.get("limits")
-            if ready.get("version"):
-                r["engine_version"] = ready["version"]
-        if failure is None:
-            rows[0]["plan"] = plan
+        rows, made = loop.result()
+        if made is not None:
+            _notify(made, on_run)
+        if loop.failure is None:
             _validate_into(rows, spec, answers)
     return rows
+
+
+def _say(proc: subprocess.Popen, word: str) -> None:
+    try:
+        proc.stdin.write(word + "\n")
+        proc.stdin.flush()
+    except OSError:
+        pass  # the worker is gone (killed over budget, crashed): its eof says why
 
 
 def _validate_into(rows: list[dict], spec: QuerySpec, answers: Path) -> None:

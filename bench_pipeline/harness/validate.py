@@ -1,4 +1,4 @@
-"""Answers checked against the reference (SPEC §3, Validation).
+"""Answers checked against the reference (docs/contract.md, "How an answer is validated").
 
 The reference answer of a query is the DuckDB result of the catalogue's SQL on
 the same files. It is computed once per dataset fingerprint and cached beside the

@@ -3,32 +3,25 @@
 It talks to the runner through JSON lines on a private copy of stdout; the real
 stdout is pointed at stderr first so that nothing an engine or its JVM prints can
 corrupt the protocol. The runner answers on stdin, which lets it sample the
-process tree's baseline before each run starts.
-
-    worker -> {"event": "ready", startup_s, threads_verified, version, limits}
-    runner -> go
-    worker -> {"event": "run_start", i}      runner -> go
-    worker -> {"event": "run_end", i, seconds}
-    runner -> more | stop        (the runner decides how many runs: see runner.Repetitions)
-    worker -> {"event": "checks", i, checks}  (optional: an engine's `run_checks(result)`, untimed)
-    ...
-    worker -> {"event": "done", plan}   or at any point {"event": "error", stage, message}
+process tree's baseline before each run starts. The conversation is in
+protocol.py; the runner decides how many runs (query_loop.Repetitions) and
+`--max-runs` bounds them whatever it says.
 
 The answers of the cold run and of the last run go to ANSWER_OUT/cold.parquet
 and ANSWER_OUT/last.parquet, outside the timed part; so is the engine's plan of
-the query, asked after the last run. `--max-runs` bounds the runs whatever the
-runner says.
+the query, asked after the last run.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 import traceback
 from pathlib import Path
+
+from bench_pipeline.harness import protocol
 
 
 def _protocol_stream():
@@ -74,17 +67,17 @@ def main(argv: list[str] | None = None) -> int:
     proto = _protocol_stream()
 
     def say(event: str, **fields) -> None:
-        proto.write(json.dumps({"event": event, **fields}) + "\n")
+        proto.write(protocol.encode(event, **fields))
 
     def wait_go() -> None:
-        if sys.stdin.readline().strip() != "go":
+        if sys.stdin.readline().strip() != protocol.GO:
             raise SystemExit(3)  # the runner went away
 
     def more() -> bool:
         answer = sys.stdin.readline().strip()
-        if answer not in ("more", "stop"):
+        if answer not in (protocol.MORE, protocol.STOP):
             raise SystemExit(3)
-        return answer == "more"
+        return answer == protocol.MORE
 
     stage = "configure"
     try:
@@ -100,19 +93,19 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         engine.start()
         startup = time.perf_counter() - t0
-        say("ready", startup_s=startup, threads_verified=engine.reported_threads(), version=engine.version(),
+        say(protocol.READY, startup_s=startup, threads_verified=engine.reported_threads(), version=engine.version(),
             limits=engine.memory_limits())
         wait_go()
         i = 0
         while True:
             stage = f"run {i}"
-            say("run_start", i=i)
+            say(protocol.RUN_START, i=i)
             wait_go()
             t0 = time.perf_counter()
             result = engine.run(args.query, data)
             seconds = time.perf_counter() - t0
             stage = f"convert {i}"
-            say("run_end", i=i, seconds=seconds)
+            say(protocol.RUN_END, i=i, seconds=seconds)
             last = not more() or i + 1 >= args.max_runs
             # The cold answer and the last warm one are both checked by the runner.
             if i == 0 or last:
@@ -122,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                                "last.parquet"))
             run_checks = getattr(engine, "run_checks", None)
             if run_checks is not None:
-                say("checks", i=i, checks=run_checks(result))
+                say(protocol.CHECKS, i=i, checks=run_checks(result))
             engine.after_run(result)
             del result
             if last:
@@ -135,13 +128,13 @@ def main(argv: list[str] | None = None) -> int:
             plan = f"plan unavailable: {type(exc).__name__}: {exc}"
         stage = "close"
         engine.close()
-        say("done", plan=plan)
+        say(protocol.DONE, plan=plan)
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the runner as a status
         from bench_pipeline.engines.base import Unsupported
 
         traceback.print_exc()
-        say("error", stage=stage, message=error_message(exc),
+        say(protocol.ERROR, stage=stage, message=error_message(exc),
             **({"status": "unsupported"} if isinstance(exc, Unsupported) else {}))
         return 1
 

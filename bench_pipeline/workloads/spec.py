@@ -1,4 +1,4 @@
-"""A workload: a folder with a `workload.toml` naming tables (files) and SQL queries (SPEC, "The workload format").
+"""A workload: a folder with a `workload.toml` naming tables (files) and SQL queries (docs/workloads.md, "The format").
 
     name = "taxi"
     description = "optional"

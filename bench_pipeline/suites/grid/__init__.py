@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bench_pipeline import fmt, state
 from bench_pipeline import options as opt
-from bench_pipeline import state
 from bench_pipeline.suites import Suite, SuiteRun, Summary
 from bench_pipeline.suites.grid import cells
 
@@ -74,7 +74,7 @@ def rounds_notes(outcome, budget_s: float) -> tuple[str, ...]:
     if outcome.open:
         lines.append(f"Still open ({len(outcome.open)}): {'; '.join(outcome.open)}.")
         if outcome.more_seconds:
-            lines.append(f"About {outcome.more_seconds / 60:.0f} more minutes of processes would decide them "
+            lines.append(f"About {fmt.minutes(outcome.more_seconds)} more of processes would decide them "
                          f"(a larger --time-budget when these cells are measured again).")
     return tuple(lines)
 
