@@ -15,6 +15,7 @@ from pathlib import Path
 from bench_pipeline import fmt, state, suites
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.engines import ENGINE_NAMES, VARIANTS
+from bench_pipeline.fields import columns
 from bench_pipeline.fmt import MiB
 from bench_pipeline.harness import interrupt
 from bench_pipeline.options import (
@@ -31,6 +32,7 @@ from bench_pipeline.options import (
 from bench_pipeline.queries import ALL_QUERY_NAMES, QUERY_NAMES
 from bench_pipeline.settings import Settings, SettingsError
 from bench_pipeline.state import StateError
+from bench_pipeline.suites import BuildFailed
 
 PROG = "bench-pipeline"
 
@@ -225,11 +227,8 @@ def cmd_query(args) -> int:
     return 0 if status == "ok" else 1
 
 
-_SUMMARY_COLUMNS = [("engine", "engine", ""), ("threads", "threads", ">"), ("query", "query", ""),
-                   ("status", "status", ""), ("cold_seconds", "cold s", ".4f"), ("median_seconds", "median s", ".4f"),
-                   ("interval", "95 % interval", ">"), ("processes", "processes", "d"), ("warm_runs", "warm runs", "d"),
-                   ("peak_rss_bytes", "peak MiB", "MiB"), ("startup_seconds", "start-up s", ".2f"),
-                   ("noise", "noise", "")]
+_SUMMARY_COLUMNS = columns("engine", "threads", "query", "status", "cold_seconds", "median_seconds", "interval",
+                           "processes", "warm_runs", "peak_rss_bytes", "startup_seconds", "noise")
 
 
 def print_summary(summary: list[dict], title: str) -> None:
@@ -308,67 +307,11 @@ def _bench_datagen(args, measure) -> int:
     return 0
 
 
-class Stopped(Exception):
-    """An interrupt stopped a pipeline command: says what was being measured."""
-
-
-# Seconds a stopped command waits for its cell to wind down (workers killed, a cluster stopped).
-_STOP_GRACE_S = 30.0
-
-
-def _interruptible(settings: Settings, work):
-    """work() in a thread, with SIGINT and SIGTERM turned into a clean stop.
-
-    Dagster captures interrupts only in the main thread; here the main thread
-    keeps them: a signal kills the running workers at once (`interrupt.request`),
-    the cell step then fails without writing rows and the pipeline raises
-    `Interrupted` between cells. A second signal, or a step that does not end
-    within the grace time (a wait for a pool slot), marks this process's runs
-    failed and exits at once."""
-    import signal
-    import threading
-
-    box: dict = {}
-
-    def target():
-        try:
-            box["result"] = work()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-            box["error"] = exc
-
-    def on_signal(signum, _frame):
-        if interrupt.requested():
-            _hard_stop(settings)
-        interrupt.request(signal.Signals(signum).name)
-
-    thread = threading.Thread(target=target, name="bench-pipeline", daemon=True)
-    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        thread.start()
-        while thread.is_alive():
-            thread.join(0.2)
-            if interrupt.requested():
-                thread.join(_STOP_GRACE_S)
-                if thread.is_alive():
-                    _hard_stop(settings)
-    finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-    if interrupt.requested():
-        error = box.get("error")
-        raise Stopped(f"interrupted ({interrupt.reason()})"
-                      + (f" {error}" if isinstance(error, interrupt.Interrupted) and str(error) else ""))
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
-
-
 def _hard_stop(settings: Settings) -> None:
-    from bench_pipeline.defs.runs import reap_dead_runs
-    from bench_pipeline.orchestrate import prepare_instance
+    from bench_pipeline.defs.orchestrate import fail_my_runs
 
     try:
-        reap_dead_runs(prepare_instance(settings), owned_by_me=True)
+        fail_my_runs(settings)
     except Exception:  # noqa: BLE001 - the next command reaps them anyway
         pass
     finally:
@@ -380,14 +323,14 @@ def _hard_stop(settings: Settings) -> None:
 def _with_progress(settings: Settings, title: str, work):
     """Run work() with the progress display on stderr (steps, a bar per cell moving with every run, the time
     left); Ctrl-C/SIGTERM stop it cleanly."""
+    from bench_pipeline.defs.orchestrate import observing
     from bench_pipeline.harness.runner import listening
-    from bench_pipeline.orchestrate import observing
     from bench_pipeline.progress import ProgressDisplay
 
     with ProgressDisplay() as display:
         display.console.print(f"bench_pipeline: {title}, state in {settings.home.resolve()}")
         with observing(display), listening(display.on_run):
-            return _interruptible(settings, work)
+            return interrupt.interruptible(work, lambda: _hard_stop(settings))
 
 
 def _report_result(args, settings: Settings, result, out) -> int:
@@ -421,7 +364,7 @@ def _report_result(args, settings: Settings, result, out) -> int:
 def cmd_suite(args) -> int:
     """run, cluster, limits, wars: the suite's settings from the arguments, the state checked, the choices saved
     (so the UI and the nightly schedule measure what was measured), the suite through Dagster, its summary."""
-    from bench_pipeline.orchestrate import run_suite
+    from bench_pipeline.defs.orchestrate import run_suite
 
     suite = suites.get("workload" if getattr(args, "workload", None) else args.suite)
     run = suite.run_from_args(args)
@@ -448,7 +391,7 @@ def cmd_tpch(args) -> int:
 
 def cmd_import(args) -> int:
     """Another store's cell runs appended (rows keep their machine), then the history and the report rebuilt."""
-    from bench_pipeline.orchestrate import refresh_outputs
+    from bench_pipeline.defs.orchestrate import refresh_outputs
     from bench_pipeline.store import StoreError, check_importable
 
     settings = Settings.from_env()
@@ -528,8 +471,8 @@ def cmd_ui(args) -> int:
 
     import psutil
 
+    from bench_pipeline.defs.orchestrate import ui_command
     from bench_pipeline.harness.sampler import die_with_parent, kill_tree
-    from bench_pipeline.orchestrate import ui_command
 
     settings = Settings.from_env()
     state.prepare(settings.home, settings.store_path)
@@ -588,10 +531,6 @@ COMMANDS = {
 }
 
 
-def _terminate_as_interrupt(_signum, _frame):
-    raise KeyboardInterrupt  # SIGTERM stops `cell`, `query` and the others as Ctrl-C does
-
-
 def main(argv: list[str] | None = None) -> int:
     import signal
 
@@ -599,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench_pipeline.store import StoreError
 
     if threading_main():
-        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+        signal.signal(signal.SIGTERM, interrupt.terminate_as_interrupt)
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -613,19 +552,15 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, StateError, StoreError, LockError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    except Stopped as exc:
+    except interrupt.Stopped as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 130
     except (KeyboardInterrupt, interrupt.Interrupted):
         print(f"{PROG}: interrupted; what was being measured was not stored", file=sys.stderr)
         return 130
-    except Exception as exc:
-        from bench_pipeline.orchestrate import DatasetBuildError
-
-        if isinstance(exc, DatasetBuildError):
-            print(f"{PROG}: error: {exc}", file=sys.stderr)
-            return 1
-        raise
+    except BuildFailed as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """How the project writes numbers, sizes and missing values, and tables of rows (markdown, rich, HTML).
 
 One place, so the terminal, the Dagster UI's metadata and the report say the same
-thing the same way. A table's columns are (key, header, spec) triples: `spec` is
-a format spec for `format()` ("" for text), or "MiB" for a byte count shown in
-MiB. A missing value (None) is always MISSING, never 0.
+thing the same way. A table's columns are (key, header, spec) triples, made from
+the one vocabulary of fields (fields.columns): `spec` is a format spec for
+`format()` ("" for text), or "MiB" for a byte count shown in MiB. A missing value
+(None) is always MISSING, never 0.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jinja2
 
-from bench_pipeline import fmt, suites
+from bench_pipeline import fields, fmt, suites
 from bench_pipeline.history.report import section as history_section
 from bench_pipeline.suites import ReportInputs, Section
 
@@ -51,6 +51,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters.update(v=fmt.value, mark=fmt.mark, facts=_facts, data_uri=_data_uri)
+    env.globals.update(columns=fields.columns)  # a table's columns from the one vocabulary (fields.py)
     return env
 
 

@@ -66,6 +66,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TypedDict
 
 from bench_pipeline.queries import QUERY_NAMES, sql_string
 
@@ -116,6 +117,9 @@ COLUMNS: list[tuple[str, str]] = [
     ("process_index", "INTEGER"),
 ]
 COLUMN_NAMES = [c for c, _ in COLUMNS]
+_PYTHON = {"VARCHAR": str, "INTEGER": int, "BIGINT": int, "DOUBLE": float, "BOOLEAN": bool, "TIMESTAMP": dt.datetime}
+# One run of one query as the store holds it, derived from COLUMNS (a key it does not list is no column).
+MeasurementRow = TypedDict("MeasurementRow", {c: _PYTHON[t.split()[0]] | None for c, t in COLUMNS}, total=False)
 _REQUIRED = {c for c, t in COLUMNS if t.endswith("NOT NULL")}
 SUITES = ("grid", "cluster", "modes", "sweep", "wars", "workload", "canary")
 STATUSES = ("ok", "wrong_answer", "timeout", "oom", "error", "unsupported", "skipped")
@@ -173,7 +177,7 @@ _LOCK_WAIT_S = 120.0
 _MAGIC = (8, b"DUCK")
 
 
-def measurement_row(values: Mapping) -> tuple:
+def measurement_row(values: MeasurementRow | Mapping) -> tuple:
     """One row of `measurements`, in the schema's column order: every key a documented column, every NOT NULL
     column given, `suite` one of SUITES (a ValueError names what is wrong, before anything is written)."""
     if unknown := set(values) - set(COLUMN_NAMES):

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bench_pipeline import stats
+from bench_pipeline.fields import columns
 from bench_pipeline.queries import QUERIES, QUERY_NAMES
 
 SCALES, DOES_NOT_SCALE, SLOWS_DOWN = "scales", "does not scale", "slows down"
@@ -195,9 +196,7 @@ class Verdict:
         return out
 
 
-TABLE_COLUMNS = [("query", "query", ""), ("what", "comparison", ""), ("ratio", "ratio", ".2f"),
-                 ("interval", f"{LOOK} interval", ">"), ("answer", "answer", ""),
-                 ("processes", "processes", ">"), ("why", "open because", "")]
+TABLE_COLUMNS = columns("query", "what", "ratio", ("interval", f"{LOOK} interval"), "answer", "processes", "why")
 
 
 def _named(query: str) -> str:

@@ -217,7 +217,7 @@ def test_the_canary_is_measured_even_when_fresh(tmp_path, monkeypatch):
     """The nightly schedule's canary: materialized twice, measured twice (a canary that stayed fresh would not
     tell a slower machine apart), rows of suite `canary` with valid answers."""
     from bench_pipeline.defs.history import nightly_canary
-    from bench_pipeline.orchestrate import materialize, prepare_instance
+    from bench_pipeline.defs.orchestrate import materialize, prepare_instance
     from bench_pipeline.settings import Settings
     from bench_pipeline.suites import SuiteRun
 

@@ -13,9 +13,9 @@ import dagster as dg
 import pytest
 
 from bench_pipeline.defs.automation import nightly_stale_cells
+from bench_pipeline.defs.orchestrate import materialize, prepare_instance, run_suite, stale
 from bench_pipeline.engines import default_engines
 from bench_pipeline.engines.polars_engine import PolarsEngine
-from bench_pipeline.orchestrate import materialize, prepare_instance, run_suite, stale
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
 from bench_pipeline.suites import SuiteRun
@@ -81,7 +81,7 @@ def test_a_report_written_by_other_code_is_written_again(home):
     figure or sentence) is not current, though no cell changed."""
     import dagster as dg
 
-    from bench_pipeline.orchestrate import _outputs_are_current
+    from bench_pipeline.defs.orchestrate import _outputs_are_current
 
     root, _ = home
     settings, instance = Settings.from_env(), _instance()
@@ -137,7 +137,7 @@ def test_two_materializations_at_once_run_one_cell_at_a_time(home):
     script = (
         "import sys\n"
         "from bench_pipeline.settings import Settings\n"
-        "from bench_pipeline.orchestrate import prepare_instance, materialize\n"
+        "from bench_pipeline.defs.orchestrate import prepare_instance, materialize\n"
         "from bench_pipeline.suites import SuiteRun\n"
         "s = Settings.from_env()\n"
         "r = materialize(prepare_instance(s), ['benchmark_cells'], SuiteRun(s), partition_key=sys.argv[1])\n"

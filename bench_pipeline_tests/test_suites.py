@@ -26,7 +26,7 @@ def test_importing_every_suite_loads_no_dagster_module():
 def test_every_registered_suite_has_a_command_and_its_dagster_definitions():
     import dagster as dg
 
-    import bench_pipeline.definitions as d
+    import bench_pipeline.defs.definitions as d
 
     names = {k.to_user_string() for a in d.defs.assets for k in getattr(a, "keys", [a.key])}
     commands = [s.command for s in suites.all_suites()]
@@ -66,3 +66,14 @@ def test_suites_name_no_engine_and_no_query_list_of_their_own():
                     and all(isinstance(e, ast.Constant) and e.value in ALL_QUERY_NAMES for e in node.elts)):
                 found.append(f"{path.name}:{node.lineno} a list of query names")
     assert found == []
+
+
+def test_the_store_suite_values_map_onto_the_registry():
+    """Every `suite` value the store accepts is a registered suite's (limits stores `modes` and `sweep`), or the
+    history's canary; and no two suites claim one value."""
+    from bench_pipeline.store import SUITES
+
+    claimed = [v for s in suites.all_suites() for v in s.store_suites]
+    assert len(claimed) == len(set(claimed))
+    assert set(SUITES) == {*claimed, "canary"}
+    assert suites.get("limits").store_suites == ("modes", "sweep") and suites.get("grid").store_suites == ("grid",)

@@ -1,4 +1,4 @@
-"""The Engine Wars suite: every workload answered as the reference does, the checks able to fail, the harness path."""
+"""The Engine Wars suite: every task answered as the reference does, the checks able to fail, the harness path."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 
 from bench_pipeline.harness.validate import AnswerMismatch
 from bench_pipeline.store import ResultsStore
-from bench_pipeline.suites.wars.cells import run_workload
+from bench_pipeline.suites.wars.cells import run_task
 from bench_pipeline.suites.wars.data import generate_wars, open_wars
 from bench_pipeline.suites.wars.engines import IMAGES_URL_ENV
 from bench_pipeline.suites.wars.server import ImageServer
-from bench_pipeline.suites.wars.workloads import WORKLOADS, reference, validate_workload
+from bench_pipeline.suites.wars.tasks import TASKS, reference, validate_task
 
 IMAGES = 6
 
@@ -36,19 +36,19 @@ def image_url(wars_data):
 
 
 def _params():
-    for name, w in WORKLOADS.items():
+    for name, w in TASKS.items():
         for engine, path in w.engines.items():
             marks = [pytest.mark.spark] if engine == "pyspark" else []
             yield pytest.param(name, path, id=f"{name}-{engine}", marks=marks)
 
 
-@pytest.mark.parametrize("workload,path", list(_params()))
-def test_every_engine_answers_every_workload(started_engines, wars_data, image_url, workload, path):
+@pytest.mark.parametrize("task,path", list(_params()))
+def test_every_engine_answers_every_workload(started_engines, wars_data, image_url, task, path):
     engine = started_engines(path)
-    result = engine.run(workload, wars_data)
-    answer = validate_workload(workload, engine.to_arrow(result), wars_data)
+    result = engine.run(task, wars_data)
+    answer = validate_task(task, engine.to_arrow(result), wars_data)
     engine.after_run(result)
-    assert answer.num_rows == reference(workload, wars_data).num_rows > 0
+    assert answer.num_rows == reference(task, wars_data).num_rows > 0
 
 
 def test_data_is_reproducible_and_complete(wars_data, tmp_path):
@@ -82,20 +82,20 @@ def test_validation_catches_wrong_answers(wars_data):
     spend = etl["total_spend"].to_numpy().copy()
     spend[3] *= 1.001
     with pytest.raises(AnswerMismatch, match="total_spend"):
-        validate_workload("etl", etl.set_column(1, "total_spend", pa.array(spend)), wars_data)
+        validate_task("etl", etl.set_column(1, "total_spend", pa.array(spend)), wars_data)
     with pytest.raises(AnswerMismatch, match="not sorted"):
-        validate_workload("etl", etl.take(list(range(1, etl.num_rows)) + [0]), wars_data)
+        validate_task("etl", etl.take(list(range(1, etl.num_rows)) + [0]), wars_data)
     # A shuffled answer of near-equal floats is still the same answer, rows matched by key.
-    assert validate_workload("handoff", reference("handoff", wars_data), wars_data).num_rows > 0
+    assert validate_task("handoff", reference("handoff", wars_data), wars_data).num_rows > 0
 
     images = reference("images", wars_data)
     with pytest.raises(AnswerMismatch, match="missing"):
-        validate_workload("images", images.slice(1), wars_data)
+        validate_task("images", images.slice(1), wars_data)
     with pytest.raises(AnswerMismatch, match="width"):
-        validate_workload("images", images.set_column(1, "width", pa.array([223] * IMAGES, pa.int64())), wars_data)
+        validate_task("images", images.set_column(1, "width", pa.array([223] * IMAGES, pa.int64())), wars_data)
     swapped = images["mean"].to_pylist()[::-1]
     with pytest.raises(AnswerMismatch, match="differ from their originals"):
-        validate_workload("images", images.set_column(4, "mean", pa.array(swapped)), wars_data)
+        validate_task("images", images.set_column(4, "mean", pa.array(swapped)), wars_data)
 
 
 def test_zero_copy_check_sees_a_copy():
@@ -117,7 +117,7 @@ def test_zero_copy_check_sees_a_copy():
 @pytest.mark.slow
 def test_handoff_through_the_harness_is_zero_copy(wars_data, tmp_path):
     store = ResultsStore(tmp_path / "results.duckdb")
-    result = run_workload("handoff", "datafusion_polars", wars_data, threads=2, store=store, repeats=1)
+    result = run_task("handoff", "datafusion_polars", wars_data, threads=2, store=store, repeats=1)
     assert [r["status"] for r in result.rows] == ["ok", "ok"], result.rows
     checks = [json.loads(r["checks"]) for r in result.rows]
     assert all(c["zero_copy"] and c["shared_columns"] == {"user_id": True, "purchases": True} for c in checks)
@@ -130,7 +130,7 @@ def test_handoff_through_the_harness_is_zero_copy(wars_data, tmp_path):
 def test_image_pipeline_through_the_harness_serves_itself(wars_data, monkeypatch):
     # No server from the test: the session fixture's URL is taken away, so only the runner's own can serve.
     monkeypatch.delenv(IMAGES_URL_ENV, raising=False)
-    result = run_workload("images", "daft", wars_data, threads=2, repeats=1)
+    result = run_task("images", "daft", wars_data, threads=2, repeats=1)
     assert [r["status"] for r in result.rows] == ["ok", "ok"], result.rows
     assert result.rows[0]["answer_rows"] == IMAGES and result.rows[0]["threads_verified"] == 2
     assert all(r["peak_rss_bytes"] > 0 for r in result.rows)

@@ -11,13 +11,13 @@ import dagster as dg
 import pytest
 
 from bench_pipeline import suites
-from bench_pipeline.orchestrate import prepare_instance, run_suite, stale
+from bench_pipeline.defs.orchestrate import prepare_instance, run_suite, stale
 from bench_pipeline.settings import Settings
 from bench_pipeline.suites import SuiteRun
 from bench_pipeline.suites.wars.settings import WarsSettings
-from bench_pipeline.suites.wars.workloads import WORKLOADS
+from bench_pipeline.suites.wars.tasks import TASKS
 
-CELLS = sorted(f"{w}:{e}" for w, wl in WORKLOADS.items() for e in wl.engines)
+CELLS = sorted(f"{w}:{e}" for w, wl in TASKS.items() for e in wl.engines)
 WARS = WarsSettings(events_rows=5_000, sales_rows=5_000, images=4, threads=2)
 
 
@@ -44,9 +44,9 @@ def wars_home(tmp_path_factory):
 def test_fresh_state_builds_every_workload_cell(wars_home):
     root, first = wars_home
     assert sorted(first.cells_run) == CELLS and not first.cells_failed, first.stale_reasons
-    assert sorted(p.name for p in (root / "plots").glob("wars_*.png")) == [f"wars_{w}.png" for w in sorted(WORKLOADS)]
+    assert sorted(p.name for p in (root / "plots").glob("wars_*.png")) == [f"wars_{w}.png" for w in sorted(TASKS)]
     report = (root / "report.html").read_text()
-    assert "The Engine Wars workloads" in report and "datafusion_polars" in report and "daft" in report
+    assert "The Engine Wars tasks" in report and "datafusion_polars" in report and "daft" in report
     instance = prepare_instance(Settings.from_env())
     check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(dg.AssetKey("wars_summary"), "handoff_zero_copy")])

@@ -164,7 +164,7 @@ def test_the_nightly_schedule_asks_for_the_stale_cells_of_every_registered_workl
     import dagster as dg
 
     from bench_pipeline.defs.automation import nightly_stale_workload_cells
-    from bench_pipeline.orchestrate import prepare_instance
+    from bench_pipeline.defs.orchestrate import prepare_instance
     from bench_pipeline.settings import Settings
 
     folder, home = tmp_path / "shop", tmp_path / "home"

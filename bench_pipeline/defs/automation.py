@@ -35,7 +35,7 @@ def stale_run_requests(instance: dg.DagsterInstance, settings: Settings, tick: s
     """One run request per stale cell of `groups` (default: the grid of the saved settings)."""
     import time
 
-    from bench_pipeline.orchestrate import stale
+    from bench_pipeline.defs.staleness import stale
     from bench_pipeline.store import ResultsStore
     from bench_pipeline.suites import SuiteRun
     from bench_pipeline.suites.grid.cells import group

@@ -13,7 +13,7 @@ import dagster as dg
 from dagster_pyspark import PySparkResource
 
 from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
-from bench_pipeline.defs.common import cell_asset, cell_checks
+from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks
 from bench_pipeline.defs.grid import dataset, open_main_dataset
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.defs.wars import open_wars_data, wars_dataset
@@ -135,7 +135,7 @@ def cluster_image_cells(context: dg.AssetExecutionContext, bench: BenchSettings)
 
 
 @dg.asset(group_name="cluster", deps=[spark_cluster_cells, ray_cluster_cells, cluster_image_cells],
-          automation_condition=dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()),
+          automation_condition=AFTER_UPSTREAM,
           description="Time vs executors, cluster vs local vs single-node: tables in the store and PNGs.")
 def cluster_analysis(bench: BenchSettings) -> dg.MaterializeResult:
     s = bench.settings()

@@ -9,12 +9,15 @@ import dagster as dg
 from bench_pipeline import fmt, history
 from bench_pipeline.defs.runs import DECIDED_AT, RECORDED
 from bench_pipeline.defs.staleness import changed
+from bench_pipeline.fields import columns
 from bench_pipeline.harness.machine_lock import measurement_lock
 
 # Statuses that make a cell a failed cell (red in the grid). A `skipped` cell
 # (no Java) materializes with its reason; like a failed one it is not all_ok,
 # so it is tried again next time.
 FAILED_STATUSES = ("error", "timeout", "oom")
+# An output asset refreshes when cells land, without waiting for every partition to exist.
+AFTER_UPSTREAM = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 
 
 def open_or_fail(opener: Callable, what: str, then: str):
@@ -153,9 +156,7 @@ def cell_outcome(key: str, result, store, measured: dict, expected_failures: tup
         changes=history.changes(store, threshold, {result.cell_run_id})))
 
 
-_SUMMARY_MD = [("query", "query", ""), ("status", "status", ""), ("median_seconds", "median s", ".4f"),
-               ("cold_seconds", "cold s", ".4f"), ("cv", "cv", ".3f"), ("peak_rss_bytes", "peak MiB", "MiB"),
-               ("startup_seconds", "start-up s", ".2f")]
+_SUMMARY_MD = columns("query", "status", "median_seconds", "cold_seconds", "cv", "peak_rss_bytes", "startup_seconds")
 
 
 def _summary_markdown(summary: list[dict]) -> str:

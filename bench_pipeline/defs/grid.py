@@ -1,16 +1,27 @@
 """The grid in Dagster (groups `benchmark` and `analysis`): engine versions, the dataset, the engine x threads
-cells (keys 'duckdb|4'); the metrics and plots are in defs/report.py beside the report."""
+cells (keys 'duckdb|4'), their metrics and plots.
 
+The metrics and plots depend on `benchmark_cells` through `deps`, not IO-manager inputs, and read the results
+store: so they draw from whatever cells exist, and a missing partition is marked, not fatal."""
+
+
+import base64
 
 import dagster as dg
 
+from bench_pipeline import fmt
 from bench_pipeline.datagen import ensure_dataset
-from bench_pipeline.dataset import open_dataset
-from bench_pipeline.defs.common import cell_asset, cell_checks, open_or_fail
+from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, open_or_fail
 from bench_pipeline.defs.partitions import CELLS, ENGINES
 from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.fields import columns
 from bench_pipeline.fmt import MiB
+from bench_pipeline.harness import provenance
 from bench_pipeline.suites.grid import cells
+from bench_pipeline.suites.grid.figures import caption_for, draw_all
+from bench_pipeline.suites.grid.metrics import build_metrics, read_metrics
+from bench_pipeline.verdict import build_verdict, verdict_rows
 from bench_pipeline.versions import engine_signature, harness_code_hash
 
 
@@ -58,7 +69,70 @@ def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> 
                       lambda store: cells.measure_alone(s, key, data, store, context.run.run_id))
 
 
-defs = dg.Definitions(assets=[engine_versions, dataset, benchmark_cells], jobs=[
+def _metrics_for(bench: BenchSettings, build: bool = True) -> tuple[dict, dict]:
+    """The grid's metrics of the main dataset: rebuilt from the measurements (the `metrics` asset), or, with
+    build=False, read as `metrics` last built them, through a read-only connection (its downstream assets)."""
+    import duckdb
+
+    s = bench.settings()
+    try:
+        ds = open_dataset(s.data_dir)
+    except DatasetError as exc:
+        raise dg.Failure(f"no dataset to report on ({exc}); run `bench-pipeline run` first") from None
+    try:
+        metrics = (build_metrics(bench.store(), ds.fingerprint()) if build else
+                   read_metrics(bench.store(read_only=True), provenance.logical_cores()))
+    except duckdb.CatalogException:
+        raise dg.Failure("the metrics tables are not built yet; materialize `metrics` first") from None
+    if any(r["dataset_fingerprint"] != ds.fingerprint() for r in metrics["metrics_latest"]):
+        raise dg.Failure(f"the metrics tables were built for other data than {ds.root}; materialize `metrics`")
+    if not metrics["metrics_latest"]:
+        raise dg.Failure(f"no benchmark cells measured yet for {ds.root}; materialize benchmark_cells first")
+    return metrics, {"path": str(ds.root), "rows": ds.posts_rows(), "fingerprint": ds.fingerprint()}
+
+
+_SPEEDUP_MD = columns("engine", "query", "threads", "status", "median_seconds", "speedup", "speedup_low",
+                      "speedup_high", "efficiency", "suspect", "noisy")
+_LOAD_MD = columns("engine", "threads", "load_seconds", "queries_seconds")
+
+
+@dg.asset(group_name="analysis", deps=[benchmark_cells, dataset], automation_condition=AFTER_UPSTREAM,
+          description="Latest measurement per cell, speedup and efficiency, load vs query time (results store).")
+def metrics(bench: BenchSettings) -> dg.MaterializeResult:
+    m, ds = _metrics_for(bench)
+    s = bench.settings()
+    verdict = build_verdict(verdict_rows(m["metrics_latest"], s.engines, s.threads), provenance.logical_cores(),
+                            ds["rows"])
+    return dg.MaterializeResult(metadata={
+        "verdict": dg.MetadataValue.md("\n".join(f"- {line}" for line in verdict.recommendation + verdict.caveats)),
+        "speedup": dg.MetadataValue.md(fmt.markdown(m["metrics_speedup"], _SPEEDUP_MD)),
+        "noisy_cells": len({(r["engine"], r["threads_asked"]) for r in m["metrics_latest"] if r.get("noisy")}),
+        "load_vs_query": dg.MetadataValue.md(fmt.markdown(m["metrics_load_vs_query"], _LOAD_MD)),
+        "cells": len({(r["engine"], r["threads_asked"]) for r in m["metrics_latest"]}),
+        "dataset": ds["path"],
+    })
+
+
+@dg.asset(group_name="analysis", deps=[metrics], automation_condition=AFTER_UPSTREAM,
+          description="Speedup vs threads per query (ideal line, oversubscribed region), time and memory bars.")
+def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
+    s = bench.settings()
+    m, ds = _metrics_for(bench, build=False)
+    drawn = [r.get("measured_at") for r in m["metrics_latest"]
+             if r["engine"] in s.engines and r["threads_asked"] in s.threads]
+    caption = caption_for(ds["rows"], provenance.machine(), drawn)
+    paths = draw_all(m, s.plots_dir, s.engines, s.threads, provenance.logical_cores(), caption=caption)
+    shown = [p for p in paths if p.name.startswith("speedup_")]
+    md = "\n\n".join(f"![{p.stem}](data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()})"
+                     for p in shown)
+    return dg.MaterializeResult(metadata={
+        "plots": dg.MetadataValue.md(md),
+        "files": dg.MetadataValue.json([str(p) for p in paths]),
+        "folder": dg.MetadataValue.path(str(s.plots_dir)),
+    })
+
+
+defs = dg.Definitions(assets=[engine_versions, dataset, benchmark_cells, metrics, speedup_plots], jobs=[
     dg.define_asset_job("grid", selection=dg.AssetSelection.groups("benchmark", "analysis"),
                         description="The engine x threads grid: dataset, cells, metrics, plots, report."),
     dg.define_asset_job("benchmark_cells_job", selection=[benchmark_cells]),

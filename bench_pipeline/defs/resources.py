@@ -79,3 +79,8 @@ def step_spark() -> PySparkResource:
     from bench_pipeline.suites.cluster.cells import STEP_SPARK_CONFIG
 
     return StepSpark(spark_config=STEP_SPARK_CONFIG)
+
+
+def resources(bench: BenchSettings) -> dict:
+    """Every resource an asset asks for, by the parameter name it asks with: the settings and Spark."""
+    return dict(bench=bench, pyspark=step_spark())

@@ -14,7 +14,9 @@ CLI, the nightly schedule and every suite ask this one function.
 
 import dagster as dg
 
-from bench_pipeline.suites import CellGroup
+from bench_pipeline.defs.partitions import add_partitions
+from bench_pipeline.store import ResultsStore
+from bench_pipeline.suites import CellGroup, SuiteRun
 
 _FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
@@ -75,3 +77,12 @@ def stale_cells(instance: dg.DagsterInstance, group: CellGroup, in_store: set[st
         else:
             out[key] = changed(md, group.measured_with(key))
     return out
+
+
+def stale(instance: dg.DagsterInstance, group: CellGroup, run: SuiteRun,
+          in_store: set[str] | None = None) -> dict[str, str | None]:
+    """The group's cells -> why each is stale, or None; `in_store`: the store's cell run ids, when read already."""
+    add_partitions(instance, group.dynamic_partitions)
+    if in_store is None:
+        in_store = ResultsStore(run.main.store_path).cell_run_ids()
+    return stale_cells(instance, group, in_store)

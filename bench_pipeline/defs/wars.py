@@ -1,7 +1,7 @@
-"""The Engine Wars suite in Dagster (group `engine_wars`): its data, one asset per workload partitioned by
+"""The Engine Wars suite in Dagster (group `engine_wars`): its data, one asset per task partitioned by
 engine, and a summary (table in the store, plots, the zero-copy check) that the report shows.
 
-Workload cells share the `bench_cells` pool with every other cell (one
+Task cells share the `bench_cells` pool with every other cell (one
 measurement at a time per machine) and the same stale-only rules: a cell is
 measured again when it is missing or failed, or its engine, code, data,
 repeats or thread count changed.
@@ -11,16 +11,17 @@ repeats or thread count changed.
 import dagster as dg
 
 from bench_pipeline import fmt
-from bench_pipeline.defs.common import cell_asset, cell_checks, open_or_fail
+from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, open_or_fail
 from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.fields import columns
 from bench_pipeline.fmt import MiB
 from bench_pipeline.harness.machine_lock import measurement_lock
-from bench_pipeline.suites.wars import measured_with, open_data, workload_asset
-from bench_pipeline.suites.wars.cells import missing_engines, run_workload, suite_code_hash
+from bench_pipeline.suites.wars import measured_with, open_data, task_asset
+from bench_pipeline.suites.wars.cells import missing_engines, run_task, suite_code_hash
 from bench_pipeline.suites.wars.data import WarsData, WarsDataError, generate_wars, open_wars
 from bench_pipeline.suites.wars.figures import draw_wars
 from bench_pipeline.suites.wars.metrics import build_wars_metrics
-from bench_pipeline.suites.wars.workloads import WORKLOAD_NAMES, WORKLOADS
+from bench_pipeline.suites.wars.tasks import TASK_NAMES, TASKS
 
 GROUP = "engine_wars"
 
@@ -53,9 +54,9 @@ def _zero_copy_metadata(result) -> dict:
     return {"zero_copy": checks[-1]} if checks else {}
 
 
-def _workload_asset(name: str) -> dg.AssetsDefinition:
-    w = WORKLOADS[name]
-    key = workload_asset(name)
+def _task_asset(name: str) -> dg.AssetsDefinition:
+    w = TASKS[name]
+    key = task_asset(name)
 
     @dg.asset(name=key, partitions_def=dg.StaticPartitionsDefinition(list(w.engines)), group_name=GROUP,
               pool="bench_cells", code_version=suite_code_hash(), deps=[wars_dataset],
@@ -66,36 +67,35 @@ def _workload_asset(name: str) -> dg.AssetsDefinition:
         engine = context.partition_key
         return cell_asset(
             context, bench, measured_with(run, name, engine, data),
-            lambda store: run_workload(name, engine, data, run.own.thread_count, store, repeats=run.main.repeats,
+            lambda store: run_task(name, engine, data, run.own.thread_count, store, repeats=run.main.repeats,
                                        timeout_s=run.main.timeout_s, budget_bytes=run.main.budget_bytes,
                                        dagster_run_id=context.run.run_id, **run.main.repetition_settings),
-            extra=lambda result, store: {"workload": name, **_zero_copy_metadata(result)}, name=f"{name}:{engine}")
+            extra=lambda result, store: {"task": name, **_zero_copy_metadata(result)}, name=f"{name}:{engine}")
 
     return _asset
 
 
-WORKLOAD_ASSETS = [_workload_asset(n) for n in WORKLOAD_NAMES]
-JOBS = [dg.define_asset_job(f"wars_{w}_job", selection=dg.AssetSelection.assets(workload_asset(w)),
-                            description=f"The Engine Wars workload {w}, one cell per engine.")
-        for w in WORKLOAD_NAMES]
+TASK_ASSETS = [_task_asset(n) for n in TASK_NAMES]
+JOBS = [dg.define_asset_job(f"wars_{w}_job", selection=dg.AssetSelection.assets(task_asset(w)),
+                            description=f"The Engine Wars task {w}, one cell per engine.")
+        for w in TASK_NAMES]
 
 
-@dg.asset(group_name=GROUP, deps=[wars_dataset, *WORKLOAD_ASSETS],
-          automation_condition=dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()),
+@dg.asset(group_name=GROUP, deps=[wars_dataset, *TASK_ASSETS],
+          automation_condition=AFTER_UPSTREAM,
           check_specs=[dg.AssetCheckSpec("handoff_zero_copy", asset="wars_summary",
                                          description="DataFusion's Arrow table reached Polars without a copy.")],
-          description="Latest measurement per workload and engine (results store), one figure per workload.")
+          description="Latest measurement per task and engine (results store), one figure per task.")
 def wars_summary(bench: BenchSettings) -> dg.MaterializeResult:
     s = bench.settings()
     data = open_wars_data(bench)
     rows = build_wars_metrics(bench.store(), data.fingerprint())
     if not rows:
-        raise dg.Failure("no Engine Wars measurements for this data yet; materialize the wars_* workloads first")
+        raise dg.Failure("no Engine Wars measurements for this data yet; materialize the wars_* tasks first")
     paths = draw_wars(rows, s.plots_dir)
     handoff = next((r for r in rows if r["query"] == "handoff" and r["engine"] == "datafusion_polars"), None)
     zero_copy = handoff is not None and (handoff.get("zero_copy") or "").startswith("yes")
-    table = fmt.markdown(rows, [("query", "workload", ""), ("engine", "engine", ""), ("status", "status", ""),
-                                ("median_seconds", "median s", ".4f"), ("peak_rss_bytes", "peak MiB", "MiB")])
+    table = fmt.markdown(rows, columns(("query", "task"), "engine", "status", "median_seconds", "peak_rss_bytes"))
     return dg.MaterializeResult(
         metadata={"results": dg.MetadataValue.md(table), "plots": dg.MetadataValue.json([str(p) for p in paths]),
                   "missing_engines": dg.MetadataValue.json(missing_engines())},
@@ -106,4 +106,4 @@ def wars_summary(bench: BenchSettings) -> dg.MaterializeResult:
     )
 
 
-defs = dg.Definitions(assets=[wars_dataset, *WORKLOAD_ASSETS, wars_summary], jobs=JOBS)
+defs = dg.Definitions(assets=[wars_dataset, *TASK_ASSETS, wars_summary], jobs=JOBS)

@@ -10,13 +10,13 @@ They share the `bench_cells` pool and the checks of every other cell.
 import dagster as dg
 
 from bench_pipeline import fmt
-from bench_pipeline.defs.common import cell_asset, cell_checks, open_or_fail
+from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, open_or_fail
 from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.fields import columns
 from bench_pipeline.suites.workload import cells
 
 WORKLOAD_CELLS = dg.DynamicPartitionsDefinition(name=cells.PARTITIONS)
-_COLUMNS = [("engine", "engine", ""), ("threads_asked", "threads", ">"), ("query", "query", ""),
-            ("status", "status", ""), ("median_seconds", "median s", ".4f"), ("peak_rss_bytes", "peak MiB", "MiB")]
+_COLUMNS = columns("engine", "threads_asked", "query", "status", "median_seconds", "peak_rss_bytes")
 
 
 def _workload(bench: BenchSettings, name: str):
@@ -45,7 +45,7 @@ def workload_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> d
 
 
 @dg.asset(group_name="workloads", deps=[workload_cells],
-          automation_condition=dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing()),
+          automation_condition=AFTER_UPSTREAM,
           description="The latest measurement per engine, threads and query of every registered workload.")
 def workload_summary(bench: BenchSettings) -> dg.MaterializeResult:
     from bench_pipeline.suites.workload import latest

@@ -34,7 +34,7 @@ from bench_pipeline.harness.sampler import PARENT_ENV, TreeSampler, kill_tree
 from bench_pipeline.harness.scratch import scratch_folder
 from bench_pipeline.harness.validate import AnswerMismatch, ReferenceFailure, validate
 from bench_pipeline.queries import QUERY_NAMES
-from bench_pipeline.store import ResultsStore
+from bench_pipeline.store import MeasurementRow, ResultsStore
 
 DEFAULT_TIMEOUT_S = 600.0
 # Thread pools a library may start behind the engine's back (BLAS, OpenMP, Arrow):
@@ -114,7 +114,7 @@ class CellResult:
     cell_run_id: str
     engine: str
     threads: int
-    rows: list[dict] = field(default_factory=list)
+    rows: list[MeasurementRow] = field(default_factory=list)
 
     def statuses(self) -> dict[str, str]:
         """Each query's overall status: the first non-ok run's, else ok."""
@@ -158,7 +158,7 @@ def _tail(path: Path) -> str:
     return text[-_STDERR_TAIL:].strip()
 
 
-def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> list[dict]:
+def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> list[MeasurementRow]:
     """Run one query (cold + warm runs) in a fresh worker; return one row per run.
 
     Rows carry the measurement columns that this level knows; `run_cell` adds
@@ -178,7 +178,7 @@ def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> 
         return _measure_query(spec, base, on_run)
 
 
-def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[dict]:
+def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[MeasurementRow]:
     """The worker's process, pipes and clock around the query's state machine (query_loop.QueryLoop)."""
     with scratch_folder() as tmp:
         answers = Path(tmp)

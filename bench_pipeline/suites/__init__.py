@@ -3,7 +3,7 @@
 A suite is a package `suites/<name>/` with the same parts: `cells.py` (what it
 measures and how), `metrics.py`, `figures.py`, `settings.py` (its own settings,
 if any), `report.py` + `report.html.j2` (its section of the report), and a
-`SUITE` descriptor in its `__init__.py`. The orchestration (`orchestrate.py`),
+`SUITE` descriptor in its `__init__.py`. The orchestration (`defs/orchestrate.py`),
 the CLI and the report read the descriptor; the Dagster layer has one module
 per suite (`defs/<name>.py`). Nothing under `suites/` imports Dagster.
 
@@ -43,6 +43,10 @@ class DataStep:
     what: str  # for the progress display: "dataset: 5,000,000 rows"
     fingerprint: Callable[[], str | None]  # of the data on disk now; None: not there
     partition: str | None = None
+
+
+class BuildFailed(RuntimeError):
+    """Data or outputs a suite needs could not be built (the failed step's own message): one line, exit 1."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,13 @@ class Suite:
     outputs: tuple[str, ...]  # assets materialized after the cells (analysis, plots, report)
     parents: tuple[str, ...] = ("measure", "json")  # options.py parent parsers its command takes
     subcommand: bool = True  # False: reached through another suite's command (run --workload)
+    # The store's `suite` values of its rows (the store's one mapping from registry names): its own name unless
+    # it measures parts that are read apart (limits: `modes`, `sweep`). The history's canary rows are `canary`.
+    stored_as: tuple[str, ...] = ()
+
+    @property
+    def store_suites(self) -> tuple[str, ...]:
+        return self.stored_as or (self.name,)
 
     def section(self, inputs: ReportInputs) -> Section | None:
         """Its part of the report (`section` in its `report.py`); None when it has measured nothing yet."""

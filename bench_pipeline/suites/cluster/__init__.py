@@ -128,7 +128,7 @@ def _cells(run: SuiteRun) -> list[CellGroup]:
                                 lambda key: image_cell_measured_with(run, key, images()), queries=1,
                                 dynamic_partitions=executors))
         # and the image pipeline's single-node cells at the machine's cores, to compare with
-        groups += [g for g in wars.SUITE.cells(wars_run(run)) if g.asset == wars.workload_asset(IMAGES)]
+        groups += [g for g in wars.SUITE.cells(wars_run(run)) if g.asset == wars.task_asset(IMAGES)]
     return [g for g in groups if g.keys] + [grid.group(run.main, [provenance.logical_cores()])]
 
 

@@ -22,9 +22,9 @@ from bench_pipeline.suites.wars.engines.daft_wars import DaftRayWars
 from bench_pipeline.suites.wars.engines.ray_data_wars import RayDataWars
 from bench_pipeline.suites.wars.engines.spark_wars import SparkWars
 from bench_pipeline.suites.wars.server import ImageServer
-from bench_pipeline.suites.wars.workloads import validate_workload
+from bench_pipeline.suites.wars.tasks import validate_task
 
-IMAGES = "images"  # the workload (the store's `query`) and the cells' data layout: image files over HTTP
+IMAGES = "images"  # the task (the store's `query`) and the cells' data layout: image files over HTTP
 IMAGE_ENGINES: dict[str, str] = {cls.name: f"{cls.__module__}:{cls.__qualname__}"
                                  for cls in (SparkWars, DaftRayWars, RayDataWars)}
 SPARK = SparkWars.name
@@ -79,5 +79,5 @@ def run_image_cell(data: WarsData, engine: str, workers: int, config: ClusterCon
 
         spec = CellSpec(path, workers, data, (IMAGES,), repeats=repeats, timeout_s=timeout_s,
                         dagster_run_id=dagster_run_id, suite="cluster", env=env, extra_pids=pids, context=context,
-                        validator=validate_workload, **repetition)
+                        validator=validate_task, **repetition)
         return run_cell(spec, store, on_run=named)

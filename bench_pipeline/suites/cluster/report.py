@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
+from bench_pipeline.fields import columns
 from bench_pipeline.suites import ReportInputs, Section
 from bench_pipeline.suites.cluster.metrics import build_cluster_metrics, findings
 from bench_pipeline.suites.grid.report import dataset_of
 
-CELL_COLUMNS = [
-    ("engine", "engine", ""), ("executors", "workers", ">"), ("data_layout", "layout", ""), ("query", "query", ""),
-    ("status", "status", ""), ("median_seconds", "median s", ".4f"), ("cold_seconds", "cold s", ".4f"),
-    ("speedup", "speedup", ".2f"), ("ideal_speedup", "ideal", ".2f"),
-    ("peak_rss_bytes", "peak MiB (every process)", "MiB"), ("processes", "processes", ">"),
-    ("startup_seconds", "session start s", ".1f"),
-    ("cluster_start_seconds", "cluster start s", ".1f"), ("master_url", "master", ""),
-    ("executor_memory", "executor memory", ""), ("message", "message", ""),
-]
-COMPARE_COLUMNS = [
-    ("query", "query", ""), ("cluster_seconds", "cluster best s", ".4f"), ("cluster_config", "cluster best at", ""),
-    ("spark_local_seconds", "Spark local s", ".4f"), ("best_single_seconds", "best single-node s", ".4f"),
-    ("best_single", "best single-node", ""),
-]
+CELL_COLUMNS = columns("engine", "executors", "data_layout", "query", "status", "median_seconds", "cold_seconds",
+                       "speedup", "ideal_speedup", ("peak_rss_bytes", "peak (every process)"), "processes",
+                       ("startup_seconds", "session start"), "cluster_start_seconds", "master_url", "executor_memory",
+                       "message")
+COMPARE_COLUMNS = columns("query", "cluster_seconds", "cluster_config", "spark_local_seconds", "best_single_seconds",
+                          "best_single")
 
 
 def section(inputs: ReportInputs) -> Section | None:

@@ -6,30 +6,19 @@ from collections import Counter
 from pathlib import Path
 
 from bench_pipeline.dataset import Dataset, DatasetError, open_dataset
-from bench_pipeline.queries import QUERIES, SUMMED_QUERIES
+from bench_pipeline.fields import columns
+from bench_pipeline.queries import QUERIES
 from bench_pipeline.suites import ReportInputs, Section
 from bench_pipeline.suites.grid.figures import PREFIXES
 from bench_pipeline.suites.grid.metrics import build_metrics
 
-SPEEDUP_COLUMNS = [
-    ("engine", "engine", ""), ("query", "query", ""), ("threads_label", "threads", ">"), ("status", "status", ""),
-    ("median_seconds", "median s", ".4f"), ("speedup", "speedup", ".2f"), ("speedup_low", "95 % low", ".2f"),
-    ("speedup_high", "95 % high", ".2f"), ("efficiency", "efficiency", ".2f"), ("flags", "flags", ""),
-]
-LOAD_COLUMNS = [
-    ("engine", "engine", ""), ("threads_label", "threads", ">"), ("load_seconds", "load (L) s", ".4f"),
-    ("queries_seconds", f"{'+'.join(SUMMED_QUERIES)} s", ".4f"),
-    ("valid_queries", f"valid of {','.join(SUMMED_QUERIES)}", ">"),
-]
-CELL_COLUMNS = [
-    ("engine", "engine", ""), ("threads_label", "threads", ">"), ("threads_verified", "verified", ">"),
-    ("query", "query", ""), ("status", "status", ""), ("cold_seconds", "cold s", ".4f"),
-    ("median_seconds", "median s", ".4f"), ("ci_low", "95 % low (processes)", ".4f"), ("ci_high", "95 % high", ".4f"),
-    ("min_seconds", "min s", ".4f"), ("max_seconds", "max s", ".4f"), ("processes_measured", "processes", ">"),
-    ("warm_runs", "warm runs", ">"),
-    ("cv", "cv", ".3f"), ("noisy_label", "noise", ""), ("peak_rss_bytes", "peak MiB", "MiB"),
-    ("startup_seconds", "start-up s", ".2f"), ("message", "message", ""),
-]
+SPEEDUP_COLUMNS = columns("engine", "query", "threads_label", "status", "median_seconds", "speedup", "speedup_low",
+                          "speedup_high", "efficiency", "flags")
+LOAD_COLUMNS = columns("engine", "threads_label", "load_seconds", "queries_seconds", "valid_queries")
+CELL_COLUMNS = columns("engine", "threads_label", "threads_verified", "query", "status", "cold_seconds",
+                       "median_seconds", ("ci_low", "95 % low (processes)"), "ci_high", "min_seconds", "max_seconds",
+                       "processes_measured", "warm_runs", "cv", "noisy_label", "peak_rss_bytes", "startup_seconds",
+                       "message")
 
 
 def dataset_of(inputs: ReportInputs) -> Dataset | None:

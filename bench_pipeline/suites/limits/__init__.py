@@ -100,4 +100,5 @@ SUITE = Suite(
          "decision boundary",
     settings=LimitsSettings, options=_options, run_from_args=_run, data=_data, cells=_cells, room=_room,
     title=_title, summary=_summary, outputs=("limits_analysis", "metrics", "speedup_plots", "benchmark_report"),
+    stored_as=("modes", "sweep"),
 )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.fields import columns
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
 from bench_pipeline.suites import ReportInputs, Section
@@ -87,16 +88,12 @@ def analyse(settings: Settings, limits: LimitsSettings, store: ResultsStore, cor
     return a
 
 
-MODE_COLUMNS = [("mode", "mode", ""), ("query", "query", ""), ("status", "status", ""),
-                ("median_seconds", "median s", ".4f"), ("cold_seconds", "cold s", ".4f"), ("cv", "cv", ".3f"),
-                ("peak_rss_bytes", "peak MiB", "MiB"), ("dataset_rows", "rows", ","), ("warm_runs", "warm runs", ">")]
-BUDGET_COLUMNS = [("engine", "engine", ""), ("query", "query", ""), ("status", "status", ""),
-                  ("median_seconds", "median s", ".3f"), ("peak_rss_bytes", "peak MiB", "MiB"),
-                  ("peak_to_budget", "peak / budget", ".2f"), ("how", "completed by", ""),
-                  ("engine_limits", "engine's own limits", ""), ("message", "message", "")]
-SWEEP_COLUMNS = [("engine", "engine", ""), ("query", "query", ""), ("dataset_rows", "rows", ","),
-                 ("status", "status", ""), ("median_seconds", "median s", ".3f"), ("cold_seconds", "cold s", ".3f"),
-                 ("warm_runs", "warm runs", ">"), ("peak_rss_bytes", "peak MiB", "MiB")]
+MODE_COLUMNS = columns("mode", "query", "status", "median_seconds", "cold_seconds", "cv", "peak_rss_bytes",
+                       "dataset_rows", "warm_runs")
+BUDGET_COLUMNS = columns("engine", "query", "status", "median_seconds", "peak_rss_bytes", "peak_to_budget", "how",
+                         "engine_limits", "message")
+SWEEP_COLUMNS = columns("engine", "query", "dataset_rows", "status", "median_seconds", "cold_seconds", "warm_runs",
+                        "peak_rss_bytes")
 
 
 def section(inputs: ReportInputs) -> Section | None:

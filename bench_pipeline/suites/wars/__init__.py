@@ -1,19 +1,20 @@
-"""The Engine Wars suite (`bench-pipeline wars`): the article's workloads (lazy ETL chain, CSV group-by, Arrow
-hand-off, image pipeline) on data the project generates, each workload a cell per engine."""
+"""The Engine Wars suite (`bench-pipeline wars`): the article's tasks (lazy ETL chain, CSV group-by, Arrow
+hand-off, image pipeline) on data the project generates, each task a cell per engine."""
 
 from __future__ import annotations
 
 import functools
 
 from bench_pipeline import options as opt
+from bench_pipeline.fields import columns
 from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteRun, Summary
 from bench_pipeline.suites.wars.settings import WarsSettings
 
 DATASET = "wars_dataset"
 
 
-def workload_asset(workload: str) -> str:
-    return f"wars_{workload}"
+def task_asset(task: str) -> str:
+    return f"wars_{task}"
 
 
 def _options(p) -> None:
@@ -40,7 +41,7 @@ def open_data(run: SuiteRun):
 
 
 def latest(run: SuiteRun, store) -> tuple[list[dict], object | None]:
-    """The latest measurement per workload and engine on the data the settings ask for, and that data
+    """The latest measurement per task and engine on the data the settings ask for, and that data
     (nothing when it is not there)."""
     from bench_pipeline.suites.wars.data import WarsDataError
     from bench_pipeline.suites.wars.metrics import read_wars_metrics
@@ -61,23 +62,23 @@ def data_fingerprint(run: SuiteRun) -> str | None:
         return None
 
 
-def measured_with(run: SuiteRun, workload: str, engine: str, data) -> dict:
+def measured_with(run: SuiteRun, task: str, engine: str, data) -> dict:
     from bench_pipeline.suites.wars.cells import suite_code_hash, wars_engine_path, wars_signature
     from bench_pipeline.versions import measured_with
 
-    path = wars_engine_path(workload, engine)
+    path = wars_engine_path(task, engine)
     return measured_with(path, run.own.thread_count, data, run.main.repeats, run.main.repetition_settings,
                          signature=wars_signature(path), harness_version=suite_code_hash())
 
 
 def _cells(run: SuiteRun) -> list[CellGroup]:
-    from bench_pipeline.suites.wars.workloads import WORKLOADS
+    from bench_pipeline.suites.wars.tasks import TASKS
 
     data = functools.cache(lambda: open_data(run))
-    return [CellGroup(workload_asset(name), list(w.engines),
+    return [CellGroup(task_asset(name), list(w.engines),
                       lambda engine, name=name: measured_with(run, name, engine, data()), queries=1,
                       label=lambda engine, name=name: f"{name}:{engine}")
-            for name, w in WORKLOADS.items()]
+            for name, w in TASKS.items()]
 
 
 def _room(run: SuiteRun) -> None:
@@ -110,16 +111,14 @@ def _summary(run: SuiteRun, result) -> Summary:
     missing = missing_engines()
     rows = latest(run, ResultsStore(run.main.store_path))[0] if result.report else []
     extra = {"missing_engines": missing, "data": str(run.own.data_dir(run.main.home, run.main.seed).resolve()),
-             "results": [{("workload" if k == "query" else k): r.get(k) for k in _KEEP} for r in rows]}
+             "results": [{("task" if k == "query" else k): r.get(k) for k in _KEEP} for r in rows]}
     notes = tuple(f"missing engine {e}: {reason}" for e, reason in sorted(missing.items()))
     plots = [p for p in result.plots if Path(p).name.startswith("wars_")]
     return Summary(rows, _title(run), notes, extra, show=lambda: _print(rows), plots=plots)
 
 
-_COLUMNS = [("query", "workload", ""), ("engine", "engine", ""), ("threads_asked", "threads", ">"),
-            ("status_text", "status", ""), ("cold_seconds", "cold s", ".4f"), ("median_seconds", "median s", ".4f"),
-            ("cv", "cv", ".2f"), ("peak_rss_bytes", "peak MiB", "MiB"), ("startup_seconds", "start-up s", ".2f"),
-            ("zero_copy", "zero-copy", "")]
+_COLUMNS = columns(("query", "task"), "engine", "threads_asked", "status_text", "cold_seconds", "median_seconds",
+                   "cv", "peak_rss_bytes", "startup_seconds", "zero_copy")
 
 
 def _print(rows: list[dict]) -> None:
@@ -127,12 +126,12 @@ def _print(rows: list[dict]) -> None:
 
     fmt.print_rich([{**r, "status_text": r["status"] if r["status"] == "ok" else
                      f"{r['status']}: {(r.get('message') or '')[:60]}"} for r in rows],
-                   _COLUMNS, "Engine Wars: latest measurement per workload and engine", width=200)
+                   _COLUMNS, "Engine Wars: latest measurement per task and engine", width=200)
 
 
 SUITE = Suite(
     name="wars", command="wars",
-    help="the Engine Wars workloads (ETL chain, CSV group-by, Arrow hand-off, images) through Dagster, measuring "
+    help="the Engine Wars tasks (ETL chain, CSV group-by, Arrow hand-off, images) through Dagster, measuring "
          "only stale or missing cells",
     settings=WarsSettings, options=_options, run_from_args=_run,
     data=lambda run: [DataStep(DATASET, "Engine Wars data: events, sales.csv, images", lambda: data_fingerprint(run))],

@@ -1,4 +1,4 @@
-"""The suite's figures: one per workload, time and peak memory per engine.
+"""The suite's figures: one per task, time and peak memory per engine.
 
 Failed, skipped and missing measurements are labelled in red where their bar
 would be, never drawn as zero.
@@ -14,14 +14,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from bench_pipeline.fmt import MiB
-from bench_pipeline.suites.wars.workloads import WORKLOADS  # noqa: E402
+from bench_pipeline.suites.wars.tasks import TASKS  # noqa: E402
 
 
 def draw_wars(rows: list[dict], out_dir: Path) -> list[Path]:
-    """One PNG per workload: median warm time (log scale, cold run as a marker) and peak memory per engine."""
+    """One PNG per task: median warm time (log scale, cold run as a marker) and peak memory per engine."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, w in WORKLOADS.items():
+    for name, w in TASKS.items():
         got = {r["engine"]: r for r in rows if r["query"] == name}
         engines = list(w.engines)
         fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))

@@ -1,11 +1,11 @@
-"""The suite's results: the latest measurement per workload and engine (a table in the store)."""
+"""The suite's results: the latest measurement per task and engine (a table in the store)."""
 
 from __future__ import annotations
 
 import json
 
 from bench_pipeline.store import ResultsStore
-from bench_pipeline.suites.wars.workloads import WORKLOAD_NAMES, WORKLOADS
+from bench_pipeline.suites.wars.tasks import TASK_NAMES, TASKS
 
 _SQL = ["""CREATE OR REPLACE TABLE wars_latest AS
 SELECT * EXCLUDE (rn) FROM (
@@ -22,16 +22,16 @@ def build_wars_metrics(store: ResultsStore, fingerprint: str) -> list[dict]:
 def read_wars_metrics(store: ResultsStore) -> list[dict]:
     try:
         rows = store.query("SELECT * FROM wars_latest ORDER BY list_position($w, query), engine",
-                           {"w": list(WORKLOAD_NAMES)})
+                           {"w": list(TASK_NAMES)})
     except Exception as exc:  # noqa: BLE001 - the table exists only once the suite has run
         if "wars_latest" in str(exc):
             return []
         raise
     for r in rows:
-        order = list(WORKLOADS[r["query"]].engines) if r["query"] in WORKLOADS else []
+        order = list(TASKS[r["query"]].engines) if r["query"] in TASKS else []
         r["_order"] = order.index(r["engine"]) if r["engine"] in order else len(order)
         r["zero_copy"] = _zero_copy(r.get("checks"))
-    rows.sort(key=lambda r: (list(WORKLOAD_NAMES).index(r["query"]) if r["query"] in WORKLOADS else 99, r["_order"]))
+    rows.sort(key=lambda r: (list(TASK_NAMES).index(r["query"]) if r["query"] in TASKS else 99, r["_order"]))
     return rows
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+from bench_pipeline.fields import columns
 from bench_pipeline.suites import ReportInputs, Section
 
-COLUMNS = [
-    ("query", "workload", ""), ("engine", "engine", ""), ("threads_asked", "threads", ">"),
-    ("status", "status", ""), ("cold_seconds", "cold s", ".4f"), ("median_seconds", "median s", ".4f"),
-    ("cv", "cv", ".3f"), ("peak_rss_bytes", "peak MiB", "MiB"), ("startup_seconds", "start-up s", ".2f"),
-    ("answer_rows", "answer rows", ">"), ("zero_copy", "zero-copy hand-off", ""), ("message", "message", ""),
-]
+COLUMNS = columns(("query", "task"), "engine", "threads_asked", "status", "cold_seconds", "median_seconds", "cv",
+                  "peak_rss_bytes", "startup_seconds", "answer_rows", "zero_copy", "message")
 
 
 def section(inputs: ReportInputs) -> Section | None:

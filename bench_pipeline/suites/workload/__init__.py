@@ -94,7 +94,7 @@ def _summary(run: SuiteRun, result) -> Summary:
 
 
 def _geometric_means(rows: list[dict], queries: list[str]) -> dict:
-    from bench_pipeline.suites.workload.report import by_cell, geometric_mean
+    from bench_pipeline.suites.workload.metrics import by_cell, geometric_mean
 
     return {k: geometric_mean(v, queries) for k, v in by_cell(rows).items()}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from bench_pipeline import stats
 from bench_pipeline.store import ResultsStore
 
@@ -20,3 +22,21 @@ def build_workload_metrics(store: ResultsStore, workload: str, fingerprint: str,
         interval = stats.typical(r.get("warm_list") or []) if r["status"] == "ok" else None
         r["ci_low"], r["ci_high"] = (interval.low, interval.high) if interval else (None, None)
     return rows
+
+
+def by_cell(rows: list[dict]) -> dict[tuple[str, int], dict[str, dict]]:
+    """(engine, threads) -> query -> its latest row."""
+    cells: dict[tuple, dict] = {}
+    for r in rows:
+        cells.setdefault((r["engine"], r["threads_asked"]), {})[r["query"]] = r
+    return cells
+
+
+def geometric_mean(by_query: dict[str, dict], queries) -> dict:
+    """PDS-H's summary of a cell: the geometric mean of its median times, only when every query is valid
+    (a mean over the queries an engine happened to answer would flatter it); else how many were."""
+    times = [r["median_seconds"] for q in queries if (r := by_query.get(q)) and r["status"] == "ok"
+             and r.get("median_seconds")]
+    if len(times) == len(list(queries)) and times:
+        return {"geomean": math.exp(sum(math.log(t) for t in times) / len(times)), "valid": len(times)}
+    return {"geomean": None, "valid": len(times)}

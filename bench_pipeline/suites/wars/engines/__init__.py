@@ -1,7 +1,7 @@
-"""Each engine's implementation of the suite's workloads: the project's engine plus `query_<workload>` methods.
+"""Each engine's implementation of the suite's tasks: the project's engine plus `query_<task>` methods.
 
 A class here extends the main engine (same thread control, start-up and
-verification), so a workload runs in the same harness worker as L, A, B, C.
+verification), so a task runs in the same harness worker as L, A, B, C.
 The worker passes a Dataset whose root is the suite's data folder.
 """
 
@@ -14,7 +14,7 @@ IMAGES_URL_ENV = "BENCH_WARS_IMAGES_URL"  # where the runner's image server list
 
 def rank_purchases(pl, frame):
     """Polars' half of the hand-off, shared by the one-engine Polars run and the hand-off engine
-    (here, in a module every workload's signature covers, so a change makes both stale)."""
+    (here, in a module every task's signature covers, so a change makes both stale)."""
     return (frame.with_columns(rank=pl.col("purchases").rank(method="min", descending=True).cast(pl.Int64))
             .sort(["rank", "user_id"]))
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from bench_pipeline.engines.daft_engine import DaftEngine, DaftRayEngine
 from bench_pipeline.suites.wars.engines import images_url, wars_data
-from bench_pipeline.suites.wars.workloads import IMAGE_SIZE, image_answer
+from bench_pipeline.suites.wars.tasks import IMAGE_SIZE, image_answer
 
 
 class DaftWars(DaftEngine):

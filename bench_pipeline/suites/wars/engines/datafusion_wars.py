@@ -1,4 +1,4 @@
-"""DataFusion: the workloads' SQL over the events file registered as a table."""
+"""DataFusion: the tasks' SQL over the events file registered as a table."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from bench_pipeline.engines.datafusion_engine import DataFusionEngine
 from bench_pipeline.queries import sql_string
 from bench_pipeline.suites.wars.engines import wars_data
-from bench_pipeline.suites.wars.workloads import ETL_SQL, HANDOFF_SQL
+from bench_pipeline.suites.wars.tasks import ETL_SQL, HANDOFF_SQL
 
 
 class DataFusionWars(DataFusionEngine):

@@ -1,4 +1,4 @@
-"""DuckDB: the workloads' SQL straight over the Parquet and CSV files."""
+"""DuckDB: the tasks' SQL straight over the Parquet and CSV files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from bench_pipeline.engines.duckdb_engine import DuckDBEngine
 from bench_pipeline.queries import sql_string
 from bench_pipeline.suites.wars.engines import wars_data
-from bench_pipeline.suites.wars.workloads import CSV_SQL, ETL_SQL
+from bench_pipeline.suites.wars.tasks import CSV_SQL, ETL_SQL
 
 
 class DuckDBWars(DuckDBEngine):

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from bench_pipeline.suites.wars.engines import rank_purchases
 from bench_pipeline.suites.wars.engines.datafusion_wars import DataFusionWars
-from bench_pipeline.suites.wars.workloads import HANDOFF_MIN_PURCHASES
+from bench_pipeline.suites.wars.tasks import HANDOFF_MIN_PURCHASES
 
 
 def buffer_addresses(table: pa.Table) -> dict[str, set[int]]:

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from bench_pipeline.engines.pandas_engine import PandasEngine
 from bench_pipeline.suites.wars.engines import images_url, wars_data
-from bench_pipeline.suites.wars.workloads import ETL_MIN_SPEND, ETL_SINCE, IMAGE_SIZE, image_answer
+from bench_pipeline.suites.wars.tasks import ETL_MIN_SPEND, ETL_SINCE, IMAGE_SIZE, image_answer
 
 # Straight to 127.0.0.1: no proxy from the environment may sit in between.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -6,7 +6,7 @@ from typing import Any
 
 from bench_pipeline.engines.polars_engine import PolarsEngine
 from bench_pipeline.suites.wars.engines import rank_purchases, wars_data
-from bench_pipeline.suites.wars.workloads import ETL_MIN_SPEND, ETL_SINCE, HANDOFF_MIN_PURCHASES
+from bench_pipeline.suites.wars.tasks import ETL_MIN_SPEND, ETL_SINCE, HANDOFF_MIN_PURCHASES
 
 
 class PolarsWars(PolarsEngine):

@@ -4,7 +4,7 @@ The manifest is read by Ray Data into one block per worker CPU, and each batch o
 URLs is downloaded, decoded and resized by Pillow in a Ray task on a worker node;
 the resized pixels come back to the driver, as Spark's UDF returns them.
 Ray Data has no SQL or DataFrame API for the tabular queries: this engine has
-only the image workload (the cluster suite's image cells).
+only the image task (the cluster suite's image cells).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bench_pipeline.engines.base import Engine
 from bench_pipeline.engines.daft_engine import RAY_ADDRESS_ENV
 from bench_pipeline.engines.optional import missing_reason
 from bench_pipeline.suites.wars.engines import images_url, wars_data
-from bench_pipeline.suites.wars.workloads import IMAGE_SIZE, image_answer
+from bench_pipeline.suites.wars.tasks import IMAGE_SIZE, image_answer
 
 BATCH_SIZE = 16  # images per Ray task: enough to amortise a task, small enough to spread 200 over 4 workers
 

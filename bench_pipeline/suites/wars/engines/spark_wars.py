@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from bench_pipeline.engines.spark_engine import SparkEngine
 from bench_pipeline.suites.wars.engines import images_url, wars_data
-from bench_pipeline.suites.wars.workloads import ETL_MIN_SPEND, ETL_SINCE, image_answer
+from bench_pipeline.suites.wars.tasks import ETL_MIN_SPEND, ETL_SINCE, image_answer
 
 
 def _resize_udf():

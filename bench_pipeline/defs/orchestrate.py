@@ -18,14 +18,15 @@ import dagster as dg
 
 from bench_pipeline import calibration, history, suites
 from bench_pipeline.defs.common import measured_since
-from bench_pipeline.defs.resources import BenchSettings, step_spark
+from bench_pipeline.defs.partitions import add_partitions
+from bench_pipeline.defs.resources import BenchSettings, resources
 from bench_pipeline.defs.runs import DECIDED_AT, POOL, RECORDED, owner_tags, pool_holders, reap_dead_runs
-from bench_pipeline.defs.staleness import current_data_version, stale_cells
+from bench_pipeline.defs.staleness import current_data_version, stale
 from bench_pipeline.harness import interrupt, provenance, rounds
 from bench_pipeline.harness.machine_lock import measurement_lock, this_command
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
-from bench_pipeline.suites import CellGroup, SuiteRun
+from bench_pipeline.suites import BuildFailed, CellGroup, SuiteRun
 
 _MARK = "# Written by bench_pipeline."
 DAGSTER_YAML = f"""\
@@ -49,8 +50,8 @@ telemetry:
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-class DatasetBuildError(RuntimeError):
-    pass
+# The code version a materialization was made with: a system tag Dagster writes on every materialization.
+CODE_VERSION_TAG = "dagster/code_version"
 
 
 class Observer:
@@ -125,39 +126,27 @@ def prepare_instance(settings: Settings) -> dg.DagsterInstance:
     return instance
 
 
+def fail_my_runs(settings: Settings) -> None:
+    """Mark this process's runs failed and free their pool slots (a command stopping without waiting)."""
+    reap_dead_runs(prepare_instance(settings), owned_by_me=True)
+
+
 def materialize(instance, selection: list[str], run: SuiteRun, partition_key: str | None = None,
                 tags: dict | None = None):
     """Materialize `selection` (asset names) of the one Definitions in this process, with the run's settings
     as the `bench` resource, quietly, owned by this process; the result says whether it succeeded."""
-    from bench_pipeline.definitions import defs
+    from bench_pipeline.defs.definitions import defs
 
     return dg.materialize(list(defs.assets), selection=selection, partition_key=partition_key, instance=instance,
-                          resources={"bench": BenchSettings.for_run(run), "pyspark": step_spark()},
+                          resources=resources(BenchSettings.for_run(run)),
                           run_config=QUIET, raise_on_error=False,
                           tags={"bench/source": "cli", **owner_tags(), **(tags or {})})
 
 
 def _observe_engines(instance) -> None:
-    from bench_pipeline.definitions import defs
+    from bench_pipeline.defs.definitions import defs
 
     defs.resolve_job_def("observe_engine_versions").execute_in_process(instance=instance, run_config=QUIET)
-
-
-def add_partitions(instance: dg.DagsterInstance, dynamic: dict[str, list[str]]) -> None:
-    """Add the keys of dynamic partition dimensions (thread counts, executor counts, sweep sizes) not there yet."""
-    for name, keys in dynamic.items():
-        new = [k for k in keys if not instance.has_dynamic_partition(name, k)]
-        if new:
-            instance.add_dynamic_partitions(name, new)
-
-
-def stale(instance: dg.DagsterInstance, group: CellGroup, run: SuiteRun,
-          in_store: set[str] | None = None) -> dict[str, str | None]:
-    """The group's cells -> why each is stale, or None; `in_store`: the store's cell run ids, when read already."""
-    add_partitions(instance, group.dynamic_partitions)
-    if in_store is None:
-        in_store = ResultsStore(run.main.store_path).cell_run_ids()
-    return stale_cells(instance, group, in_store)
 
 
 def run_suite(name: str, run: SuiteRun) -> SuiteResult:
@@ -173,7 +162,7 @@ def run_suite(name: str, run: SuiteRun) -> SuiteResult:
             add_partitions(instance, {_partitions_name(step.asset): [step.partition]} if step.partition else {})
             r = materialize(instance, [step.asset], run, partition_key=step.partition)
             if not r.success:
-                raise DatasetBuildError(f"{step.what.split(' (')[0]} could not be built: {_failure_message(r)}")
+                raise BuildFailed(f"{step.what.split(' (')[0]} could not be built: {_failure_message(r)}")
     result = SuiteResult()
     store = ResultsStore(run.main.store_path)
     in_store = store.cell_run_ids()  # read once: a group's cells are its own
@@ -192,13 +181,13 @@ def refresh_outputs(settings: Settings) -> str:
     """The history and the report rebuilt from the store as it is (after `import`); the report's path."""
     r = materialize(prepare_instance(settings), ["history", "benchmark_report"], SuiteRun(settings))
     if not r.success:
-        raise DatasetBuildError(f"the report could not be written: {_failure_message(r)}")
+        raise BuildFailed(f"the report could not be written: {_failure_message(r)}")
     return str(settings.report_path.resolve())
 
 
 def _partitions_name(asset: str) -> str:
     """The dynamic partitions of a partitioned data asset (the sweep's sizes)."""
-    from bench_pipeline.definitions import defs
+    from bench_pipeline.defs.definitions import defs
 
     return defs.get_assets_def(asset).partitions_def.name
 
@@ -332,9 +321,7 @@ def _outputs(instance, run: SuiteRun, result: SuiteResult, selection: list[str])
 def _outputs_are_current(instance, settings: Settings) -> bool:
     """The report exists, was materialized after the latest cell of every suite, and by the code there is now
     (its Dagster code version: an edited figure, table or sentence is drawn again)."""
-    from dagster._core.definitions.data_version import CODE_VERSION_TAG
-
-    from bench_pipeline.definitions import defs
+    from bench_pipeline.defs.definitions import defs
 
     key = dg.AssetKey("benchmark_report")
     report = instance.get_latest_materialization_event(key)
@@ -364,5 +351,6 @@ def ui_command(settings: Settings, host: str, port: int) -> list[str]:
         run = SuiteRun(settings, suite.settings.from_env(settings.home) if suite.settings else None)
         for group in suite.cells(run):  # opens no data until a cell's measured_with is asked
             add_partitions(instance, group.dynamic_partitions)
-    return [sys.executable, "-m", "dagster", "dev", "-m", "bench_pipeline.definitions", "-h", host, "-p", str(port)]
+    return [sys.executable, "-m", "dagster", "dev", "-m", "bench_pipeline.defs.definitions", "-h", host,
+            "-p", str(port)]
 

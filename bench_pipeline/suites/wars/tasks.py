@@ -1,7 +1,7 @@
-"""The suite's catalogue: each workload's answer, reference, engines and how an answer is checked.
+"""The suite's catalogue: each task's answer, reference, engines and how an answer is checked.
 
 References are computed independently of the engines under test where it is
-cheap to do so: DuckDB SQL for the tabular workloads (as the main suite does)
+cheap to do so: DuckDB SQL for the tabular tasks (as the main suite does)
 and, for the image pipeline, the manifest written when the images were made.
 """
 
@@ -35,7 +35,7 @@ def _engines(*triples: tuple[str, str, str]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Workload:
+class Task:
     name: str
     title: str
     description: str
@@ -61,8 +61,8 @@ SELECT user_id, purchases, RANK() OVER (ORDER BY purchases DESC) AS rank FROM (
 ORDER BY rank, user_id
 """
 
-WORKLOADS: dict[str, Workload] = {w.name: w for w in [
-    Workload(
+TASKS: dict[str, Task] = {w.name: w for w in [
+    Task(
         "etl", "lazy ETL chain",
         "Events since 2025-01-01, per user: spend, events, mean session; users over 100 spent; by spend.",
         _engines(("polars", "polars_wars", "PolarsWars"), ("datafusion", "datafusion_wars", "DataFusionWars"),
@@ -71,14 +71,14 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in [
         pa.schema([("user_id", pa.string()), ("total_spend", pa.float64()), ("event_count", pa.int64()),
                    ("avg_session", pa.float64())]),
         key=("user_id",), order=("total_spend", True), sql=ETL_SQL),
-    Workload(
+    Task(
         "csv_groupby", "group-by on a CSV",
         "Mean revenue per region, read from sales.csv (CSV ingest, not Parquet).",
         _engines(("pandas", "pandas_wars", "PandasWars"), ("polars", "polars_wars", "PolarsWars"),
                  ("duckdb", "duckdb_wars", "DuckDBWars")),
         pa.schema([("region", pa.string()), ("avg_revenue", pa.float64())]),
         key=("region",), order=("region", False), sql=CSV_SQL),
-    Workload(
+    Task(
         "handoff", "Arrow hand-off",
         "Purchases per user (over 5), ranked: DataFusion computes, Polars ranks (to_arrow_table -> from_arrow), "
         "against the same work in one engine.",
@@ -86,7 +86,7 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in [
                  ("datafusion", "datafusion_wars", "DataFusionWars")),
         pa.schema([("user_id", pa.string()), ("purchases", pa.int64()), ("rank", pa.int64())]),
         key=("user_id",), order=("rank", False), sql=HANDOFF_SQL),
-    Workload(
+    Task(
         "images", "multimodal image pipeline",
         f"Download each generated image over HTTP from 127.0.0.1, decode, resize to {IMAGE_SIZE}x{IMAGE_SIZE}.",
         _engines(("pandas", "pandas_wars", "PandasWars"), ("pyspark", "spark_wars", "SparkWars"),
@@ -95,14 +95,14 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in [
                    ("channels", pa.int64()), ("mean", pa.float64())]),
         key=("image",)),
 ]}
-WORKLOAD_NAMES = tuple(WORKLOADS)
+TASK_NAMES = tuple(TASKS)
 
 
-def get_workload(name: str) -> Workload:
+def get_task(name: str) -> Task:
     try:
-        return WORKLOADS[name]
+        return TASKS[name]
     except KeyError:
-        raise ValueError(f"unknown workload {name!r}; choose from {', '.join(WORKLOAD_NAMES)}") from None
+        raise ValueError(f"unknown task {name!r}; choose from {', '.join(TASK_NAMES)}") from None
 
 
 def image_answer(names: list[str], arrays: list) -> pa.Table:
@@ -120,7 +120,7 @@ def image_answer(names: list[str], arrays: list) -> pa.Table:
 @functools.lru_cache(maxsize=16)
 def _reference(name: str, root: str, fingerprint: str) -> pa.Table:
     data = WarsData(Path(root))
-    w = get_workload(name)
+    w = get_task(name)
     if name == "images":
         import pyarrow.csv as pacsv
 
@@ -162,13 +162,13 @@ def _check_order(answer: pa.Table, column: str, descending: bool) -> None:
                              f"({answer[column][i + 1].as_py()!r}) after {answer[column][i].as_py()!r}")
 
 
-def validate_workload(name: str, answer: pa.Table, data: WarsData) -> pa.Table:
+def validate_task(name: str, answer: pa.Table, data: WarsData) -> pa.Table:
     """Return the answer in the contract's types; raise AnswerMismatch unless it is the reference answer.
 
-    Rows are matched by the workload's key, and the answer's own order is
+    Rows are matched by the task's key, and the answer's own order is
     checked separately: near-equal float sums may legitimately swap places.
     """
-    w = get_workload(name)
+    w = get_task(name)
     answer = conform(answer, w.schema)
     want = reference(name, data)
     if w.order:
