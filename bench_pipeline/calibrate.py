@@ -196,7 +196,6 @@ def calibrate(settings, data, processes: int, threads: int,
     import datetime as dt
 
     from bench_pipeline.harness.runner import QuerySpec, run_query
-    from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
     from bench_pipeline.workloads.reference import validate_answer
     from bench_pipeline.workloads.spec import load_workload
 
@@ -209,7 +208,7 @@ def calibrate(settings, data, processes: int, threads: int,
         return lambda: run_query(spec)
 
     jobs = {q: job(q, data) for q in QUERY_NAMES}
-    jobs |= {known_query(f): job(known_query(f), known, validate_answer, WORKLOAD_ENGINES[engine]) for f in FACTORS}
+    jobs |= {known_query(f): job(known_query(f), known, validate_answer, engine) for f in FACTORS}
     say(f"calibrating: {engine} at {threads} threads; A/A on queries {', '.join(QUERY_NAMES)} of {settings.rows:,} "
         f"rows and known differences (hashing {HASH_ROWS:,} integers x {', '.join(f'{f:g}' for f in FACTORS)}); "
         f"{processes} processes each, in interleaved rounds")

@@ -180,12 +180,11 @@ def _describe_run(r: dict) -> str:
 def _workload_query(args):
     """(engine path, data, validator) for `query --workload`, every problem of the workload one line."""
     from bench_pipeline.workloads import social
-    from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
     from bench_pipeline.workloads.reference import reference_answer, validate_answer
     from bench_pipeline.workloads.spec import WorkloadError, load_workload
 
-    if args.engine not in WORKLOAD_ENGINES:
-        raise UsageError(f"argument --engine: a workload runs on {', '.join(WORKLOAD_ENGINES)}, not {args.engine}")
+    if args.engine not in ENGINE_NAMES:
+        raise UsageError(f"argument --engine: a workload runs on {', '.join(ENGINE_NAMES)}, not {args.engine}")
     try:
         workload = load_workload(social.resolve(args.workload, Settings.from_env()))  # (its --threads is one count)
         if args.query not in workload.queries:
@@ -194,7 +193,7 @@ def _workload_query(args):
         reference_answer(workload, args.query)  # a query the reference cannot run is the workload's problem
     except WorkloadError as exc:
         raise UsageError(f"argument --workload: {exc}") from None
-    return WORKLOAD_ENGINES[args.engine], workload, validate_answer
+    return args.engine, workload, validate_answer
 
 
 def cmd_query(args) -> int:

@@ -1,14 +1,19 @@
 """The query catalogue: names, descriptions, reference SQL and answer schemas (docs/contract.md).
 
-The reference SQL is run by DuckDB over the two Parquet files (as views named
-`posts` and `users`) to produce the answer every engine is validated against.
+The queries are the built-in workload's (workloads/social/): each one's SQL is its file there, `queries/<Q>.sql`,
+and each DataFrame engine's code is a function in its `dataframes.py`. The reference SQL is run by DuckDB over the
+two Parquet files (as views named `posts` and `users`) to produce the answer every engine is validated against.
+The constants below are the queries' parameters, for the DataFrame code; test_engines checks the SQL states them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
+
+SQL_DIR = Path(__file__).resolve().parent / "workloads" / "social" / "queries"
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,10 @@ F_MIN_LIKES = 9000
 F_COLUMNS = ("post_id", "user_id", "likes", "views", "timestamp")
 
 
+def _sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
 def sql_string(value) -> str:
     """A value (a file path) as a SQL string literal, quotes doubled."""
     return "'" + str(value).replace("'", "''") + "'"
@@ -44,19 +53,14 @@ QUERIES: dict[str, Query] = {
             "L",
             "load",
             "Read the whole posts table into the engine's memory and count its rows.",
-            "SELECT COUNT(*) AS rows FROM posts",
+            _sql("L"),
             pa.schema([("rows", pa.int64())]),
         ),
         Query(
             "A",
             "aggregation",
             "Posts, likes, views, latency and worst error rate per category and location.",
-            """
-            SELECT category, location, COUNT(*) AS posts, AVG(likes) AS avg_likes,
-                   SUM(views) AS total_views, AVG(latency) AS avg_latency,
-                   MAX(error_rate) AS max_error_rate
-            FROM posts GROUP BY category, location ORDER BY category, location
-            """,
+            _sql("A"),
             pa.schema(
                 [
                     ("category", pa.string()),
@@ -73,16 +77,7 @@ QUERIES: dict[str, Query] = {
             "B",
             "window",
             "Each user's three most liked posts, with the user's running total of views at that post.",
-            f"""
-            WITH ranked AS (
-              SELECT user_id, post_id, likes,
-                     ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY likes DESC, timestamp ASC) AS like_rank,
-                     SUM(views) OVER (PARTITION BY user_id ORDER BY timestamp
-                                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running_views
-              FROM posts)
-            SELECT user_id, post_id, likes, like_rank, running_views
-            FROM ranked WHERE like_rank <= {B_TOP_N} ORDER BY user_id, like_rank
-            """,
+            _sql("B"),
             pa.schema(
                 [
                     ("user_id", pa.int64()),
@@ -97,14 +92,7 @@ QUERIES: dict[str, Query] = {
             "C",
             "join",
             "Mobile posts with few errors by well-followed users, per user tier and category.",
-            f"""
-            SELECT u.tier, p.category, COUNT(*) AS posts, SUM(p.likes) AS total_likes,
-                   AVG(p.latency) AS avg_latency
-            FROM posts p JOIN users u ON p.user_id = u.user_id
-            WHERE p.device = {sql_string(C_DEVICE)} AND p.error_rate < {C_MAX_ERROR_RATE}
-              AND u.followers >= {C_MIN_FOLLOWERS}
-            GROUP BY u.tier, p.category ORDER BY u.tier, p.category
-            """,
+            _sql("C"),
             pa.schema(
                 [
                     ("tier", pa.string()),
@@ -119,12 +107,7 @@ QUERIES: dict[str, Query] = {
             "F",
             "selective filter",
             "The few popular mobile Tech posts (about 0.5 % of rows), five columns, in time order.",
-            f"""
-            SELECT {', '.join(F_COLUMNS)}
-            FROM posts
-            WHERE category = {sql_string(F_CATEGORY)} AND device = {sql_string(F_DEVICE)} AND likes >= {F_MIN_LIKES}
-            ORDER BY timestamp
-            """,
+            _sql("F"),
             pa.schema(
                 [
                     ("post_id", pa.string()),

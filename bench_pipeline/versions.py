@@ -2,7 +2,7 @@
 
 A cell is stale when any of these differ from what it was measured with. The
 engine hash covers its own module and the shared base; the harness hash covers
-the code that measures and validates every cell (and the query catalogue).
+the code that measures and validates every cell, and the built-in benchmark's queries (SQL and DataFrame code).
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from bench_pipeline.engines import engine_class, engine_path
 from bench_pipeline.engines.base import Engine
 
 _PKG = Path(__file__).resolve().parent
-_HARNESS_FILES = [_PKG / "queries.py", _PKG / "dataset.py", _PKG / "store.py",
-                  *sorted((_PKG / "harness").glob("*.py"))]
+# The measuring code, and the built-in benchmark's queries: their SQL and every engine's DataFrame code.
+_HARNESS_FILES = [_PKG / "queries.py", _PKG / "dataset.py", _PKG / "store.py", _PKG / "workloads" / "execute.py",
+                  *sorted((_PKG / "harness").glob("*.py")), _PKG / "workloads" / "social" / "dataframes.py",
+                  *sorted((_PKG / "workloads" / "social" / "queries").glob("*.sql"))]
 
 
 def _hash_files(paths: list[Path]) -> str:

@@ -16,27 +16,31 @@ from bench_pipeline.engines.duckdb_engine import DuckDBEngine
 class SleepyEngine(DuckDBEngine):
     """Query A never finishes in time."""
 
-    def query_A(self, data):
-        time.sleep(120)
-        return self.catalogue_sql(data, "A")
+    def run(self, query, data):
+        if query == "A":
+            time.sleep(120)
+        return super().run(query, data)
 
 
 class GreedyEngine(DuckDBEngine):
     """Query A holds 1.5 GiB of touched memory."""
 
-    def query_A(self, data):
-        hog = bytearray(1536 * 2**20)
-        for i in range(0, len(hog), 4096):
-            hog[i] = 1
-        time.sleep(1)
-        return self.catalogue_sql(data, "A")
+    def run(self, query, data):
+        if query == "A":
+            hog = bytearray(1536 * 2**20)
+            for i in range(0, len(hog), 4096):
+                hog[i] = 1
+            time.sleep(1)
+        return super().run(query, data)
 
 
 class BrokenEngine(DuckDBEngine):
     """Query A raises."""
 
-    def query_A(self, data):
-        raise RuntimeError("the engine broke on purpose")
+    def run(self, query, data):
+        if query == "A":
+            raise RuntimeError("the engine broke on purpose")
+        return super().run(query, data)
 
 
 class WrongEngine(DuckDBEngine):

@@ -70,3 +70,22 @@ def test_engine_code_hash_follows_its_own_module(tmp_path, monkeypatch):
     module.write_text(module.read_text() + "# a changed line\n")
     assert engine_code_hash("my_engine_mod:MyEngine") != before
     assert engine_code_hash("polars") != engine_code_hash("duckdb")
+
+
+def test_the_queries_sql_states_the_parameters_the_dataframe_code_uses():
+    """The SQL files and the constants the DataFrame code shares (queries.py) say the same thing."""
+    from bench_pipeline import queries as q
+
+    b, c, f = (q.get_query(n).sql for n in ("B", "C", "F"))
+    assert f"like_rank <= {q.B_TOP_N}" in b
+    assert all(s in c for s in (f"p.device = '{q.C_DEVICE}'", f"p.error_rate < {q.C_MAX_ERROR_RATE}",
+                                f"u.followers >= {q.C_MIN_FOLLOWERS}"))
+    assert all(s in f for s in (f"SELECT {', '.join(q.F_COLUMNS)}", f"category = '{q.F_CATEGORY}'",
+                                f"device = '{q.F_DEVICE}'", f"likes >= {q.F_MIN_LIKES}"))
+
+
+def test_an_engine_holds_no_query():
+    """One query mechanism: the built-in queries live in workloads/social/, not on the engine classes."""
+    for name in (*ENGINE_NAMES, *VARIANTS):
+        own = [m for m in dir(engine_class(name)) if m.startswith(("query_", "frame_"))]
+        assert own == [], (name, own)

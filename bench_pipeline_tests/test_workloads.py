@@ -12,9 +12,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from bench_pipeline.engines import ENGINE_NAMES
 from bench_pipeline.harness.runner import QuerySpec, run_query
 from bench_pipeline.harness.validate import AnswerMismatch
-from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
 from bench_pipeline.workloads.reference import reference_answer, validate_answer
 from bench_pipeline.workloads.spec import WorkloadError, has_top_level_order, load_workload
 
@@ -22,7 +22,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "workloads" / "shop
 
 
 def _run(engine: str, query: str, workload, repeats: int = 0) -> list[dict]:
-    return run_query(QuerySpec(WORKLOAD_ENGINES[engine], query, workload, threads=1, repeats=repeats,
+    return run_query(QuerySpec(engine, query, workload, threads=1, repeats=repeats,
                                validator=validate_answer))
 
 
@@ -37,7 +37,7 @@ def test_the_example_reads_a_parquet_file_a_csv_file_and_a_hive_folder():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", list(WORKLOAD_ENGINES))
+@pytest.mark.parametrize("engine", list(ENGINE_NAMES))
 def test_every_engine_answers_the_example_or_says_it_cannot(engine):
     """Each query: a validated answer, `unsupported` with the engine's message, or `skipped` (extra not
     installed); never a time for a failure. The API measured is recorded with every run."""
@@ -185,9 +185,9 @@ def test_the_nightly_schedule_asks_for_the_stale_cells_of_every_registered_workl
 
 @pytest.mark.slow
 def test_the_built_in_benchmark_is_a_workload_run_by_each_engines_own_code(tmp_path):
-    """`run --workload social`: the generated posts and users, the catalogue's SQL, and dataframes.py handing each
-    query to the engine's grid code: DataFrame engines run their own code, DuckDB its SQL (and its L loading into
-    memory), every answer valid against DuckDB's answer to the catalogue SQL; the second run measures nothing."""
+    """`run --workload social`: the generated posts and users, the built-in workload's SQL and dataframes.py (the
+    code the grid runs): DataFrame engines run their own code, DuckDB its SQL (and its L loading into memory),
+    every answer valid against DuckDB's answer to the catalogue SQL; the second run measures nothing."""
     import duckdb
 
     out = _run_workload(tmp_path, Path("social"), "--rows", "20000", "--engines", "duckdb,polars,pandas")

@@ -9,14 +9,17 @@ The harness drives an engine in a fresh process, in this order:
    from it in `start()` and describe them in `memory_limits()`.
 2. `start()`: import the library, create any session (timed as start-up).
 3. `reported_threads()`: what the engine itself says it will use.
-4. `run(query, dataset)`: the timed part. Returns the engine's own result
+4. `run(query, data)`: the timed part. Returns the engine's own result
    object, fully computed (collected, fetched or counted).
 5. `to_arrow(result)`: untimed conversion of that result for validation.
 6. `plan(query, data)`: untimed, the optimized plan the engine executes for the
    query (None for engines without a planner).
 
-One method per query, named `query_<NAME>` (or `frame_<NAME>` for a lazy
-engine), holds the engine's idiomatic code.
+An engine holds no query: every query is a workload's (the built-in benchmark is
+workloads/social/), run by one mechanism (workloads/execute.py). An engine says
+only how it takes part: `read_table` (a table as its native frame), `plan_sql`
+(SQL to its unexecuted query), `collect` (compute a frame or query) and
+`explain` (the plan of one).
 """
 
 from __future__ import annotations
@@ -31,14 +34,11 @@ import pyarrow as pa
 
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.fmt import MiB
+from bench_pipeline.workloads import execute
+from bench_pipeline.workloads.execute import Unsupported  # noqa: F401 - engines and the worker raise it from here
 
 # Set by the runner in the worker's environment when a memory budget applies.
 BUDGET_ENV = "BENCH_MEMORY_BUDGET_BYTES"
-
-class Unsupported(Exception):
-    """The engine rejects the query's text (a parse or planning error, an unsupported function): the status
-    `unsupported`, with the engine's message; distinct from an `error` while the query runs."""
-
 
 class Engine(ABC):
     name: str = ""
@@ -96,41 +96,48 @@ class Engine(ABC):
         return ", ".join([f"{cls.distribution} {cls.version()}",
                           *(f"{d} {_dist_version(d)}" for d in cls.extra_distributions)])
 
-    # -- the timed part ----------------------------------------------------
+    # -- the timed part: one query mechanism for every engine (workloads/execute.py) -----------------
+    dialect: str = "duckdb"  # its SQL dialect (sqlglot's name): the workload's SQL is translated into it
+    api: str | None = None  # "sql" or "dataframe": what the last run of a workload's query measured
+
+    @property
+    def code_name(self) -> str:
+        """The name a workload's DataFrame functions carry for it (`polars_A`): a mode variant's is its base's."""
+        return self.name
+
     def run(self, query: str, data: Dataset) -> Any:
-        """Query Q is `query_Q(data)`; for engines with a planner `finish(frame_Q(data))`; for SQL engines
-        that define neither, the catalogue's reference SQL through `catalogue_sql`."""
-        frame = getattr(self, f"frame_{query}", None)
-        if frame is not None:
-            return self.finish(frame(data))
-        method = getattr(self, f"query_{query}", None)
-        if method is not None:
-            return method(data)
-        return self.catalogue_sql(data, query)
+        """The query of the workload `data` names (a dataset folder: the built-in benchmark), computed."""
+        return execute.run(self, query, data)
 
-    def catalogue_sql(self, data: Dataset, query: str) -> Any:
-        """Run the query's reference SQL (queries.py) over `posts` and `users`: SQL engines override this."""
-        raise NotImplementedError(f"engine {self.name} has no query {query}")
+    def plan(self, query: str, data: Dataset) -> str | None:
+        """The optimized plan of a query as the engine prints it; None without a planner."""
+        return execute.plan(self, query, data)
 
-    def finish(self, frame: Any) -> Any:
-        """Compute a lazy query built by a `frame_<Q>` method (collect, fetch)."""
-        raise NotImplementedError(f"engine {self.name} builds frames but cannot finish them")
+    def read_table(self, table) -> Any:
+        """A workload table (workloads.spec.Table) as the engine's native frame."""
+        raise Unsupported(f"{self.name} has no DataFrame implementation here")
+
+    def plan_sql(self, workload, sql: str) -> Any:
+        """The workload's tables registered, the SQL parsed and planned, not yet run."""
+        raise Unsupported(f"{self.name} has no SQL interface; give {self.code_name}_<query>(tables) in dataframes.py")
+
+    def collect(self, result: Any) -> Any:
+        """Compute what a DataFrame function or plan_sql returned (an answer already computed is kept)."""
+        return result
+
+    def explain(self, planned: Any) -> str | None:
+        """The plan of an unexecuted query; None when the engine has none to show."""
+        return None
+
+    def run_checks(self, result: Any) -> dict | None:
+        """Facts recorded with a run (the store's `checks`): the API a workload's run measured."""
+        return {"api": self.api} if self.api else None
 
     @abstractmethod
     def to_arrow(self, result: Any) -> pa.Table: ...
 
     def after_run(self, result: Any) -> None:
         """Untimed clean-up between runs (e.g. drop a cached table)."""
-
-    def plan(self, query: str, data: Dataset) -> str | None:
-        """The optimized plan of a query as the engine prints it; None without a planner."""
-        return None
-
-    # -- the queries (docs/contract.md; their SQL: queries.py) ----------------
-    # Each engine implements L, A, B, C and F as `query_<Q>(data)` returning its
-    # computed result, or, where the engine plans lazily, as `frame_<Q>(data)`
-    # returning the unexecuted query that `finish` computes; a SQL engine may
-    # leave a query to `catalogue_sql`, which runs the reference SQL itself.
 
 
 def _dist_version(dist: str) -> str:

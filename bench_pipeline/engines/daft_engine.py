@@ -5,8 +5,8 @@ Threads: the native runner's compute pool is sized once per process by
 process, so that is enough. Daft names its compute threads DAFTCPU-<i>: the
 verified thread count is how many of them this process really runs.
 
-A, B, C and F are lazy DataFrames (`frame_<Q>`) that `finish` collects, so
-`plan()` prints the optimized plan of exactly what is run.
+A workload's DataFrame code returns lazy DataFrames that `collect` computes, so
+`explain` prints the optimized plan of exactly what is run.
 """
 
 from __future__ import annotations
@@ -17,19 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines.base import Engine
 from bench_pipeline.engines.optional import missing_reason
-from bench_pipeline.queries import (
-    B_TOP_N,
-    C_DEVICE,
-    C_MAX_ERROR_RATE,
-    C_MIN_FOLLOWERS,
-    F_CATEGORY,
-    F_COLUMNS,
-    F_DEVICE,
-    F_MIN_LIKES,
-)
 
 THREAD_NAMING_WAIT_S = 5.0
 POSTS_ENV = "BENCH_DAFT_POSTS"  # another copy of the posts to read (the cluster suite's partitioned layout)
@@ -90,88 +79,35 @@ class DaftEngine(Engine):
             count = compute_threads()
         return count
 
-    def read_posts(self, data: Dataset) -> Any:
-        """The posts file, or the copy POSTS_ENV names: a folder is read as Hive partitions (category=<value>/)."""
-        path = os.environ.get(POSTS_ENV)
-        if path and os.path.isdir(path):
-            return self.daft.read_parquet(os.path.join(path, "**", "*.parquet"), hive_partitioning=True)
-        return self.daft.read_parquet(path or str(data.posts))
+    def read_table(self, t) -> Any:
+        """A workload table; posts from the copy POSTS_ENV names when set (a folder: Hive partitions, category=...)."""
+        daft = self.daft
+        path = os.environ.get(POSTS_ENV) if t.name == "posts" else None
+        if path:
+            return daft.read_parquet(os.path.join(path, "**", "*.parquet"), hive_partitioning=True) \
+                if os.path.isdir(path) else daft.read_parquet(path)
+        if t.kind == "csv":
+            return daft.read_csv(t.pattern)
+        return daft.read_parquet(t.pattern if not t.root.is_dir() else f"{t.pattern}/**/*.parquet",
+                                 hive_partitioning=t.hive)
 
-    def query_L(self, data: Dataset) -> Any:
-        df = self.read_posts(data).collect()
-        return pa.table({"rows": pa.array([len(df)], pa.int64())})
+    def plan_sql(self, w, sql: str) -> Any:
+        from bench_pipeline.workloads.execute import Tables
 
-    def finish(self, frame: Any) -> Any:
-        return frame.collect()
+        frames = Tables(self, w)
+        return self.daft.sql(sql, **{name: frames[name] for name in frames})
 
-    def plan(self, query: str, data: Dataset) -> str | None:
+    def collect(self, result: Any) -> Any:
+        return result.collect() if hasattr(result, "collect") else result
+
+    def explain(self, planned: Any) -> str | None:
         import io
 
-        frame = getattr(self, f"frame_{query}", None)
-        if frame is None:
+        if not hasattr(planned, "explain"):
             return None
         out = io.StringIO()
-        frame(data).explain(show_all=True, file=out)
+        planned.explain(show_all=True, file=out)
         return out.getvalue()
-
-    def frame_A(self, data: Dataset) -> Any:
-        col = self.daft.col
-        return (
-            self.read_posts(data)
-            .groupby("category", "location")
-            .agg(
-                col("likes").count(mode="all").alias("posts"),
-                col("likes").mean().alias("avg_likes"),
-                col("views").sum().alias("total_views"),
-                col("latency").mean().alias("avg_latency"),
-                col("error_rate").max().alias("max_error_rate"),
-            )
-            .sort(["category", "location"])
-        )
-
-    def frame_B(self, data: Dataset) -> Any:
-        daft, col = self.daft, self.daft.col
-        from daft.functions import row_number
-
-        by_likes = daft.Window().partition_by("user_id").order_by("likes", "timestamp", desc=[True, False])
-        running = (daft.Window().partition_by("user_id").order_by("timestamp")
-                   .rows_between(daft.Window.unbounded_preceding, daft.Window.current_row))
-        return (
-            self.read_posts(data)
-            .select(
-                "user_id", "post_id", "likes",
-                row_number().over(by_likes).cast(daft.DataType.int64()).alias("like_rank"),
-                col("views").sum().over(running).alias("running_views"),
-            )
-            .where(col("like_rank") <= B_TOP_N)
-            .sort(["user_id", "like_rank"])
-        )
-
-    def frame_C(self, data: Dataset) -> Any:
-        daft, col = self.daft, self.daft.col
-        posts = self.read_posts(data).where(
-            (col("device") == C_DEVICE) & (col("error_rate") < C_MAX_ERROR_RATE))
-        users = daft.read_parquet(str(data.users)).where(col("followers") >= C_MIN_FOLLOWERS)
-        return (
-            posts.join(users, on="user_id")
-            .groupby("tier", "category")
-            .agg(
-                col("likes").count(mode="all").alias("posts"),
-                col("likes").sum().alias("total_likes"),
-                col("latency").mean().alias("avg_latency"),
-            )
-            .sort(["tier", "category"])
-            .select("tier", "category", "posts", "total_likes", "avg_latency")
-        )
-
-    def frame_F(self, data: Dataset) -> Any:
-        col = self.daft.col
-        return (
-            self.read_posts(data)
-            .where((col("category") == F_CATEGORY) & (col("device") == F_DEVICE) & (col("likes") >= F_MIN_LIKES))
-            .select(*F_COLUMNS)
-            .sort("timestamp")
-        )
 
     def to_arrow(self, result: Any) -> pa.Table:
         return result if isinstance(result, pa.Table) else result.to_arrow()
@@ -189,6 +125,10 @@ class DaftRayEngine(DaftEngine):
 
     name = "daft-ray"
     role = "distributed"
+
+    @property
+    def code_name(self) -> str:
+        return "daft"  # the same DataFrame code, collected on the Ray workers
     needs_cluster = True  # test_ray_cluster.py measures it on a real Ray cluster
     extra_distributions = ("pyarrow", "ray")
 

@@ -1,4 +1,4 @@
-"""Apache DataFusion: the catalogue's SQL over Parquet files registered as tables (optional extra).
+"""Apache DataFusion: a workload's SQL over its files registered as tables (optional extra).
 
 Threads: `datafusion.execution.target_partitions` sets how many partitions a
 plan runs in; the tokio runtime underneath starts one worker per core unless
@@ -16,10 +16,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines.base import Engine, mib
 from bench_pipeline.engines.optional import missing_reason
-from bench_pipeline.queries import get_query, sql_string
 
 # Share of the process-tree budget given to DataFusion's memory pool (as for DuckDB).
 BUDGET_SHARE = 0.6
@@ -46,6 +44,7 @@ class DataFusionEngine(Engine):
         if self.memory_budget:
             runtime = runtime.with_disk_manager_os().with_fair_spill_pool(int(self.memory_budget * BUDGET_SHARE))
         self.ctx = SessionContext(config, runtime)
+        self._registered: dict[str, str] = {}  # table name -> what it reads
 
     def memory_limits(self) -> str | None:
         if not self.memory_budget:
@@ -56,30 +55,36 @@ class DataFusionEngine(Engine):
         rows = self.ctx.sql("SHOW datafusion.execution.target_partitions").to_pylist()
         return int(rows[0]["value"])
 
-    def _tables(self, data: Dataset) -> None:
-        # Registered inside the timed part, like DuckDB's views: reading the
-        # Parquet footers is part of going from files to an answer.
-        for name, path in (("posts", data.posts), ("users", data.users)):
-            self.ctx.sql(f"CREATE OR REPLACE EXTERNAL TABLE {name} STORED AS PARQUET LOCATION {sql_string(path)}")
-
-    def catalogue_sql(self, data: Dataset, query: str) -> pa.Table:
-        self._tables(data)
-        return self.ctx.sql(get_query(query).sql).to_arrow_table()
-
-    def query_L(self, data: Dataset) -> Any:
-        # An in-memory table (a MemTable holding every batch), then its count.
-        self.ctx.sql(f"CREATE OR REPLACE EXTERNAL TABLE posts_file STORED AS PARQUET LOCATION {sql_string(data.posts)}")
-        self.ctx.sql("CREATE OR REPLACE TABLE posts_mem AS SELECT * FROM posts_file").collect()
-        return self.ctx.sql("SELECT COUNT(*) AS rows FROM posts_mem").to_arrow_table()
-
-    def plan(self, query: str, data: Dataset) -> str | None:
-        self._tables(data)
-        sql = "SELECT COUNT(*) AS rows FROM posts" if query == "L" else get_query(query).sql
-        rows = self.ctx.sql(f"EXPLAIN {sql}").to_pylist()
-        return "\n".join(f"{r['plan_type']}:\n{r['plan']}" for r in rows)
-
     def after_run(self, result: Any) -> None:
         self.ctx.sql("DROP TABLE IF EXISTS posts_mem").collect()
+
+    dialect = "postgres"
+
+    def read_table(self, t) -> Any:
+        # Registered inside the timed part, like DuckDB's views: reading the Parquet footers is part of the work.
+        from bench_pipeline.workloads.execute import hive_keys
+
+        if self._registered.get(t.name) != t.pattern:  # another workload's table (an engine shared in one process)
+            if self.ctx.table_exist(t.name):
+                self.ctx.deregister_table(t.name)
+            self._registered[t.name] = t.pattern
+            if t.kind == "csv":
+                self.ctx.register_csv(t.name, t.pattern, has_header=True)
+            else:
+                self.ctx.register_parquet(t.name, t.pattern, table_partition_cols=hive_keys(t) if t.hive else [])
+        return self.ctx.table(t.name)
+
+    def plan_sql(self, w, sql: str) -> Any:
+        for t in w.tables.values():
+            self.read_table(t)  # registered under its name
+        return self.ctx.sql(sql)
+
+    def collect(self, result: Any) -> Any:
+        return result.to_arrow_table() if hasattr(result, "to_arrow_table") else result
+
+    def explain(self, planned: Any) -> str | None:
+        return (f"logical_plan:\n{planned.optimized_logical_plan().display_indent()}\n"
+                f"physical_plan:\n{planned.execution_plan().display_indent()}")
 
     def to_arrow(self, result: pa.Table) -> pa.Table:
         return result

@@ -1,8 +1,8 @@
 """Polars: lazy scans with projection and predicate pushdown, collected at the end.
 
-Each query is built by `frame_<Q>` from `_scan` sources and finished by
-`finish`, so the execution modes in `polars_modes.py` differ from this one in
-those two places only, and `plan()` shows the optimized plan that is executed.
+A workload's DataFrame code builds its query from `read_table` (a `_scan`) and the engine computes it with
+`collect`, so the execution modes in `polars_modes.py` differ from this one in those places only, and `explain`
+shows the optimized plan that is executed.
 """
 
 from __future__ import annotations
@@ -12,18 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines.base import Engine
-from bench_pipeline.queries import (
-    B_TOP_N,
-    C_DEVICE,
-    C_MAX_ERROR_RATE,
-    C_MIN_FOLLOWERS,
-    F_CATEGORY,
-    F_COLUMNS,
-    F_DEVICE,
-    F_MIN_LIKES,
-)
 
 
 class PolarsEngine(Engine):
@@ -47,73 +36,33 @@ class PolarsEngine(Engine):
     def reported_threads(self) -> int:
         return self.pl.thread_pool_size()
 
-    def _scan(self, path):
-        return self.pl.scan_parquet(path)
+    dialect = "postgres"
 
-    def finish(self, lf) -> Any:
-        return lf.collect(engine=self.collect_engine)
+    def _scan(self, path: str, **options):
+        return self.pl.scan_parquet(path, **options)
 
-    def plan(self, query: str, data: Dataset) -> str | None:
-        frame = getattr(self, f"frame_{query}", None)
-        return frame(data).explain(engine=self.collect_engine) if frame else None
+    def load(self, path: str):
+        """The whole table in memory (query L)."""
+        return self.pl.read_parquet(path)
 
-    def query_L(self, data: Dataset) -> Any:
-        df = self.pl.read_parquet(data.posts)
-        return self.pl.DataFrame({"rows": [df.height]}, schema={"rows": self.pl.Int64})
-
-    def frame_A(self, data: Dataset):
+    def read_table(self, t) -> Any:
         pl = self.pl
-        return (
-            self._scan(data.posts)
-            .group_by("category", "location")
-            .agg(
-                pl.len().cast(pl.Int64).alias("posts"),
-                pl.col("likes").mean().alias("avg_likes"),
-                pl.col("views").sum().alias("total_views"),
-                pl.col("latency").mean().alias("avg_latency"),
-                pl.col("error_rate").max().alias("max_error_rate"),
-            )
-            .sort("category", "location")
-        )
+        return pl.scan_csv(t.pattern, try_parse_dates=True) if t.kind == "csv" else \
+            self._scan(t.pattern, hive_partitioning=t.hive) if t.hive else self._scan(t.pattern)
 
-    def frame_B(self, data: Dataset):
-        pl = self.pl
-        return (
-            self._scan(data.posts)
-            .select("user_id", "post_id", "likes", "views", "timestamp")
-            .with_columns(running_views=pl.col("views").cum_sum().over("user_id", order_by="timestamp"))
-            .sort(["user_id", "likes", "timestamp"], descending=[False, True, False])
-            .with_columns(like_rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("user_id"))
-            .filter(pl.col("like_rank") <= B_TOP_N)
-            .select("user_id", "post_id", "likes", "like_rank", "running_views")
-        )
+    def plan_sql(self, w, sql: str) -> Any:
+        from bench_pipeline.workloads.execute import Tables
 
-    def frame_C(self, data: Dataset):
-        pl = self.pl
-        posts = self._scan(data.posts).filter(
-            (pl.col("device") == C_DEVICE) & (pl.col("error_rate") < C_MAX_ERROR_RATE)
-        )
-        users = self._scan(data.users).filter(pl.col("followers") >= C_MIN_FOLLOWERS)
-        return (
-            posts.join(users, on="user_id", how="inner")
-            .group_by("tier", "category")
-            .agg(
-                pl.len().cast(pl.Int64).alias("posts"),
-                pl.col("likes").sum().alias("total_likes"),
-                pl.col("latency").mean().alias("avg_latency"),
-            )
-            .sort("tier", "category")
-        )
+        frames = Tables(self, w)
+        frame = self.pl.SQLContext(frames={name: frames[name] for name in frames}).execute(sql, eager=False)
+        frame.collect_schema()  # resolves the plan: an unknown function fails here, not in collect()
+        return frame
 
-    def frame_F(self, data: Dataset):
-        pl = self.pl
-        return (
-            self._scan(data.posts)
-            .filter((pl.col("category") == F_CATEGORY) & (pl.col("device") == F_DEVICE)
-                    & (pl.col("likes") >= F_MIN_LIKES))
-            .select(*F_COLUMNS)
-            .sort("timestamp")
-        )
+    def collect(self, result: Any) -> Any:
+        return result.collect(engine=self.collect_engine) if isinstance(result, self.pl.LazyFrame) else result
+
+    def explain(self, planned: Any) -> str | None:
+        return planned.explain(engine=self.collect_engine) if isinstance(planned, self.pl.LazyFrame) else None
 
     def to_arrow(self, result: Any) -> pa.Table:
         return result.to_arrow()

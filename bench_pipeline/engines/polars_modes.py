@@ -1,9 +1,11 @@
 """Polars' other execution modes (the lab's Task 3), as engine variants of the same queries.
 
-- eager: `read_parquet` loads every column of the file, then each operation runs
-  when it is called on the DataFrame: no plan, so no pushdown.
+- eager: `read_parquet` loads every column of the file, then each operation of
+  the same DataFrame code runs when it is called: no plan, so no pushdown.
 - streaming: the lazy plans of `PolarsEngine`, collected by the streaming engine,
   which processes the file in batches instead of loading it whole.
+
+Both run the workload's `polars_<Q>` functions (`code_name`).
 
 The lazy mode is `PolarsEngine` itself. Query L loads the whole table in every
 mode: that is what it measures.
@@ -13,20 +15,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines.polars_engine import PolarsEngine
 
 
 class PolarsEagerEngine(PolarsEngine):
     name = "polars-eager"
 
-    def _scan(self, path):
-        return self.pl.read_parquet(path)
+    @property
+    def code_name(self) -> str:
+        return "polars"
 
-    def finish(self, df) -> Any:
-        return df  # already computed, operation by operation
+    def _scan(self, path: str, **options):
+        return self.pl.read_parquet(path, **options)  # every operation then runs as it is called
 
-    def plan(self, query: str, data: Dataset) -> str | None:
+    def explain(self, planned: Any) -> str | None:
         return None  # eager DataFrames have no query plan
 
 
@@ -35,6 +37,9 @@ class PolarsStreamingEngine(PolarsEngine):
     out_of_core = "streamed"
     collect_engine = "streaming"
 
-    def query_L(self, data: Dataset) -> Any:
-        df = self.finish(self._scan(data.posts))
-        return self.pl.DataFrame({"rows": [df.height]}, schema={"rows": self.pl.Int64})
+    @property
+    def code_name(self) -> str:
+        return "polars"
+
+    def load(self, path: str):
+        return self.collect(self._scan(path))  # the whole table, through the streaming engine

@@ -19,18 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines.base import Engine, java_missing_reason, mib
-from bench_pipeline.queries import (
-    B_TOP_N,
-    C_DEVICE,
-    C_MAX_ERROR_RATE,
-    C_MIN_FOLLOWERS,
-    F_CATEGORY,
-    F_COLUMNS,
-    F_DEVICE,
-    F_MIN_LIKES,
-)
 
 DEFAULT_DRIVER_MEMORY = "4g"
 # Under a budget: the driver's heap is what is left after the JVM's own memory
@@ -129,95 +118,43 @@ class SparkEngine(Engine):
             return None
         return f"spark.driver.memory={self.driver_memory}, {BUDGET_JVM_OPTIONS}"
 
-    def _posts(self, data: Dataset) -> str:
-        return os.environ.get("BENCH_SPARK_POSTS") or str(data.posts)
-
-    def _users(self, data: Dataset) -> str:
-        return os.environ.get("BENCH_SPARK_USERS") or str(data.users)
-
     def reported_threads(self) -> int:
         return int(self.spark.sparkContext.defaultParallelism)
 
     def close(self) -> None:
         self.spark.stop()
 
-    def query_L(self, data: Dataset) -> Any:
-        df = self.spark.read.parquet(self._posts(data)).cache()
-        self._cached = df
-        return df.count()
-
     def after_run(self, result: Any) -> None:
         if self._cached is not None:
             self._cached.unpersist(blocking=True)
             self._cached = None
 
-    def finish(self, df) -> Any:
-        return df.toArrow()
+    dialect = "spark"
 
-    def plan(self, query: str, data: Dataset) -> str | None:
-        df = self.spark.read.parquet(self._posts(data)) if query == "L" else getattr(self, f"frame_{query}")(data)
-        return self.spark._jvm.PythonSQLUtils.explainString(df._jdf.queryExecution(), "formatted")
+    def read_table(self, t) -> Any:
+        # A cluster reads its own copy of posts and users (BENCH_SPARK_POSTS, BENCH_SPARK_USERS: a URI it reaches).
+        path = os.environ.get(f"BENCH_SPARK_{t.name.upper()}") or t.pattern
+        read = self.spark.read
+        return read.option("header", True).option("inferSchema", True).csv(path) if t.kind == "csv" \
+            else read.parquet(path)
 
-    def frame_A(self, data: Dataset):
-        F = self.F
-        return (
-            self.spark.read.parquet(self._posts(data))
-            .groupBy("category", "location")
-            .agg(
-                F.count("*").alias("posts"),
-                F.avg("likes").alias("avg_likes"),
-                F.sum("views").alias("total_views"),
-                F.avg("latency").alias("avg_latency"),
-                F.max("error_rate").alias("max_error_rate"),
-            )
-            .orderBy("category", "location")
-        )
+    def plan_sql(self, w, sql: str) -> Any:
+        from bench_pipeline.workloads.execute import Tables
 
-    def frame_B(self, data: Dataset):
-        F, W = self.F, self.Window
-        by_likes = W.partitionBy("user_id").orderBy(F.desc("likes"), F.asc("timestamp"))
-        running = (
-            W.partitionBy("user_id").orderBy("timestamp").rowsBetween(W.unboundedPreceding, W.currentRow)
-        )
-        return (
-            self.spark.read.parquet(self._posts(data))
-            .select(
-                "user_id",
-                "post_id",
-                "likes",
-                F.row_number().over(by_likes).cast("long").alias("like_rank"),
-                F.sum("views").over(running).alias("running_views"),
-            )
-            .where(F.col("like_rank") <= B_TOP_N)
-            .orderBy("user_id", "like_rank")
-        )
+        frames = Tables(self, w)
+        for name in frames:
+            frames[name].createOrReplaceTempView(name)
+        return self.spark.sql(sql)  # parsed and analysed here
 
-    def frame_C(self, data: Dataset):
-        F = self.F
-        posts = self.spark.read.parquet(self._posts(data)).where(
-            (F.col("device") == C_DEVICE) & (F.col("error_rate") < C_MAX_ERROR_RATE)
-        )
-        users = self.spark.read.parquet(self._users(data)).where(F.col("followers") >= C_MIN_FOLLOWERS)
-        return (
-            posts.join(users, "user_id")
-            .groupBy("tier", "category")
-            .agg(
-                F.count("*").alias("posts"),
-                F.sum("likes").alias("total_likes"),
-                F.avg("latency").alias("avg_latency"),
-            )
-            .orderBy("tier", "category")
-        )
+    def keep_until_next_run(self, df) -> None:
+        """A cached DataFrame (query L) that after_run unpersists, untimed."""
+        self._cached = df
 
-    def frame_F(self, data: Dataset):
-        F = self.F
-        return (
-            self.spark.read.parquet(self._posts(data))
-            .where((F.col("category") == F_CATEGORY) & (F.col("device") == F_DEVICE)
-                   & (F.col("likes") >= F_MIN_LIKES))
-            .select(*F_COLUMNS)
-            .orderBy("timestamp")
-        )
+    def collect(self, result: Any) -> Any:
+        return result.toArrow() if hasattr(result, "toArrow") else result
+
+    def explain(self, planned: Any) -> str | None:
+        return self.spark._jvm.PythonSQLUtils.explainString(planned._jdf.queryExecution(), "formatted")
 
     def to_arrow(self, result: Any) -> pa.Table:
         if isinstance(result, int):  # query L: the cached table's count

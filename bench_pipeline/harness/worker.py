@@ -113,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
 
                 write_answer(engine.to_arrow(result), Path(args.answer_out) / ("cold.parquet" if i == 0 else
                                                                                "last.parquet"))
-            run_checks = getattr(engine, "run_checks", None)
-            if run_checks is not None:
-                say(protocol.CHECKS, i=i, checks=run_checks(result))
+            checks = engine.run_checks(result)
+            if checks:
+                say(protocol.CHECKS, i=i, checks=checks)
             engine.after_run(result)
             del result
             if last:
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         say(protocol.DONE, plan=plan)
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the runner as a status
-        from bench_pipeline.engines.base import Unsupported
+        from bench_pipeline.workloads.execute import Unsupported
 
         traceback.print_exc()
         say(protocol.ERROR, stage=stage, message=error_message(exc),

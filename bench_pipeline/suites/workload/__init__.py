@@ -9,15 +9,14 @@ from bench_pipeline.suites.workload.settings import WorkloadSettings
 
 
 def _run(args) -> SuiteRun:
-    from bench_pipeline.engines import missing_optional
+    from bench_pipeline.engines import ENGINE_NAMES, missing_optional
     from bench_pipeline.workloads import social
-    from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
     from bench_pipeline.workloads.spec import WorkloadError, load_workload
 
     if missing := missing_optional(args.engines or ()):
         raise opt.UsageError("argument --engines: " + "; ".join(missing.values()))
-    if args.engines and (other := [e for e in args.engines if e not in WORKLOAD_ENGINES]):
-        raise opt.UsageError(f"argument --engines: a workload runs on {', '.join(WORKLOAD_ENGINES)}, not "
+    if args.engines and (other := [e for e in args.engines if e not in ENGINE_NAMES]):
+        raise opt.UsageError(f"argument --engines: a workload runs on {', '.join(ENGINE_NAMES)}, not "
                              f"{', '.join(other)}")
     main = opt.main_settings_from(args, engines=None, threads=None)
     try:
@@ -31,9 +30,9 @@ def _run(args) -> SuiteRun:
 
 
 def engines_threads(run: SuiteRun) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
+    from bench_pipeline.engines import ENGINE_NAMES
 
-    engines = run.own.engines or tuple(e for e in run.main.engines if e in WORKLOAD_ENGINES)
+    engines = run.own.engines or tuple(e for e in run.main.engines if e in ENGINE_NAMES)
     return engines, run.own.threads or run.main.threads
 
 

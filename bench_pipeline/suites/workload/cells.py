@@ -1,7 +1,7 @@
 """A workload's cells: workload x engine x threads, each holding every query of the workload.
 
 Keys read `<workload>|<engine>|<threads>`. A cell is measured with the engine's workload class
-(workloads/engines.py) in fresh worker processes, like the grid's, and validated against the
+(workloads/execute.py) in fresh worker processes, like the grid's, and validated against the
 workload's reference. What it is measured with includes every query's SQL (or the engine's override)
 and the DataFrame code, so editing one query makes that workload's cells stale (all queries of a cell
 are measured again: a cell holds every query).
@@ -14,7 +14,6 @@ from pathlib import Path
 
 from bench_pipeline.harness.runner import CellResult, CellSpec, run_cell
 from bench_pipeline.store import ResultsStore
-from bench_pipeline.workloads.engines import WORKLOAD_ENGINES
 from bench_pipeline.workloads.reference import validate_answer
 from bench_pipeline.workloads.spec import Workload
 
@@ -45,7 +44,7 @@ def code_version() -> str:
 def measured_with(w: Workload, engine: str, threads: int, repeats: int) -> dict:
     from bench_pipeline.versions import measured_with as signature
 
-    return signature(WORKLOAD_ENGINES[engine], threads, w, repeats, harness_version=code_version(),
+    return signature(engine, threads, w, repeats, harness_version=code_version(),
                      settings={"queries": {q: w.query_fingerprint(q, engine) for q in w.queries}})
 
 
@@ -53,7 +52,7 @@ def run_workload_cell(w: Workload, engine: str, threads: int, store: ResultsStor
                       timeout_s: float, budget_bytes: int | None = None, max_repeats: int | None = None,
                       precision: float = 0.05, query_budget_s: float = 30.0,
                       dagster_run_id: str | None = None) -> CellResult:
-    spec = CellSpec(WORKLOAD_ENGINES[engine], threads, w, list(w.queries), repeats=repeats, timeout_s=timeout_s,
+    spec = CellSpec(engine, threads, w, list(w.queries), repeats=repeats, timeout_s=timeout_s,
                     budget_bytes=budget_bytes, dagster_run_id=dagster_run_id, suite="workload",
                     validator=validate_answer, max_repeats=max_repeats, precision=precision,
                     query_budget_s=query_budget_s, context={"engine": engine, "workload": w.name})

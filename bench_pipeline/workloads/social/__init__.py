@@ -1,11 +1,9 @@
-"""The built-in benchmark as a workload: `run --workload social` (or `query --workload social`).
+"""The built-in benchmark, a workload shipped in the package: `queries/<Q>.sql` and `dataframes.py`.
 
-The posts and users of the main settings (`--rows`, generated once like the grid's), the catalogue's queries
-L, A, B, C and F with their reference SQL, and `dataframes.py`: for every engine whose grid code for a query
-is its own (DataFrame code, or DuckDB's and DataFusion's loading of L), the function runs exactly that code,
-so the workload measures what the grid measures. DuckDB and DataFusion answer A, B, C and F from the SQL,
-which is also what they run in the grid. The folder is written under the state folder
-(`workloads/social_<rows>/`), beside the data it names.
+Every suite runs its queries L, A, B, C and F through the workload mechanism (workloads/execute.py): a dataset
+folder (posts and users) is this workload bound to those files (`bound`). `run --workload social` (or
+`query --workload social`) writes it as a workload folder under the state folder (`workloads/social_<rows>/`),
+beside the data it names, and measures it cell for cell beside your own workloads: the same code either way.
 """
 
 from __future__ import annotations
@@ -13,12 +11,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench_pipeline.dataset import Dataset
-from bench_pipeline.queries import get_query
-from bench_pipeline.workloads.spec import DATAFRAMES, MANIFEST, write_if_changed
+from bench_pipeline.queries import ALL_QUERY_NAMES, get_query
+from bench_pipeline.workloads.spec import DATAFRAMES, MANIFEST, Table, Workload, WorkloadQuery, write_if_changed
 
 NAME = "social"
-QUERIES = ("L", "A", "B", "C", "F")
-IMPLEMENTATIONS = Path(__file__).resolve().parent / DATAFRAMES
+QUERIES = ALL_QUERY_NAMES
+HERE = Path(__file__).resolve().parent
+IMPLEMENTATIONS = HERE / DATAFRAMES
+
+
+def bound(root: Path) -> Workload:
+    """This workload on the dataset in `root` (posts.parquet and users.parquet, checked when it was opened)."""
+    data = Dataset(root)
+    tables = {name: Table(name, str(path), (path,), "parquet", path, str(path))
+              for name, path in (("posts", data.posts), ("users", data.users))}
+    queries = {q: WorkloadQuery(q, get_query(q).sql.strip().rstrip(";"), get_query(q).description) for q in QUERIES}
+    return Workload(HERE, NAME, "The built-in benchmark", tables, queries)
 
 
 def folder(home: Path, rows: int) -> Path:
@@ -57,16 +65,3 @@ def resolve(workload: Path, settings) -> Path:
     state.check_datasets(settings.home, {settings.data_dir: settings.rows})
     state.prepare(settings.home, settings.store_path)
     return write(settings.home, ensure_dataset(settings.data_dir, settings.rows, settings.seed))
-
-
-def engine_code(tables, query: str, api: str = "dataframe"):
-    """The registered engine's own implementation of a catalogue query (what the grid suite runs), on the
-    workload's posts and users."""
-    from bench_pipeline.engines.base import Engine
-    from bench_pipeline.workloads.engines import WorkloadMixin
-
-    engine = tables.engine
-    engine.api = api
-    data = Dataset(Path(tables.paths["posts"]).parent)
-    return super(WorkloadMixin, engine).run(query, data) if isinstance(engine, WorkloadMixin) \
-        else Engine.run(engine, query, data)

@@ -4,7 +4,7 @@ Each is the query of queries/qNN.sql (same parameters, same tie-breaking keys, s
 column names) written as a user of that library would: Polars on LazyFrames from
 `scan_parquet` (the plan is optimised and run when the harness collects it), pandas
 on DataFrames read whole, with decimals as float64 and dates as datetime64 (see
-workloads/engines.py). The harness checks every answer against DuckDB's answer to the
+workloads/execute.py). The harness checks every answer against DuckDB's answer to the
 SQL. Libraries are imported inside the functions: this module is loaded by every
 engine's worker, and DuckDB's cold run should not pay for importing pandas.
 """

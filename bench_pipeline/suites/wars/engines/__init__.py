@@ -1,8 +1,9 @@
-"""Each engine's implementation of the suite's tasks: the project's engine plus `query_<task>` methods.
+"""Each engine's implementation of the suite's tasks: the project's engine plus one `task_<name>` method per task.
 
-A class here extends the main engine (same thread control, start-up and
-verification), so a task runs in the same harness worker as L, A, B, C.
-The worker passes a Dataset whose root is the suite's data folder.
+The Engine Wars tasks (the ETL chain, the CSV group-by, the Arrow hand-off, the image pipeline) are not queries
+of a workload: each is a method here, in the one shape `task_<name>(data)` that `TaskEngine.run` calls. A class
+extends the main engine (same thread control, start-up and verification), so a task runs in the same harness
+worker as the queries. The worker passes a Dataset whose root is the suite's data folder.
 """
 
 import os
@@ -10,6 +11,16 @@ import os
 from bench_pipeline.suites.wars.data import WarsData
 
 IMAGES_URL_ENV = "BENCH_WARS_IMAGES_URL"  # where the runner's image server listens
+
+
+class TaskEngine:
+    """Mixed in before an engine: `run` is the task's method; a task has no plan to show."""
+
+    def run(self, query: str, data):
+        return getattr(self, f"task_{query}")(data)
+
+    def plan(self, query: str, data) -> None:
+        return None
 
 
 def rank_purchases(pl, frame):

@@ -8,14 +8,14 @@ from typing import Any
 import pyarrow as pa
 
 from bench_pipeline.engines.daft_engine import DaftEngine, DaftRayEngine
-from bench_pipeline.suites.wars.engines import images_url, wars_data
+from bench_pipeline.suites.wars.engines import TaskEngine, images_url, wars_data
 from bench_pipeline.suites.wars.tasks import IMAGE_SIZE, image_answer
 
 
-class DaftWars(DaftEngine):
+class DaftWars(TaskEngine, DaftEngine):
     spread_images = False  # one partition per worker CPU (the manifest is one small file: one partition)
 
-    def query_images(self, data) -> Any:
+    def task_images(self, data) -> Any:
         daft = self.daft
         from daft.functions import decode_image, download, resize
 

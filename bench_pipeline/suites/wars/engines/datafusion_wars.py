@@ -6,19 +6,19 @@ from typing import Any
 
 from bench_pipeline.engines.datafusion_engine import DataFusionEngine
 from bench_pipeline.queries import sql_string
-from bench_pipeline.suites.wars.engines import wars_data
+from bench_pipeline.suites.wars.engines import TaskEngine, wars_data
 from bench_pipeline.suites.wars.tasks import ETL_SQL, HANDOFF_SQL
 
 
-class DataFusionWars(DataFusionEngine):
+class DataFusionWars(TaskEngine, DataFusionEngine):
     def _events(self, data) -> None:
         path = sql_string(wars_data(data).events)
         self.ctx.sql(f"CREATE OR REPLACE EXTERNAL TABLE events STORED AS PARQUET LOCATION {path}")
 
-    def query_etl(self, data) -> Any:
+    def task_etl(self, data) -> Any:
         self._events(data)
         return self.ctx.sql(ETL_SQL).to_arrow_table()
 
-    def query_handoff(self, data) -> Any:
+    def task_handoff(self, data) -> Any:
         self._events(data)
         return self.ctx.sql(HANDOFF_SQL).to_arrow_table()

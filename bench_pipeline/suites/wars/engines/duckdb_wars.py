@@ -6,17 +6,17 @@ from typing import Any
 
 from bench_pipeline.engines.duckdb_engine import DuckDBEngine
 from bench_pipeline.queries import sql_string
-from bench_pipeline.suites.wars.engines import wars_data
+from bench_pipeline.suites.wars.engines import TaskEngine, wars_data
 from bench_pipeline.suites.wars.tasks import CSV_SQL, ETL_SQL
 
 
-class DuckDBWars(DuckDBEngine):
-    def query_etl(self, data) -> Any:
+class DuckDBWars(TaskEngine, DuckDBEngine):
+    def task_etl(self, data) -> Any:
         path = sql_string(wars_data(data).events)
         self.con.execute(f"CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet({path})")
         return self.con.sql(ETL_SQL).to_arrow_table()
 
-    def query_csv_groupby(self, data) -> Any:
+    def task_csv_groupby(self, data) -> Any:
         path = sql_string(wars_data(data).sales)
         self.con.execute(f"CREATE OR REPLACE VIEW sales AS SELECT * FROM read_csv({path})")
         return self.con.sql(CSV_SQL).to_arrow_table()

@@ -50,7 +50,7 @@ class HandoffEngine(DataFusionWars):
 
         self.pl = polars
 
-    def query_handoff(self, data) -> Any:
+    def task_handoff(self, data) -> Any:
         self._events(data)
         arrow = self.ctx.sql(
             f"SELECT user_id, COUNT(*) AS purchases FROM events WHERE event_type = 'purchase' "

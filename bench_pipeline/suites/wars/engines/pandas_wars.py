@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from bench_pipeline.engines.pandas_engine import PandasEngine
-from bench_pipeline.suites.wars.engines import images_url, wars_data
+from bench_pipeline.suites.wars.engines import TaskEngine, images_url, wars_data
 from bench_pipeline.suites.wars.tasks import ETL_MIN_SPEND, ETL_SINCE, IMAGE_SIZE, image_answer
 
 # Straight to 127.0.0.1: no proxy from the environment may sit in between.
@@ -25,8 +25,8 @@ def download_and_resize(url: str):
         return img.convert("RGB").resize((IMAGE_SIZE, IMAGE_SIZE))
 
 
-class PandasWars(PandasEngine):
-    def query_etl(self, data) -> Any:
+class PandasWars(TaskEngine, PandasEngine):
+    def task_etl(self, data) -> Any:
         pd = self.pd
         df = pd.read_parquet(wars_data(data).events,
                              columns=["user_id", "event_id", "purchase_amount", "session_duration"],
@@ -38,11 +38,11 @@ class PandasWars(PandasEngine):
         out = out[out["total_spend"] > ETL_MIN_SPEND]
         return out.sort_values(["total_spend", "user_id"], ascending=[False, True], kind="stable")
 
-    def query_csv_groupby(self, data) -> Any:
+    def task_csv_groupby(self, data) -> Any:
         df = self.pd.read_csv(wars_data(data).sales, usecols=["region", "revenue"])
         return df.groupby("region", sort=True)["revenue"].mean().rename("avg_revenue").reset_index()
 
-    def query_images(self, data) -> Any:
+    def task_images(self, data) -> Any:
         df = self.pd.read_csv(wars_data(data).manifest, usecols=["image"])
         df["thumbnail"] = (images_url() + df["image"]).map(download_and_resize)
         return df

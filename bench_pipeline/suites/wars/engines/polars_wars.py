@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from bench_pipeline.engines.polars_engine import PolarsEngine
-from bench_pipeline.suites.wars.engines import rank_purchases, wars_data
+from bench_pipeline.suites.wars.engines import TaskEngine, rank_purchases, wars_data
 from bench_pipeline.suites.wars.tasks import ETL_MIN_SPEND, ETL_SINCE, HANDOFF_MIN_PURCHASES
 
 
-class PolarsWars(PolarsEngine):
-    def query_etl(self, data) -> Any:
+class PolarsWars(TaskEngine, PolarsEngine):
+    def task_etl(self, data) -> Any:
         pl = self.pl
         return (
             pl.scan_parquet(wars_data(data).events)
@@ -24,12 +24,12 @@ class PolarsWars(PolarsEngine):
             .collect()
         )
 
-    def query_csv_groupby(self, data) -> Any:
+    def task_csv_groupby(self, data) -> Any:
         pl = self.pl
         return (pl.scan_csv(wars_data(data).sales).group_by("region")
                 .agg(pl.col("revenue").mean().alias("avg_revenue")).sort("region").collect())
 
-    def query_handoff(self, data) -> Any:
+    def task_handoff(self, data) -> Any:
         pl = self.pl
         purchases = (
             pl.scan_parquet(wars_data(data).events)

@@ -18,7 +18,7 @@ import pyarrow as pa
 from bench_pipeline.engines.base import Engine
 from bench_pipeline.engines.daft_engine import RAY_ADDRESS_ENV
 from bench_pipeline.engines.optional import missing_reason
-from bench_pipeline.suites.wars.engines import images_url, wars_data
+from bench_pipeline.suites.wars.engines import TaskEngine, images_url, wars_data
 from bench_pipeline.suites.wars.tasks import IMAGE_SIZE, image_answer
 
 BATCH_SIZE = 16  # images per Ray task: enough to amortise a task, small enough to spread 200 over 4 workers
@@ -48,7 +48,7 @@ def resize_batch(batch: dict, base_url: str, size: int) -> dict:
             "height": np.asarray(heights), "channels": np.asarray(channels), "pixels": np.asarray(pixels, dtype=object)}
 
 
-class RayDataWars(Engine):
+class RayDataWars(TaskEngine, Engine):
     name = "ray-data"
     distribution = "ray"
     extra_distributions = ("pyarrow", "pillow")
@@ -82,7 +82,7 @@ class RayDataWars(Engine):
     def reported_threads(self) -> int:
         return int(sum(n["Resources"].get("CPU", 0) for n in self.ray.nodes() if n["Alive"]))
 
-    def query_images(self, data) -> Any:
+    def task_images(self, data) -> Any:
         ds = self.ray.data.read_csv(str(wars_data(data).manifest), override_num_blocks=int(self.threads))
         thumbs = ds.select_columns(["image"]).map_batches(
             resize_batch, batch_size=BATCH_SIZE, batch_format="numpy",

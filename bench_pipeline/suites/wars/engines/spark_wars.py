@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from bench_pipeline.engines.spark_engine import SparkEngine
-from bench_pipeline.suites.wars.engines import images_url, wars_data
+from bench_pipeline.suites.wars.engines import TaskEngine, images_url, wars_data
 from bench_pipeline.suites.wars.tasks import ETL_MIN_SPEND, ETL_SINCE, image_answer
 
 
@@ -32,8 +32,8 @@ def _resize_udf():
     return resize
 
 
-class SparkWars(SparkEngine):
-    def query_etl(self, data) -> Any:
+class SparkWars(TaskEngine, SparkEngine):
+    def task_etl(self, data) -> Any:
         F = self.F
         return (
             self.spark.read.parquet(str(wars_data(data).events))
@@ -46,7 +46,7 @@ class SparkWars(SparkEngine):
             .toArrow()
         )
 
-    def query_images(self, data) -> Any:
+    def task_images(self, data) -> Any:
         F = self.F
         images = (self.spark.read.csv(str(wars_data(data).manifest), header=True).select("image")
                   .repartition(int(self.threads)))  # one Python worker per core, not one for the whole file

@@ -1,0 +1,1 @@
+SELECT COUNT(*) AS rows FROM posts
