@@ -25,6 +25,7 @@ BUDGET_SHARE = 0.6
 
 class DataFusionEngine(Engine):
     name = "datafusion"
+    dialect = "postgres"
     distribution = "datafusion"
     extra_distributions = ("pyarrow",)  # its answers arrive as pyarrow tables
 
@@ -57,8 +58,6 @@ class DataFusionEngine(Engine):
 
     def after_run(self, result: Any) -> None:
         self.ctx.sql("DROP TABLE IF EXISTS posts_mem").collect()
-
-    dialect = "postgres"
 
     def read_table(self, t) -> Any:
         # Registered inside the timed part, like DuckDB's views: reading the Parquet footers is part of the work.

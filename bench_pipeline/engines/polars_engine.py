@@ -17,6 +17,7 @@ from bench_pipeline.engines.base import Engine
 
 class PolarsEngine(Engine):
     name = "polars"
+    dialect = "postgres"
     distribution = "polars"
     modes = {"eager": "polars-eager", "lazy": "polars", "streaming": "polars-streaming"}
     lab_claims = {"optimizer": True, "distributed": False, "arrow": True, "out_of_core": True, "parallel": True,
@@ -35,8 +36,6 @@ class PolarsEngine(Engine):
 
     def reported_threads(self) -> int:
         return self.pl.thread_pool_size()
-
-    dialect = "postgres"
 
     def _scan(self, path: str, **options):
         return self.pl.scan_parquet(path, **options)

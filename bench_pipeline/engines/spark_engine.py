@@ -40,6 +40,7 @@ def budget_heap(budget_bytes: int) -> str:
 
 class SparkEngine(Engine):
     name = "pyspark"
+    dialect = "spark"
     distribution = "pyspark"
     role = "distributed"
     out_of_core = "spilled to disk"
@@ -128,8 +129,6 @@ class SparkEngine(Engine):
         if self._cached is not None:
             self._cached.unpersist(blocking=True)
             self._cached = None
-
-    dialect = "spark"
 
     def read_table(self, t) -> Any:
         # A cluster reads its own copy of posts and users (BENCH_SPARK_POSTS, BENCH_SPARK_USERS: a URI it reaches).

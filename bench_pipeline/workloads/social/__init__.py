@@ -25,7 +25,7 @@ def bound(root: Path) -> Workload:
     data = Dataset(root)
     tables = {name: Table(name, str(path), (path,), "parquet", path, str(path))
               for name, path in (("posts", data.posts), ("users", data.users))}
-    queries = {q: WorkloadQuery(q, get_query(q).sql.strip().rstrip(";"), get_query(q).description) for q in QUERIES}
+    queries = {q.name: WorkloadQuery(q.name, q.sql.strip().rstrip(";"), q.description) for q in map(get_query, QUERIES)}
     return Workload(HERE, NAME, "The built-in benchmark", tables, queries)
 
 
