@@ -134,8 +134,10 @@ def false_positives(pools: list[Pool], prior: stats.Noise, splits: int, rng: ran
 
 def false_alarms(pools: list[Pool], prior: stats.Noise, processes: int, threshold: float, draws: int,
                  rng: random.Random) -> tuple[int, int]:
-    """(flagged, re-measures): an unchanged re-measure (two disjoint draws of `processes` processes of one query)
-    judged by the history's regression rule."""
+    """(flagged, re-measures): an unchanged re-measure judged by the history's regression rule as the rounds
+    measure it: the earlier measurement is `processes` processes of one query; the re-measure grows one process
+    at a time, the rule looking after each (its history question is fed until decided), up to as many; flagged
+    when the look that decides it (or the last) calls a change. Two disjoint draws of one query's processes."""
     from bench_pipeline.history import classify
 
     usable = [p for p in pools if len(p.values) >= 2]
@@ -144,7 +146,14 @@ def false_alarms(pools: list[Pool], prior: stats.Noise, processes: int, threshol
         values = usable[i % len(usable)].values
         k = max(1, min(processes, len(values) // 2))
         drawn = rng.sample(values, 2 * k)
-        flagged += classify(drawn[:k], drawn[k:], threshold, stats.pooled((drawn[:k], drawn[k:]), prior))[0] is not None
+        before, after = drawn[:k], drawn[k:]
+        for j in range(1, k + 1):
+            noise = stats.pooled((after[:j], before), prior)
+            kind, _ = classify(after[:j], before, threshold, noise)
+            c = stats.compare(after[:j], before, noise)
+            if kind is not None or (c is not None and c.decided) or j == k:
+                flagged += kind is not None
+                break
     return flagged, draws
 
 
@@ -195,12 +204,12 @@ def calibrate(settings, data, processes: int, threads: int,
     """Measure the pools, print the figures, return this machine's record (calibration.save stores it)."""
     import datetime as dt
 
+    from bench_pipeline.calibration import ENGINE as engine
     from bench_pipeline.harness.runner import QuerySpec, run_query
     from bench_pipeline.workloads.reference import validate_answer
     from bench_pipeline.workloads.spec import load_workload
 
     known = load_workload(write_known_workload(settings.home / "calibration"))
-    engine = "duckdb"
 
     def job(query, source, validator=None, name=engine):
         spec = QuerySpec(name, query, source, threads, repeats=1, max_repeats=max(settings.repeats, 1),

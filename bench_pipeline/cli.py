@@ -15,7 +15,6 @@ from pathlib import Path
 from bench_pipeline import fmt, state, suites
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.engines import ENGINE_NAMES, VARIANTS
-from bench_pipeline.fields import columns
 from bench_pipeline.fmt import MiB
 from bench_pipeline.harness import interrupt
 from bench_pipeline.options import (
@@ -67,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         sp = sub.add_parser(suite.command, parents=[PARENTS[name]() for name in suite.parents], help=suite.help)
         suite.options(sp)
+        _budget_help(sp, suite)
         sp.set_defaults(suite=suite.name)
 
     one = argparse.ArgumentParser(add_help=False)  # what `query` and `cell` share: one engine on one dataset
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "rewrite the report: history and machines side by side")
     im.add_argument("file", type=Path, metavar="OTHER.duckdb", help="the other machine's results.duckdb")
 
-    tp = sub.add_parser("tpch", parents=[PARENTS["measure"](), PARENTS["json"]()],
+    tp = sub.add_parser("tpch", parents=[PARENTS["measure"](), PARENTS["budget"](), PARENTS["json"]()],
                         help="TPC-H: data from tpchgen-cli under the state folder, the 22 queries on every engine as "
                              "a workload (run --workload), measuring only stale cells")
     tp.add_argument("--scale-factor", type=positive_float, default=1.0, help="TPC-H scale factor (default: 1)")
@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comma-separated engines (default: those saved for workloads, else the main settings')")
     tp.add_argument("--threads", type=int_list, default=None,
                     help="comma-separated thread counts (default: those saved for workloads, else the main settings')")
+    _budget_help(tp, suites.get("workload"))
 
     cal = sub.add_parser("calibrate", help="measure this machine's noise between processes and the verdict "
                                            "rule's false-positive rate and power here; stores the noise as the prior")
@@ -135,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--lab-rows", type=non_negative_int, default=1_000_000,
                    help="rows for the lab generator, 0 skips it (default: 1000000)")
     return p
+
+
+def _budget_help(parser: argparse.ArgumentParser, suite: suites.Suite) -> None:
+    """--time-budget's help on a suite's command: its own default and how it spends the budget."""
+    for action in parser._actions:
+        if action.dest == "time_budget_s":
+            action.help = (f"how long the command may take, data included: 900, 900s, 15m or 1h (default: "
+                           f"{fmt.minutes(suite.default_budget_s).replace('under a minute', '1 minute')}); "
+                           f"{suite.budget}").replace("%", "%%")
 
 
 def _open_data(path: Path):
@@ -226,38 +236,15 @@ def cmd_query(args) -> int:
     return 0 if status == "ok" else 1
 
 
-_SUMMARY_COLUMNS = columns("engine", "threads", "query", "status", "cold_seconds", "median_seconds", "interval",
-                           "processes", "warm_runs", "peak_rss_bytes", "startup_seconds", "noise")
-
-
-def print_summary(summary: list[dict], title: str) -> None:
-    from bench_pipeline import calibration, stats
-    from bench_pipeline.settings import bench_home
-    from bench_pipeline.verdict import noise_of
-
-    noise = noise_of(summary, calibration.prior(bench_home())[0])
-    rows = []
-    for s in summary:
-        interval = stats.level(stats.processes_of(s), noise) if s["status"] == "ok" else None
-        rows.append({**s, "threads": f"{s['threads_asked']}" + ("*" if s.get("oversubscribed") else ""),
-                     "interval": f"{interval.low:.4f}-{interval.high:.4f}" if interval else None,
-                     # rows of a suite's metrics table carry the runs, not their count
-                     "warm_runs": s.get("warm_runs", len(s.get("warm_list") or []) or None),
-                     "processes": s.get("processes_measured"),
-                     "noise": "noisy" if s.get("noisy") else ""})
-    fmt.print_rich(rows, _SUMMARY_COLUMNS, title,
-                   caption="* oversubscribed (threads above the cores); noisy: other work used the CPU")
-
-
 def cmd_cell(args) -> int:
-    from bench_pipeline.harness.runner import CellSpec, run_cell
+    from bench_pipeline.harness.instrument import CellSpec, run_cell
 
     data = _open_data(args.data)
     store = _open_store(args.store)
     spec = CellSpec(args.engine, args.threads, data, args.queries, args.repeats, args.timeout,
                     None if args.budget_mib is None else args.budget_mib * MiB)
     result = run_cell(spec, store, on_run=lambda r: print(f"  {r['query']} {_describe_run(r)}", flush=True))
-    print_summary(store.summary(result.cell_run_id), f"cell {args.engine}|{args.threads} -> {store.path}")
+    suites.print_summary(store.summary(result.cell_run_id), f"cell {args.engine}|{args.threads} -> {store.path}")
     return 0 if all(s == "ok" for s in result.statuses().values()) else 1
 
 
@@ -332,20 +319,26 @@ def _with_progress(settings: Settings, title: str, work):
             return interrupt.interruptible(work, lambda: _hard_stop(settings))
 
 
-def _report_result(args, settings: Settings, result, out) -> int:
+def _report_result(args, run: suites.SuiteRun, result, out) -> int:
     """The end of every suite command: the summary (JSON with --json), cells, plots, report; exit code."""
     import json
 
+    outcome = result.round_outcome
     summary = {
         "cells_run": result.cells_run, "cells_fresh": result.cells_fresh, "cells_failed": result.cells_failed,
-        "stale_reasons": result.stale_reasons, "failures": result.failures, "plots": result.plots,
-        "report": result.report, "outputs_error": result.outputs_error, "changes": result.changes,
-        "store": str(settings.store_path.resolve()), **out.extra,
+        "cells_left": result.cells_left, "stale_reasons": result.stale_reasons, "failures": result.failures,
+        "rounds": outcome.as_json() if outcome else None, "plots": result.plots, "report": result.report,
+        "outputs_error": result.outputs_error, "changes": result.changes, "store": str(run.main.store_path.resolve()),
+        **out.extra,
     }
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
-        (out.show or (lambda: print_summary(out.rows, out.title)))()
+        (out.show or (lambda: suites.print_summary(out.rows, out.title)))()
+        for line in suites.rounds_notes(run, outcome):
+            print(line)
+        if result.budget_note:
+            print(f"Budget: {result.budget_note}.")
         for line in out.notes:
             print(line)
         for name, why in result.failures.items():
@@ -371,7 +364,7 @@ def cmd_suite(args) -> int:
     state.prepare(run.main.home, run.main.store_path)
     (run.own or run.main).save()
     result = _with_progress(run.main, suite.title(run), lambda: run_suite(suite.name, run))
-    return _report_result(args, run.main, result, suite.summary(run, result))
+    return _report_result(args, run, result, suite.summary(run, result))
 
 
 def cmd_tpch(args) -> int:

@@ -100,6 +100,17 @@ def _data() -> argparse.ArgumentParser:
     return d
 
 
+def _budget() -> argparse.ArgumentParser:
+    """How long a measuring command may take, and the most processes a query gets (every suite: one instrument).
+    Each suite's command says its own default and how it spends the budget (cli.build_parser)."""
+    b = argparse.ArgumentParser(add_help=False)
+    b.add_argument("--time-budget", dest="time_budget_s", type=duration, default=None,
+                   help="how long the command may take, data included: 900, 900s, 15m or 1h")
+    b.add_argument("--max-processes", type=positive_int, default=None,
+                   help="the most fresh processes per query while a comparison is open, 1 to 20 (default: 20)")
+    return b
+
+
 def _json() -> argparse.ArgumentParser:
     j = argparse.ArgumentParser(add_help=False)
     j.add_argument("--json", action="store_true", help="print the summary as JSON instead of tables")
@@ -107,7 +118,7 @@ def _json() -> argparse.ArgumentParser:
 
 
 # Parent parsers by name, as a suite's descriptor lists them.
-PARENTS = {"measure": _measure, "data": _data, "json": _json}
+PARENTS = {"measure": _measure, "budget": _budget, "data": _data, "json": _json}
 
 
 def main_settings_from(args: argparse.Namespace, **explicit):

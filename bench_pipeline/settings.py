@@ -199,15 +199,13 @@ class Settings(BenchSettingsBase):
     # The core four and whichever optional engines (the `engines` extra) are installed.
     engines: Annotated[tuple[str, ...], Field(min_length=1)] = Field(default_factory=default_engines)
     threads: Annotated[tuple[PositiveInt, ...], Field(min_length=1)] = Field(default_factory=default_threads)
-    # Warm runs (harness.runner.Repetitions): at least `repeats` when they fit in
-    # `query_budget_s` seconds, then more, up to `max_repeats`, until the 95 %
-    # interval of the typical time is within `precision` of it.
+    # Warm runs of one process: at most `repeats`, at least one, while they fit in `query_budget_s` seconds
+    # (more processes, not more runs in one, are what narrow a comparison: harness/instrument.py).
     repeats: Annotated[int, Field(ge=0)] = 3
-    max_repeats: PositiveInt = 30
-    precision: Annotated[float, Field(gt=0, lt=1)] = 0.05
     query_budget_s: PositiveSeconds = 30.0
     timeout_s: PositiveSeconds = 600.0
     # `run`'s time budget, dataset included: the rounds stop adding processes when it is spent (harness/rounds.py).
+    # Every other suite has its own (its settings' `time_budget_s`), with its own default.
     time_budget_s: PositiveSeconds = 900.0
     # The most fresh processes a query of a cell gets while its comparisons are open (the rule's error rates
     # are checked up to 20 looks: stats.LOOK_CONFIDENCE).
@@ -217,9 +215,13 @@ class Settings(BenchSettingsBase):
     regression_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.05
     # hostname -> price of the machine per hour (any currency): the report's machines table costs each query.
     machine_prices: dict[str, Annotated[float, Field(ge=0)]] = {}
+    # Where this machine's calibration file is (None: the user's config folder; calibration.py).
+    calibration_dir: Path | None = None
 
-    # The limits suite's settings lived at the top level before they had their own section.
-    retired_keys: ClassVar = ("sweep_rows", "sweep_budget_mib", "sweep_repeats", "modes_rows")
+    # The limits suite's settings lived at the top level before they had their own section; warm runs were
+    # adaptive before processes were the unit (max_repeats, precision).
+    retired_keys: ClassVar = ("sweep_rows", "sweep_budget_mib", "sweep_repeats", "modes_rows", "max_repeats",
+                              "precision")
 
     @pydantic.field_validator("engines")
     @classmethod
@@ -255,9 +257,9 @@ class Settings(BenchSettingsBase):
 
     @property
     def repetition_settings(self) -> dict:
-        """How many warm runs a query gets beyond `repeats` (CellSpec's fields of the same names): every suite's
-        cells that measure with them pass them on, and record them (a changed one makes those cells stale)."""
-        return {"max_repeats": self.max_repeats, "precision": self.precision, "query_budget_s": self.query_budget_s}
+        """How long a process's warm runs may take (CellSpec's field of the same name): every suite's cells
+        measure with it and record it (a changed one makes those cells stale)."""
+        return {"query_budget_s": self.query_budget_s}
 
     @property
     def grid_cell_settings(self) -> dict:

@@ -90,7 +90,7 @@ class Noise:
 
 # Weighed like a calibration (PRIOR_DF): wide enough that a 2x difference is decided with one process a side on
 # a machine as noisy as the worst day measured here, and the run's own processes correct it from round 2 on.
-DEFAULT = Noise(DEFAULT_NOISE, PRIOR_DF, "the default, this machine is not calibrated (bench-pipeline calibrate)")
+DEFAULT = Noise(DEFAULT_NOISE, PRIOR_DF, "the default prior")
 
 
 # -- one side ------------------------------------------------------------------------------------------------
@@ -142,6 +142,10 @@ def pooled(groups: Iterable[Sequence[float]], prior: Noise) -> Noise:
 
 
 # -- two sides ------------------------------------------------------------------------------------------------
+TRUST_FROM = 3  # processes a side before the estimate of what would decide a comparison is trusted to give up on it
+MOST_ESTIMATED = 500  # beyond this many processes a side the estimate says "more than": not worth a number
+
+
 @dataclass(frozen=True)
 class Comparison:
     """a/b (their typical times), its LOOK_CONFIDENCE interval and the rule's answer from a's side."""
@@ -153,22 +157,46 @@ class Comparison:
     processes: tuple[int, int]
     se: float  # standard error of the log ratio
     df: float
+    # Each side's noise: the variance of one process's log value and its degrees of freedom (`_side`).
+    sides: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 1.0), (0.0, 1.0))
 
     @property
     def decided(self) -> bool:
         return self.answer != UNDECIDED
 
-    def processes_to_decide(self, margin: float = MARGIN, confidence: float = LOOK_CONFIDENCE) -> int | None:
-        """About how many processes per side would decide it if the ratio stays where it is (None: decided)."""
+    def to_decide(self, most: int | None = None, fixed: tuple[bool, bool] = (False, False),
+                  margin: float = MARGIN, confidence: float = LOOK_CONFIDENCE) -> tuple[int, int] | None:
+        """The processes each side would have when the rule decides, if the ratio and each side's noise hold:
+        sides grow one process at a time, the one with fewer first, a `fixed` side (measured before, in the
+        store) never. None when neither `most` a side (MOST_ESTIMATED when None) nor the fixed sides allow it.
+        A decided comparison: the processes it has."""
+        na, nb = self.processes
         if self.decided:
-            return None
-        k = (self.processes[0] + self.processes[1]) / 2
-        sd = self.se * math.sqrt(k)  # one process's worth, both sides
+            return na, nb
         d = abs(math.log(self.ratio))
         room = max(d, math.log(1 + margin) - d)  # to tell apart, or to show within the margin
-        if room <= 0:
+        (va, dfa), (vb, dfb) = self.sides
+        cap = most or MOST_ESTIMATED
+        while True:
+            wa, wb = va / na, vb / nb
+            df = (wa + wb) ** 2 / (wa**2 / dfa + wb**2 / dfb) if wa + wb else math.inf
+            if _t(df, confidence) * math.sqrt(wa + wb) < room:
+                return na, nb
+            grow = [i for i, n in sorted(enumerate((na, nb)), key=lambda x: x[1]) if not fixed[i] and n < cap]
+            if not grow:
+                return None
+            if grow[0] == 0:
+                na, dfa = na + 1, dfa + 1
+            else:
+                nb, dfb = nb + 1, dfb + 1
+
+    def processes_to_decide(self, margin: float = MARGIN, confidence: float = LOOK_CONFIDENCE) -> int | None:
+        """About how many processes a side would decide it if the ratio stays where it is (None: decided, or
+        more than MOST_ESTIMATED a side)."""
+        if self.decided:
             return None
-        return max(int(math.ceil((_t(self.df + 1, confidence) * sd / room) ** 2)), int(k) + 1)
+        need = self.to_decide(margin=margin, confidence=confidence)
+        return max(need) if need else None
 
 
 def compare(a: Sequence[float], b: Sequence[float], noise: Noise, margin: float = MARGIN,
@@ -192,7 +220,20 @@ def compare(a: Sequence[float], b: Sequence[float], noise: Noise, margin: float 
         answer = SLOWER
     else:
         answer = UNDECIDED
-    return Comparison(math.exp(d), low, high, answer, (len(la), len(lb)), se, df)
+    return Comparison(math.exp(d), low, high, answer, (len(la), len(lb)), se, df, ((va, da), (vb, db)))
+
+
+def geometric_mean(comparisons: Sequence[Comparison], confidence: float = CONFIDENCE) -> Interval | None:
+    """The geometric mean of several ratios (one per query, measured apart) with its interval: the mean of the
+    log ratios, their standard errors added (independent queries), Welch-Satterthwaite degrees of freedom."""
+    cs = [c for c in comparisons if c is not None]
+    if not cs:
+        return None
+    mean = sum(math.log(c.ratio) for c in cs) / len(cs)
+    var = sum(c.se**2 for c in cs) / len(cs) ** 2
+    df = (sum(c.se**2 for c in cs) ** 2 / sum(c.se**4 / c.df for c in cs)) if var else math.inf
+    half = _t(df, confidence) * math.sqrt(var)
+    return Interval(math.exp(mean), math.exp(mean - half), math.exp(mean + half))
 
 
 def process_values(rows: Iterable[dict]) -> list[float]:

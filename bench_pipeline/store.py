@@ -419,6 +419,14 @@ class ResultsStore:
         finally:
             con.close()
 
+    def latest(self, where: str, params: list | dict, by: str) -> list[dict]:
+        """The latest summary row (`query_summary`) of each `by` (columns that name a cell's query) among the
+        rows `where` selects: what every suite's context and figures read ([] before anything was stored)."""
+        if not self.path.exists():
+            return []
+        return self.query(f"SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY {by} "
+                          f"ORDER BY measured_at DESC) AS rn FROM query_summary WHERE {where}) WHERE rn = 1", params)
+
     def summary(self, cell_run_id: str) -> list[dict]:
         return self.query(
             "SELECT * FROM query_summary WHERE cell_run_id = ? ORDER BY list_position(?, query)",

@@ -13,10 +13,12 @@ numbers. The rounds (`harness/rounds.py`) ask this same module which comparisons
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bench_pipeline import stats
 from bench_pipeline.fields import columns
+from bench_pipeline.harness.rounds import OTHER, RECOMMENDATION, SCALING, Measurement, Question
 from bench_pipeline.queries import QUERIES, QUERY_NAMES
 
 SCALES, DOES_NOT_SCALE, SLOWS_DOWN = "scales", "does not scale", "slows down"
@@ -257,6 +259,33 @@ def query_verdict(latest: list[dict], query: str, cores: int, noise: stats.Noise
                 stats.processes_of(one[r["engine"]]), stats.processes_of(r), noise), most_processes))
     v.scaling.sort(key=lambda s: -(s.speedup or 0))
     return v
+
+
+def questions(measurements: Sequence[Measurement], group: str, cores: int, noise: stats.Noise,
+              tiers: tuple[int, int, int] = (RECOMMENDATION, SCALING, OTHER),
+              order: Sequence[str] = QUERY_NAMES) -> list[Question]:
+    """The verdict's comparisons as the rounds ask them, over one group's measurements (engine x threads cells):
+    per query, every engine against the fastest at the compared thread count (the recommendation), then each
+    engine from 1 thread to that count: the scaling of the engines that are or could still be as fast as the
+    fastest, then the others' (`tiers`: what each of the three weighs). Queries in `order` first, in its order."""
+    ms = [m for m in measurements if m.group == group]
+    by = {(m.engine, m.threads, m.query): m for m in ms}
+    rows = [m.as_row() for m in ms if m.values or m.status != "ok"]
+    out = []
+    asked = list(dict.fromkeys(m.query for m in ms))
+    for q in sorted(asked, key=lambda q: (list(order).index(q) if q in order else len(order), asked.index(q))):
+        v = query_verdict(rows, q, cores, noise)
+        if v.fastest is None:
+            continue
+        best, panel = by[(v.fastest, v.threads, q)], _named(q)
+        close = {v.fastest, *(c.engine for c in v.compared if c.answer in (stats.UNDECIDED, stats.EQUIVALENT))}
+        out += [Question(by[(c.engine, v.threads, q)], best, "engine", tiers[0], panel, f"{c.engine} vs {v.fastest}")
+                for c in v.compared]
+        out += [Question(by[(s.engine, s.threads, q)], by[(s.engine, 1, q)], "scaling",
+                         tiers[1] if s.engine in close else tiers[2], panel,
+                         f"{s.engine} {s.threads} threads vs 1 thread")
+                for s in v.scaling]
+    return out
 
 
 def _threads(n: int | None) -> str:

@@ -28,6 +28,8 @@ def own_measurement_lock(tmp_path_factory):
         # One fresh process per query, as a run whose comparisons are all decided at once: the rows the tests
         # count do not depend on how the rounds' comparisons came out (test_stats tests the rounds themselves).
         mp.setenv("BENCH_MAX_PROCESSES", "1")
+        # The machine's calibration is the tests' own: none of the user's, and nothing written beside it.
+        mp.setenv("BENCH_CALIBRATION_DIR", str(tmp_path_factory.mktemp("calibration")))
         yield path
 
 

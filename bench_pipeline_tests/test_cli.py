@@ -139,3 +139,31 @@ def test_limits_choices_do_not_replace_the_main_grids(tmp_path):
     saved, limits = Settings.from_env(home=tmp_path), LimitsSettings.from_env(home=tmp_path)
     assert saved.engines == ("duckdb",) and saved.threads == (1, 2)
     assert limits.sweep_rows == (5000,) and limits.sweep_budget_mib == 300
+
+
+@pytest.mark.parametrize("command", [["run"], ["run", "--workload", "examples/workloads/shop"], ["cluster"],
+                                     ["limits"], ["wars"], ["tpch"]])
+@pytest.mark.parametrize("budget", ["0", "-5m", "inf", "nan", "soon"])
+def test_a_bad_time_budget_is_one_line_on_every_suite_and_writes_nothing(tmp_path, monkeypatch, capsys, command,
+                                                                        budget):
+    """In process (no command started): the budget is every suite's option, checked before anything is made."""
+    from bench_pipeline import cli
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("BENCH_HOME", str(home))
+    assert cli.main([*command, f"--time-budget={budget}"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "--time-budget" in lines[0] and budget in lines[0], lines
+    assert not home.exists()
+
+
+def test_every_suite_says_its_own_budget_and_how_it_is_spent(capsys):
+    from bench_pipeline import cli, suites
+
+    for suite in suites.all_suites():
+        command = ["tpch"] if suite.name == "workload" else suite.command.split()
+        with pytest.raises(SystemExit):
+            cli.main([*command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "--time-budget" in text and " ".join(suite.budget.split())[:60] in text, suite.name
+    assert suites.get("cluster").default_budget_s > suites.get("grid").default_budget_s

@@ -14,7 +14,8 @@ import pyarrow.dataset as pads
 import pytest
 
 from bench_pipeline.datagen import CATEGORIES, partition_by_category
-from bench_pipeline.suites.cluster.cells import ClusterConfig, StandaloneCluster, run_cluster_cell, step_spark
+from bench_pipeline.harness.instrument import run_cell
+from bench_pipeline.suites.cluster.cells import ClusterConfig, StandaloneCluster, cluster_spec, step_spark
 from bench_pipeline.suites.cluster.metrics import findings
 
 SMALL = ClusterConfig(worker_memory="1g", executor_memory="512m", driver_memory="1g")
@@ -44,9 +45,8 @@ def test_partitioned_copy_is_hive_style_and_complete(small_data):
 @pytest.mark.cluster
 def test_cluster_cell_answers_counts_every_jvm_and_leaves_none(small_data):
     seen: list[int] = []
-    result = run_cluster_cell(small_data, 2, "partitioned", SMALL, repeats=1, queries=["A", "C"],
-                              on_run=lambda r: seen.extend(p.pid for p in psutil.process_iter()
-                                                            if "java" in p.name()))
+    result = run_cell(cluster_spec(small_data, 2, "partitioned", SMALL, repeats=1, queries=["A", "C"]),
+                      on_run=lambda r: seen.extend(p.pid for p in psutil.process_iter() if "java" in p.name()))
     assert result.statuses() == {"A": "ok", "C": "ok"}, [r.get("message") for r in result.rows]
     for r in result.rows:
         assert r["master_url"].startswith("spark://127.0.0.1:") and r["executors"] == 2
@@ -61,7 +61,7 @@ def test_cluster_cell_answers_counts_every_jvm_and_leaves_none(small_data):
 @pytest.mark.cluster
 def test_failed_cell_stops_its_cluster(small_data):
     java_before = {p.pid for p in psutil.process_iter() if p.name() == "java"}
-    result = run_cluster_cell(small_data, 1, "flat", SMALL, repeats=0, queries=["B"], timeout_s=0.5)
+    result = run_cell(cluster_spec(small_data, 1, "flat", SMALL, repeats=0, queries=["B"], timeout_s=0.5))
     assert result.statuses() == {"B": "timeout"}
     java_after = {p.pid for p in psutil.process_iter() if p.name() == "java"}
     assert _gone(java_after - java_before)
@@ -70,12 +70,12 @@ def test_failed_cell_stops_its_cluster(small_data):
 @pytest.mark.spark
 @pytest.mark.cluster
 def test_spark_runs_the_image_pipeline_on_its_cluster_and_leaves_no_jvm(tmp_path):
-    from bench_pipeline.suites.cluster.image_cells import IMAGES, run_image_cell
+    from bench_pipeline.suites.cluster.image_cells import IMAGES, image_spec
     from bench_pipeline.suites.wars.data import generate_wars
 
     images = generate_wars(tmp_path / "wars", 1_000, 1_000, 8, seed=5)
     java_before = {p.pid for p in psutil.process_iter() if p.name() == "java"}
-    result = run_image_cell(images, "pyspark", 2, SMALL, repeats=1)
+    result = run_cell(image_spec(images, "pyspark", 2, SMALL, repeats=1))
     assert result.statuses() == {IMAGES: "ok"}, [r.get("message") for r in result.rows]
     for r in result.rows:  # validated against the manifest: 8 images of 224 x 224
         assert r["engine"] == "pyspark" and r["answer_rows"] == 8 and r["data_layout"] == IMAGES

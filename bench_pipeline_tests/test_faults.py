@@ -23,12 +23,12 @@ from bench_pipeline.store import ResultsStore
 
 GRID = ["duckdb|1", "duckdb|2", "polars|1", "polars|2"]
 ROWS_PER_CELL = 4 * (1 + 3)  # L, A, B, C; a cold run and 3 warm runs each
-RUN = ["run", "--rows", "5000", "--engines", "duckdb,polars", "--threads", "1,2", "--max-repeats", "3",
+RUN = ["run", "--rows", "5000", "--engines", "duckdb,polars", "--threads", "1,2",
        "--repeats", "3"]
 
 
 # The tests' own lock; no noisy re-runs; one process per query (see conftest).
-KEEP = ("BENCH_LOCK_FILE", "BENCH_NOISY_RETRIES", "BENCH_MAX_PROCESSES")
+KEEP = ("BENCH_LOCK_FILE", "BENCH_NOISY_RETRIES", "BENCH_MAX_PROCESSES", "BENCH_CALIBRATION_DIR")
 
 
 def _env(home: Path, **extra) -> dict:
@@ -157,7 +157,7 @@ def test_interrupt_stops_with_130_and_the_next_run_measures_only_the_cells_not_w
     """An interrupt in the rounds keeps (stores and records) the cells whose every query was measured; the next
     run measures exactly the others."""
     home = tmp_path / "home"
-    grid = ["run", "--rows", "5000", "--engines", "duckdb", "--threads", "1,2", "--max-repeats", "3", "--repeats", "3"]
+    grid = ["run", "--rows", "5000", "--engines", "duckdb", "--threads", "1,2", "--repeats", "3"]
     proc = start(home, *grid)
     _wait_for_worker(proc, 6)  # round 1's sixth process of eight
     time.sleep(0.3)
@@ -192,7 +192,7 @@ def test_two_runs_at_once_measure_each_cell_once(tmp_path):
     stored = _cells_in_store(home)
     assert len(stored) == len(GRID) and set(stored.values()) == {ROWS_PER_CELL}
 
-    more = [*RUN[:-3], "4", "--repeats", "4"]  # one more warm run asked: every cell is stale (existing folder)
+    more = [*RUN[:-1], "4"]  # one more warm run asked: every cell is stale (existing folder)
     second = _two_runs(home, more)
     assert sorted(second[0]["cells_run"] + second[1]["cells_run"]) == sorted(GRID)
     assert len(_cells_in_store(home)) == 2 * len(GRID)
@@ -367,7 +367,7 @@ def test_rounds_give_open_comparisons_more_processes_and_a_rerun_measures_nothin
     first = _json(cli(home, *grid))
     assert sorted(first["cells_run"]) == sorted(GRID) and first["cells_left"] == []
     # A measurement may sit a round out (its comparison decided) and be asked again when the pooled noise moves.
-    assert first["rounds"]["rounds"] >= 1 and first["rounds"]["stopped"] in ("decided", "most processes")
+    assert first["rounds"]["first_round"] == 16 and first["rounds"]["stopped"] in ("decided", "most processes")
     per = ResultsStore(home / "results.duckdb").query(
         "SELECT engine, threads_asked, query, count(DISTINCT process_index) AS processes, count(*) AS n, "
         "count(DISTINCT cell_run_id) AS cells FROM measurements GROUP BY ALL")

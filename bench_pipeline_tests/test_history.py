@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from bench_pipeline import history
-from bench_pipeline.harness.runner import cell_identity
+from bench_pipeline.harness.instrument import CellSpec, cell_identity
 from bench_pipeline.history.figures import draw_history
 from bench_pipeline.history.machines import side_by_side
 from bench_pipeline.store import ResultsStore, StoreError
@@ -30,7 +30,7 @@ def _record(store, data, version: str, when: dt.datetime, delay: float, rng: ran
     """One cell of the released engine as the runner records it (query A: a cold run and 5 warm runs of one
     process), its times simulated: about 5 ms, jittered by 3 %, `delay` seconds slower."""
     cell = uuid.uuid4().hex
-    identity = cell_identity(cell, "grid", 1, data.fingerprint(), data.posts_rows(), None)
+    identity = cell_identity(cell, CellSpec(RELEASED, 1, data))
     rows = [{**identity, "engine": RELEASED, "engine_version": version, "query": "A", "threads_asked": 1,
              "threads_verified": 1, "run_index": i, "run_kind": "cold" if i == 0 else "warm", "status": "ok",
              "seconds": (0.005 + delay) * rng.uniform(0.97, 1.03) * (3 if i == 0 else 1), "kept": True,
@@ -223,7 +223,7 @@ def test_the_canary_is_measured_even_when_fresh(tmp_path, monkeypatch):
 
     monkeypatch.setenv("BENCH_HOME", str(tmp_path))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    settings = Settings.from_env(repeats=3, max_repeats=3)
+    settings = Settings.from_env(repeats=3)
     instance = prepare_instance(settings)
     for _ in range(2):
         assert materialize(instance, ["canary"], SuiteRun(settings)).success

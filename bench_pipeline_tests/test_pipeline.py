@@ -60,7 +60,8 @@ def _instance():
 def test_first_run_measures_every_cell_and_draws(home):
     root, first = home
     assert sorted(first.cells_run) == sorted(GRID) and not first.cells_failed and not first.cells_fresh
-    assert len(first.plots) == 12 and all(os.path.getsize(p) > 0 for p in first.plots)
+    assert len(first.plots) == 13 and all(os.path.getsize(p) > 0 for p in first.plots)
+    assert any(os.path.basename(p).startswith("verdict_") for p in first.plots)  # the verdict's forest picture
     report = (root / "report.html").read_text()
     assert "<img" in report and "duckdb" in report and "polars" in report
     assert (root / "dagster" / "dagster.yaml").is_file()

@@ -15,7 +15,8 @@ import pytest
 pytest.importorskip("ray", reason="the `ray` extra is not installed")
 pytest.importorskip("daft", reason="the `engines` extra is not installed")
 
-from bench_pipeline.suites.cluster.ray_cluster import run_ray_cell  # noqa: E402
+from bench_pipeline.harness.instrument import run_cell  # noqa: E402
+from bench_pipeline.suites.cluster.ray_cluster import ray_spec  # noqa: E402
 
 
 def _ray_processes() -> set[int]:
@@ -51,7 +52,7 @@ def _gone(pids, timeout: float = 60) -> set[int]:
 def test_a_two_worker_cluster_answers_a_and_c_through_daft_counting_every_ray_process(small_data):
     before = _ray_processes()
     # The partitioned layout: Daft reads the Hive folders (category=<value>/) Spark wrote, and still answers right.
-    result = run_ray_cell(small_data, 2, repeats=3, queries=("A", "C"), layout="partitioned")
+    result = run_cell(ray_spec(small_data, 2, "partitioned", repeats=3, queries=("A", "C")))
     statuses = result.statuses()
     assert statuses == {"A": "ok", "C": "ok"}, [r["message"] for r in result.rows if r["status"] != "ok"]
     rows = [r for r in result.rows if r["run_kind"] == "warm"]
@@ -93,13 +94,13 @@ def images(tmp_path_factory):
 @pytest.mark.cluster
 def test_ray_data_and_daft_run_the_image_pipeline_on_an_existing_ray_cluster(images):
     """--ray-address: the cells use the cluster they are given (started here) and start none of their own."""
-    from bench_pipeline.suites.cluster.image_cells import IMAGES, run_image_cell
+    from bench_pipeline.suites.cluster.image_cells import IMAGES, image_spec
     from bench_pipeline.suites.cluster.ray_cluster import RayCluster
 
     with RayCluster(2) as cluster:
         launchers = set(cluster.pids())
         for engine in ("ray-data", "daft-ray"):
-            result = run_image_cell(images, engine, 2, repeats=1, ray_address=cluster.address)
+            result = run_cell(image_spec(images, engine, 2, repeats=1, ray_address=cluster.address))
             assert result.statuses() == {IMAGES: "ok"}, [r["message"] for r in result.rows]
             for r in result.rows:
                 assert r["engine"] == engine and r["suite"] == "cluster" and r["data_layout"] == IMAGES
@@ -111,14 +112,14 @@ def test_ray_data_and_daft_run_the_image_pipeline_on_an_existing_ray_cluster(ima
 def test_cells_given_an_address_where_nothing_listens_fail_at_once_and_write_nothing(small_data, images, tmp_path):
     """A wrong --ray-address fails the cell in seconds (not after its start-up timeout), and the store stays empty."""
     from bench_pipeline.store import ResultsStore
-    from bench_pipeline.suites.cluster.image_cells import run_image_cell
+    from bench_pipeline.suites.cluster.image_cells import image_spec
     from bench_pipeline.suites.cluster.ray_cluster import RayClusterError
 
     store = ResultsStore(tmp_path / "r.duckdb")
     started = time.monotonic()
     with pytest.raises(RayClusterError, match="nothing listens at 127.0.0.1:1"):
-        run_ray_cell(small_data, 2, store=store, queries=("A",), address="127.0.0.1:1")
+        run_cell(ray_spec(small_data, 2, queries=("A",), address="127.0.0.1:1"), store)
     with pytest.raises(RayClusterError, match="nothing listens at 127.0.0.1:1"):
-        run_image_cell(images, "ray-data", 2, store=store, ray_address="127.0.0.1:1")
+        run_cell(image_spec(images, "ray-data", 2, ray_address="127.0.0.1:1"), store)
     assert time.monotonic() - started < 30
     assert store.query("SELECT count(*) AS n FROM measurements") == [{"n": 0}]

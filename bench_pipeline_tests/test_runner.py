@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from bench_pipeline.harness.runner import CellSpec, QuerySpec, run_cell, run_query
+from bench_pipeline.harness.instrument import CellSpec, run_cell
+from bench_pipeline.harness.runner import QuerySpec, run_query
 from bench_pipeline.store import ResultsStore
 
 FAKE = "bench_pipeline_tests.fake_engines"
@@ -120,7 +121,7 @@ def test_killed_cell_leaves_the_store_intact(small_data, tmp_path):
 
     path = tmp_path / "results.duckdb"
     script = (
-        "from bench_pipeline.harness.runner import CellSpec, run_cell\n"
+        "from bench_pipeline.harness.instrument import CellSpec, run_cell\n"
         "from bench_pipeline.dataset import open_dataset\n"
         "from bench_pipeline.store import ResultsStore\n"
         f"run_cell(CellSpec('{FAKE}:SleepyEngine', 1, open_dataset({str(small_data.root)!r}), "

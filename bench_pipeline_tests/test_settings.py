@@ -53,7 +53,7 @@ def test_saved_choices_are_read_back_and_keep_the_rest(clean_env):
     ("env", ("BENCH_TIME_BUDGET_S", "-5"), ["BENCH_TIME_BUDGET_S"]),
     ("file", {"rows": "many"}, ["settings.json", "'rows'"]),
     ("file", {"color": "blue"}, ["settings.json", "unknown key 'color'"]),
-    ("option", {"precision": 1.5}, ["precision"]),
+    ("option", {"query_budget_s": 0}, ["query_budget_s"]),
     ("option", {"threads": (0,)}, ["threads"]),
 ])
 def test_a_bad_value_is_one_line_naming_its_source(clean_env, source, value, words):

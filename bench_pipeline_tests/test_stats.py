@@ -5,14 +5,16 @@ on this machine come from `bench-pipeline calibrate` (a benchmark command, not a
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
 import pytest
 
 from bench_pipeline import calibrate, calibration, stats
+from bench_pipeline.harness import rounds
 from bench_pipeline.harness.rounds import Measurement, measure_in_rounds
-from bench_pipeline.verdict import build_verdict, query_verdict
+from bench_pipeline.verdict import build_verdict, query_verdict, questions
 
 CALIBRATED = stats.Noise(0.08, 40, "calibrated")
 
@@ -106,30 +108,58 @@ def test_calibration_replays_real_processes_through_the_rule():
     assert calibrate.processes_in(18.0, [3.0, 3.2, 2.9]) == 6
 
 
-def test_calibration_file_missing_or_corrupt_falls_back_with_one_line(tmp_path):
-    assert calibration.prior(tmp_path) == (stats.DEFAULT, None)  # missing: the default, nothing to say
-    calibration.path(tmp_path).write_text("{not json")
-    noise, note = calibration.prior(tmp_path)
+def test_calibration_file_missing_or_corrupt_falls_back_with_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_CALIBRATION_DIR", str(tmp_path / "machine"))
+    home = tmp_path / "state"
+    assert calibration.prior(home) == (stats.DEFAULT, None)  # missing: the default, nothing to say
+    assert "not calibrated" in calibration.not_calibrated(home, 1.5) and "4 minutes" in \
+        calibration.not_calibrated(home, 1.5)
+    calibration.machine_file(home).parent.mkdir(parents=True)
+    calibration.machine_file(home).write_text("{not json")
+    noise, note = calibration.prior(home)
     assert noise is stats.DEFAULT and "cannot be used" in note and "\n" not in note
-    calibration.save(tmp_path, {"noise": 0.05, "noise_df": 30})
-    noise, note = calibration.prior(tmp_path)
+    assert calibration.not_calibrated(home, None) == note  # said once: the file's problem, not a second line
+    saved = calibration.save(home, {"noise": 0.05, "noise_df": 30})
+    assert saved == calibration.machine_file(home) and saved.parent == tmp_path / "machine"
+    noise, note = calibration.prior(home)
     assert (noise.sigma, noise.df, note) == (0.05, 30, None) and "calibrated" in noise.source
+    assert calibration.prior(tmp_path / "another state")[0].sigma == 0.05  # the machine's, for every state folder
+    assert calibration.not_calibrated(home, 1.5) is None
+
+
+def test_a_state_folders_own_calibration_still_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_CALIBRATION_DIR", str(tmp_path / "machine"))
+    home = tmp_path / "state"
+    calibration.save(home, {"noise": 0.05, "noise_df": 30})
+    home.mkdir()
+    calibration.state_file(home).write_text(json.dumps(
+        {"machines": {calibration.machine_id(): {"noise": 0.09, "noise_df": 10}}}))
+    assert calibration.prior(home)[0].sigma == 0.09 and calibration.prior(tmp_path / "other")[0].sigma == 0.05
+    calibration.save(home, {"noise": 0.06, "noise_df": 40})  # a new calibration replaces the one that wins too
+    assert calibration.prior(home)[0].sigma == 0.06 and calibration.prior(tmp_path / "other")[0].sigma == 0.06
 
 
 # -- the rounds: sequential stopping and the budget, with simulated processes and a simulated clock -------------
 class _Sim:
-    """Simulated processes: each takes `cost` simulated seconds and returns one warm run drawn around `true`."""
+    """Simulated processes: each takes `cost` simulated seconds (or `costs[engine]`) and returns one warm run drawn
+    around `true`; `session` seconds more when it has to start its measurement's session."""
 
     def __init__(self, true: dict[tuple[str, int], float], sigma: float = 0.05, cost: float = 10.0, seed: int = 1,
-                 fail: set[str] = frozenset()):
-        self.true, self.sigma, self.cost, self.fail = true, sigma, cost, fail
-        self.rng, self.now, self.calls = random.Random(seed), 0.0, []
+                 fail: set[str] = frozenset(), costs: dict[str, float] | None = None, session: float = 0.0):
+        self.true, self.sigma, self.cost, self.fail, self.costs = true, sigma, cost, fail, costs or {}
+        self.session = session
+        self.rng, self.now, self.calls, self.switches = random.Random(seed), 0.0, [], []
 
     def clock(self) -> float:
         return self.now
 
+    def switch(self, m) -> None:
+        self.switches.append(None if m is None else m.session)
+        if m is not None and m.session is not None:
+            self.now += self.session
+
     def measure(self, m: Measurement, index: int) -> list[dict]:
-        self.now += self.cost
+        self.now += self.costs.get(m.engine, self.cost)
         self.calls.append((m.engine, m.threads, m.query))
         if m.engine in self.fail:
             return [{"run_index": 0, "run_kind": "cold", "status": "error", "seconds": None}]
@@ -138,38 +168,85 @@ class _Sim:
                 {"run_index": 1, "run_kind": "warm", "status": "ok", "seconds": t}]
 
 
-def _cells(true, queries=("A",)):
-    return [Measurement(f"{e}|{t}", e, t, q) for (e, t) in true for q in queries]
+def _cells(true, queries=("A",), cores=2):
+    return [Measurement("g", f"{e}|{t}", e, t, q, late=t > cores) for (e, t) in true for q in queries]
+
+
+def _verdict(ms, noise):
+    """The grid's questions (verdict.questions) at 2 cores."""
+    return questions(ms, "g", 2, noise)
+
+
+def _rounds(ms, sim, deadline=1e9, ask=_verdict, **kw):
+    return measure_in_rounds(ms, sim.measure, deadline, CALIBRATED, ask, clock=sim.clock, rng=random.Random(0),
+                             switch=sim.switch, **kw)
 
 
 def test_rounds_stop_when_every_comparison_is_decided():
     true = {("duck", 1): 2.0, ("duck", 2): 1.0, ("pand", 1): 9.0, ("pand", 2): 9.0 * 1.01}
     sim = _Sim(true, sigma=0.02)
-    out = measure_in_rounds(_cells(true), sim.measure, 1e9, 2, CALIBRATED, clock=sim.clock, rng=random.Random(0))
+    out = _rounds(_cells(true), sim)
     assert out.stopped == "decided" and out.open == [] and out.unmeasured == []
     per = {(m.engine, m.threads): m.processes for m in out.measurements}
     # pandas at 2 threads vs duckdb (9x): one process; pandas' scaling (1 %) needs more to be shown equivalent.
     assert per[("duck", 2)] >= 1 and per[("pand", 1)] > 1 and max(per.values()) < 20
     assert all(r["process_index"] is not None for m in out.measurements for r in m.rows)
+    assert {q.answer for q in out.questions} >= {"slower", "scales", "does not scale"}
 
 
 def test_processes_go_where_the_answer_is_open():
     true = {("duck", 2): 1.0, ("polar", 2): 1.15, ("pand", 2): 5.0}
     sim = _Sim(true, sigma=0.06)
-    out = measure_in_rounds(_cells(true), sim.measure, 1e9, 2, CALIBRATED, clock=sim.clock, rng=random.Random(0))
+    out = _rounds(_cells(true), sim)
     per = {m.engine: m.processes for m in out.measurements}
-    assert per["pand"] == 1 and per["polar"] > 2 and per["duck"] >= per["polar"]
-    v = query_verdict([m.as_row() for m in out.measurements], "A", 2, CALIBRATED)
-    assert v.fastest == "duck" and v.with_answer(stats.SLOWER) == ["polar", "pand"]
+    # pandas (5x) is decided with one process: it gets more only from time left over, up to the baseline.
+    assert per["pand"] == rounds.BASELINE and per["polar"] > rounds.BASELINE and per["duck"] >= per["polar"]
+    assert {q.label: q.answer for q in out.questions} == {"polar vs duck": "slower", "pand vs duck": "slower"}
+
+
+def test_the_recommendation_gets_the_budget_before_the_scaling_of_slow_engines():
+    """The issue's grid: PySpark's scaling is open and costly, DuckDB against Polars is open and cheap. After
+    round 1 the recommendation's comparisons get every process while they are open and fit; then the rest."""
+    true = {("duck", 1): 2.0, ("duck", 2): 1.0, ("polar", 1): 2.1, ("polar", 2): 1.08,
+            ("spark", 1): 30.0, ("spark", 2): 27.0}
+    sim = _Sim(true, sigma=0.05, costs={"duck": 1.0, "polar": 1.0, "spark": 30.0})
+    out = _rounds(_cells(true), sim, deadline=400.0)
+    engine = next(q for q in out.questions if q.kind == "engine" and "polar" in q.label)
+    assert engine.decided, engine.comparison
+    # While one of the recommendation's comparisons was open and fitted, every process went to them.
+    assert out.while_open["recommendation"] > 0
+    assert out.while_open["recommendation"] / sum(out.while_open.values()) == 1.0
+    assert out.spent.get("other", 0) > 0 and sim.now <= 400.0  # then the rest: PySpark's scaling
+
+
+def test_within_a_tier_the_comparison_decided_soonest_per_second_goes_first():
+    """Two open recommendations: C is cheap (0.3 s a process), B costly (8 s); with little time left C is decided
+    and B, whose estimated cost exceeds what is left, is not fed and is named with what would decide it."""
+    true = {("duck", 2): 1.0, ("polar", 2): 1.12}
+    sim = _Sim(true, sigma=0.05, costs={"duck": 0.3, "polar": 0.3})
+    ms = _cells(true, ("C",)) + [Measurement("g", k, e, 2, "B") for k, e in (("duck|2", "duck"), ("polar|2", "polar"))]
+    slow = _Sim({("duck", 2): 1.0, ("polar", 2): 1.10}, sigma=0.05, seed=3)
+
+    def measure(m, index):
+        if m.query == "B":
+            sim.now += 8.0
+            return slow.measure(m, index)
+        return sim.measure(m, index)
+
+    out = measure_in_rounds(ms, measure, 30.0, CALIBRATED, _verdict, clock=sim.clock, rng=random.Random(0))
+    c = next(q for q in out.questions if q.panel.startswith("C") and q.kind == "engine")
+    b = next(q for q in out.questions if q.panel.startswith("B") and q.kind == "engine")
+    assert c.decided and not b.decided and sim.now <= 30.0
+    assert any(line.startswith("B") and "processes a side" in line for line in out.open)
+    assert out.stopped == "budget"
 
 
 def test_the_budget_ends_the_rounds_and_names_what_stayed_open():
     true = {("duck", 2): 1.0, ("polar", 2): 1.04}  # 4 % apart with 6 % noise: open for a long time
     sim = _Sim(true, sigma=0.06, cost=10.0)
-    out = measure_in_rounds(_cells(true), sim.measure, 60.0, 2, CALIBRATED, clock=sim.clock, rng=random.Random(0))
-    assert out.stopped == "budget" and sim.now <= 60.0
-    assert out.open and "polar vs duck" in out.open[0] and out.more_seconds > 0
-    assert [m.processes for m in out.measurements] == [3, 3]
+    out = _rounds(_cells(true), sim, deadline=60.0)
+    assert out.stopped in ("budget", "most processes") and sim.now <= 60.0
+    assert out.open and "polar vs duck" in out.open[0] and "processes a side" in out.open[0]
 
 
 def test_a_budget_too_small_for_one_round_measures_what_fits_in_round_order():
@@ -178,17 +255,18 @@ def test_a_budget_too_small_for_one_round_measures_what_fits_in_round_order():
     ms = _cells(true, ("A", "B"))
     for m in ms:
         m.estimate = 10.0
-    out = measure_in_rounds(ms, sim.measure, 35.0, 2, CALIBRATED, clock=sim.clock, rng=random.Random(0))
-    assert out.stopped == "budget" and len(sim.calls) == 3 and sim.now <= 35.0
+    out = _rounds(ms, sim, deadline=35.0)
+    assert len(sim.calls) == 3 and sim.now <= 35.0
     assert all(t <= 2 for _, t, _ in sim.calls)  # oversubscribed counts come last in a round
-    assert "pand|4" in out.unmeasured and set(out.whole_cells()) <= {"duck|1", "duck|2", "polar|1", "polar|2"}
+    assert ("g", "pand|4") in out.unmeasured and set(out.whole_cells()) <= {("g", k) for k in
+                                                                            ("duck|1", "duck|2", "polar|1", "polar|2")}
     assert not any(k in out.unmeasured for k in out.whole_cells())
 
 
 def test_a_failure_is_an_answer_and_gets_no_more_processes():
     true = {("duck", 2): 1.0, ("spark", 2): 1.05, ("polar", 2): 1.04}
     sim = _Sim(true, sigma=0.06, fail={"spark"})
-    out = measure_in_rounds(_cells(true), sim.measure, 200.0, 2, CALIBRATED, clock=sim.clock, rng=random.Random(0))
+    out = _rounds(_cells(true), sim, deadline=200.0)
     spark = next(m for m in out.measurements if m.engine == "spark")
     assert spark.status == "error" and spark.processes == 1
     assert sum(1 for c in sim.calls if c[0] == "polar") > 1
@@ -197,9 +275,9 @@ def test_a_failure_is_an_answer_and_gets_no_more_processes():
 def test_a_cell_measured_alone_is_whole_whatever_the_clock_says():
     true = {("duck", 2): 1.0, ("polar", 2): 1.5}
     sim = _Sim(true)
-    out = measure_in_rounds(_cells(true, ("A", "B")), sim.measure, 0.0, 2, CALIBRATED, clock=sim.clock,
-                            rng=random.Random(0), whole_first_round=True)
-    assert out.rounds == 1 and out.unmeasured == [] and set(out.whole_cells()) == {"duck|2", "polar|2"}
+    out = _rounds(_cells(true, ("A", "B")), sim, deadline=0.0, whole_first_round=True)
+    assert out.first_round == 4 and out.later == 0 and out.unmeasured == []
+    assert set(out.whole_cells()) == {("g", "duck|2"), ("g", "polar|2")}
 
 
 def test_fresh_cells_are_context_never_measured_again():
@@ -207,8 +285,90 @@ def test_fresh_cells_are_context_never_measured_again():
     sim = _Sim(true)
     ms = _cells(true)
     ms[0].fixed, ms[0].values = True, [1.0, 1.02, 0.99]
-    out = measure_in_rounds(ms, sim.measure, 1e9, 2, CALIBRATED, clock=sim.clock, rng=random.Random(0))
-    assert all(c[0] == "polar" for c in sim.calls) and "duck|2" not in out.whole_cells()
+    out = _rounds(ms, sim)
+    assert all(c[0] == "polar" for c in sim.calls) and ("g", "duck|2") not in out.whole_cells()
+
+
+def test_a_re_measure_is_judged_against_its_previous_measurement():
+    """The history's question: a query made 20 % slower is fed until the rule calls it slower; an unchanged one
+    until it is shown equivalent or the processes allowed are spent, and never called different here."""
+    rng = random.Random(5)
+    before = Measurement("g", "duck|2", "duck", 2, "A", values=_processes(rng, 1.0, 6, 0.05), fixed=True)
+    for factor, called in ((1.2, "slower"), (1.0, None)):
+        sim = _Sim({("duck", 2): factor}, sigma=0.05, seed=11)
+        m = Measurement("g", "duck|2", "duck", 2, "A")
+        out = _rounds([m], sim, ask=lambda ms, noise: [], previous={id(m): before})
+        (q,) = out.questions
+        assert q.kind == "history" and m.processes >= 2
+        assert (q.answer == "slower") if called else q.answer in ("equivalent", "undecided")
+
+
+def test_a_sessions_processes_run_together_in_round_1_and_its_start_up_is_counted_apart():
+    true = {("spark", 2): 10.0, ("spark", 3): 8.0, ("duck", 2): 1.0}
+    sim = _Sim(true, sigma=0.02, cost=5.0, session=12.0)
+    ms = _cells(true, ("A", "B", "C"))
+    for m in ms:
+        m.session = m.key if m.engine == "spark" else None
+    out = _rounds(ms, sim, ask=lambda ms, noise: [], most_processes=1)
+    first = [s for s in sim.switches][:4]
+    assert [s for s in first if s is not None] == list(dict.fromkeys(s for s in first if s is not None))
+    assert sum(1 for s in sim.switches if s is not None) == 2  # one start-up per cell, not per process
+    assert sim.switches[-1] is None  # the last session is ended
+    spark = [m for m in out.measurements if m.engine == "spark"]
+    assert all(s == 5.0 for m in spark for s in m.seconds) and all(m.session_seconds == 12.0 for m in spark)
+    assert spark[0].cost("another") == 17.0 and spark[0].cost(spark[0].session) == 5.0
+
+
+def test_time_left_over_brings_every_measurement_to_a_baseline():
+    true = {("duck", 2): 1.0, ("pand", 2): 9.0}
+    sim = _Sim(true, sigma=0.02, cost=1.0)
+    out = _rounds(_cells(true), sim, deadline=100.0)
+    assert all(m.processes == rounds.BASELINE for m in out.measurements)
+    assert out.spent["other"] > 0 and out.stopped == "decided"
+    short = _Sim(true, sigma=0.02, cost=1.0)
+    out = _rounds(_cells(true), short, most_processes=1)
+    assert all(m.processes == 1 for m in out.measurements)  # --max-processes 1: one process, whatever is left
+
+
+def test_the_estimate_of_what_decides_a_comparison_respects_fixed_sides_and_the_most_allowed():
+    noise = stats.Noise(0.057, 100, "x")
+    close = stats.compare([1.0], [1.07], noise)
+    need = close.to_decide(20)
+    assert need is not None and need[0] == need[1] and 5 < need[0] <= 20
+    assert close.to_decide(3) is None  # more than the 3 allowed
+    assert close.to_decide(20, fixed=(True, False)) is None  # one process on a side that cannot grow
+    assert stats.compare([1.0] * 3, [2.0] * 3, noise).to_decide(20) == (3, 3)  # decided: what it has
+    assert close.processes_to_decide() == max(close.to_decide())
+
+
+def test_the_geometric_mean_of_ratios_has_an_interval_that_narrows_with_queries():
+    rng = random.Random(2)
+    cs = [stats.compare(_processes(rng, 1.2, 6, 0.05), _processes(rng, 1.0, 6, 0.05), CALIBRATED) for _ in range(20)]
+    g = stats.geometric_mean(cs)
+    assert g.low < 1.2 < g.high and g.low > 1.1
+    few = stats.geometric_mean(cs[:2])
+    assert few.high / few.low > g.high / g.low
+    assert stats.geometric_mean([]) is None
+
+
+def test_the_picture_of_the_verdict_reads_without_the_table(tmp_path):
+    from bench_pipeline import forest
+
+    rng = random.Random(8)
+    true = {("duck", 1): 2.0, ("duck", 2): 1.0, ("polar", 1): 2.1, ("polar", 2): 1.02, ("pand", 2): 6.0,
+            ("pand", 1): 6.0}
+    sim = _Sim(true, sigma=0.03, cost=1.0, seed=rng.randrange(100))
+    out = _rounds(_cells(true, ("A", "B")), sim, deadline=60.0)
+    panels = forest.points(out.questions)
+    assert list(panels) == ["A (aggregation)", "B (window)"]
+    rows = {r["label"]: r for r in panels["A (aggregation)"]}
+    assert rows["pand / duck"]["answer"] == "slower" and rows["pand / duck"]["class"] == forest.DIFFERENT
+    assert rows["duck 2 threads / 1 thread"]["answer"] == "scales"
+    assert all(r["low"] <= r["ratio"] <= r["high"] for rs in panels.values() for r in rs)
+    assert all(r["text"].startswith(r["answer"]) for rs in panels.values() for r in rs)
+    path = forest.draw(out.questions, tmp_path / "verdict.png", "the verdict", "caption")
+    assert path.stat().st_size > 10_000
+    assert forest.draw([], tmp_path / "none.png", "nothing") is None and not (tmp_path / "none.png").exists()
 
 
 # -- the verdict's sentences ----------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from bench_pipeline.harness.instrument import run_cell
 from bench_pipeline.harness.validate import AnswerMismatch
 from bench_pipeline.store import ResultsStore
-from bench_pipeline.suites.wars.cells import run_task
+from bench_pipeline.suites.wars.cells import task_spec
 from bench_pipeline.suites.wars.data import generate_wars, open_wars
 from bench_pipeline.suites.wars.engines import IMAGES_URL_ENV
 from bench_pipeline.suites.wars.server import ImageServer
@@ -117,7 +118,7 @@ def test_zero_copy_check_sees_a_copy():
 @pytest.mark.slow
 def test_handoff_through_the_harness_is_zero_copy(wars_data, tmp_path):
     store = ResultsStore(tmp_path / "results.duckdb")
-    result = run_task("handoff", "datafusion_polars", wars_data, threads=2, store=store, repeats=1)
+    result = run_cell(task_spec("handoff", "datafusion_polars", wars_data, threads=2, repeats=1), store)
     assert [r["status"] for r in result.rows] == ["ok", "ok"], result.rows
     checks = [json.loads(r["checks"]) for r in result.rows]
     assert all(c["zero_copy"] and c["shared_columns"] == {"user_id": True, "purchases": True} for c in checks)
@@ -130,7 +131,7 @@ def test_handoff_through_the_harness_is_zero_copy(wars_data, tmp_path):
 def test_image_pipeline_through_the_harness_serves_itself(wars_data, monkeypatch):
     # No server from the test: the session fixture's URL is taken away, so only the runner's own can serve.
     monkeypatch.delenv(IMAGES_URL_ENV, raising=False)
-    result = run_task("images", "daft", wars_data, threads=2, repeats=1)
+    result = run_cell(task_spec("images", "daft", wars_data, threads=2, repeats=1))
     assert [r["status"] for r in result.rows] == ["ok", "ok"], result.rows
     assert result.rows[0]["answer_rows"] == IMAGES and result.rows[0]["threads_verified"] == 2
     assert all(r["peak_rss_bytes"] > 0 for r in result.rows)

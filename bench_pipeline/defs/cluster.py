@@ -13,13 +13,14 @@ import dagster as dg
 from dagster_pyspark import PySparkResource
 
 from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
-from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks
+from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, pictures
 from bench_pipeline.defs.grid import dataset, open_main_dataset
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.defs.wars import open_wars_data, wars_dataset
 from bench_pipeline.engines.daft_engine import DaftRayEngine
 from bench_pipeline.harness import provenance
 from bench_pipeline.harness.machine_lock import measurement_lock
+from bench_pipeline.suites import draw_verdict
 from bench_pipeline.suites.cluster import (
     ASSET,
     IMAGE_ASSET,
@@ -28,11 +29,11 @@ from bench_pipeline.suites.cluster import (
     image_cell_measured_with,
     images_fingerprint,
 )
-from bench_pipeline.suites.cluster.cells import LAYOUTS, end_driver_jvm, run_cluster_cell
+from bench_pipeline.suites.cluster import SUITE as CLUSTER
+from bench_pipeline.suites.cluster.cells import LAYOUTS, end_driver_jvm
 from bench_pipeline.suites.cluster.figures import draw_cluster
-from bench_pipeline.suites.cluster.image_cells import IMAGE_ENGINES, run_image_cell
+from bench_pipeline.suites.cluster.image_cells import IMAGE_ENGINES
 from bench_pipeline.suites.cluster.metrics import build_cluster_metrics
-from bench_pipeline.suites.cluster.ray_cluster import run_ray_cell
 from bench_pipeline.suites.cluster.settings import ClusterSettings
 from bench_pipeline.suites.wars.cells import suite_code_hash as wars_code_hash
 from bench_pipeline.versions import harness_code_hash
@@ -69,21 +70,8 @@ def posts_partitioned(bench: BenchSettings, pyspark: PySparkResource) -> dg.Mate
     description="L, A, B, C on a Spark cluster with N one-core executors, reading one posts layout.",
 )
 def spark_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
-    run = bench.run("cluster")
-    keys = context.partition_key.keys_by_dimension
-    executors, layout = int(keys["executors"]), keys["layout"]
-    data = open_main_dataset(bench)
-
-    def measure(store):
-        result = run_cluster_cell(data, executors, layout, run.own.config(), store, repeats=run.main.repeats,
-                                  timeout_s=run.main.timeout_s, dagster_run_id=context.run.run_id,
-                                  **run.main.repetition_settings)
-        start = next((r.get("cluster_start_seconds") for r in result.rows if r.get("cluster_start_seconds")), None)
-        if start:
-            context.log.info(f"cluster of {executors} workers started in {start:.1f} s")
-        return result
-
-    return cell_asset(context, bench, cell_measured_with(run, context.partition_key, data), measure)
+    run, data = bench.run("cluster"), open_main_dataset(bench)
+    return cell_asset(context, bench, "cluster", cell_measured_with(run, context.partition_key, data))
 
 
 @dg.asset(
@@ -93,18 +81,9 @@ def spark_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings)
                 "settings name one), reading one posts layout.",
 )
 def ray_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
-    run = bench.run("cluster")
-    keys = context.partition_key.keys_by_dimension
-    executors, layout = int(keys["executors"]), keys["layout"]
-    data = open_main_dataset(bench)
-
-    def measure(store):
-        return run_ray_cell(data, executors, store, repeats=run.main.repeats, timeout_s=run.main.timeout_s,
-                            dagster_run_id=context.run.run_id, address=run.own.ray_address, layout=layout,
-                            **run.main.repetition_settings)
-
-    return cell_asset(context, bench, cell_measured_with(run, context.partition_key, data, DaftRayEngine.name),
-                      measure)
+    run, data = bench.run("cluster"), open_main_dataset(bench)
+    return cell_asset(context, bench, "cluster",
+                      cell_measured_with(run, context.partition_key, data, DaftRayEngine.name))
 
 
 # Keys read 'engine|executors'.
@@ -121,17 +100,8 @@ IMAGE_CELLS = dg.MultiPartitionsDefinition({
                 "Spark's UDF on a standalone cluster, Daft on Ray, Ray Data's map_batches on a Ray cluster.",
 )
 def cluster_image_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
-    run = bench.run("cluster")
-    keys = context.partition_key.keys_by_dimension
-    engine, executors = keys["engine"], int(keys["executors"])
-    data = open_wars_data(bench)
-
-    def measure(store):
-        return run_image_cell(data, engine, executors, run.own.config(), store, repeats=run.main.repeats,
-                              timeout_s=run.main.timeout_s, dagster_run_id=context.run.run_id,
-                              ray_address=run.own.ray_address, **run.main.repetition_settings)
-
-    return cell_asset(context, bench, image_cell_measured_with(run, context.partition_key, data), measure)
+    run, data = bench.run("cluster"), open_wars_data(bench)
+    return cell_asset(context, bench, "cluster", image_cell_measured_with(run, context.partition_key, data))
 
 
 @dg.asset(group_name="cluster", deps=[spark_cluster_cells, ray_cluster_cells, cluster_image_cells],
@@ -145,7 +115,11 @@ def cluster_analysis(bench: BenchSettings) -> dg.MaterializeResult:
     if not m["metrics_cluster"]:
         raise dg.Failure("no cluster cells measured yet for this dataset; materialize spark_cluster_cells first")
     paths = draw_cluster(m, s.plots_dir, provenance.logical_cores())
+    picture = draw_verdict(CLUSTER, bench.run("cluster"),
+                           title="Did more workers help? Each worker count against the next, and the cluster against "
+                                 "one machine")
     return dg.MaterializeResult(metadata={"plots": dg.MetadataValue.json([str(p) for p in paths]),
+                                          "verdict_picture": pictures([picture]),
                                           "cells": len({(r["executors"], r["data_layout"])
                                                         for r in m["metrics_cluster"]})})
 

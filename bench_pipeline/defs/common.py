@@ -20,6 +20,15 @@ FAILED_STATUSES = ("error", "timeout", "oom")
 AFTER_UPSTREAM = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 
 
+def pictures(paths) -> dg.MetadataValue:
+    """PNG files as markdown the UI shows inline (data URIs: the UI serves no files)."""
+    import base64
+
+    return dg.MetadataValue.md("\n\n".join(
+        f"![{p.stem}](data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()})" for p in paths if p)
+        or "nothing to draw yet")
+
+
 def open_or_fail(opener: Callable, what: str, then: str):
     """opener() or a dg.Failure naming the data that is not there and what makes it."""
     try:
@@ -40,36 +49,43 @@ def cell_checks(asset: str) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def cell_asset(context: dg.AssetExecutionContext, bench, measured: dict, run_cell: Callable,
+def cell_asset(context: dg.AssetExecutionContext, bench, suite: str, measured: dict,
                expected_failures: tuple[str, ...] = (), extra: Callable = lambda result, store: {},
-               name: str | None = None) -> dg.MaterializeResult:
-    """The body of every cell asset: `run_cell(store)` (a CellResult whose rows are in the store) under the
-    measurement lock, unless another run measured the cell meanwhile; then its outcome. `extra(result,
-    store)`: more metadata (plans, the zero-copy check); `name`: the cell's name in a failure (the key)."""
+               name: str | None = None, run=None) -> dg.MaterializeResult:
+    """The body of every cell asset: the cell measured by the one instrument (`suites.measure_alone`: every
+    query once, then more processes while its questions with the stored cells are open, within its share of the
+    suite's budget) under the measurement lock, unless another run measured it meanwhile, or recorded when the
+    command's rounds measured it already (tag bench/recorded_cell); then its outcome. `extra(result, store)`:
+    more metadata (plans, the zero-copy check); `name`: the cell's name in a failure (the key); `run`: the
+    suite's settings when they are not the resource's as they stand (another workload than the current one)."""
+    from bench_pipeline import suites
+
     store = bench.store()
+    threshold = bench.settings().regression_threshold
+    key = context.partition_key
     if recorded := context.run.tags.get(RECORDED):
-        return recorded_cell(context, store, measured, recorded, bench.settings().regression_threshold)
+        result = recorded_cell(context, store, recorded)
+        return cell_outcome(name or key, result, store, measured, expected_failures, extra(result, store), threshold)
 
     def measure() -> dg.MaterializeResult:
-        result = run_cell(store)
-        return cell_outcome(name or context.partition_key, result, store, measured, expected_failures,
-                            extra(result, store), bench.settings().regression_threshold)
+        result = suites.measure_alone(suites.get(suite), run or bench.run(suite), context.asset_key.to_user_string(),
+                                      key, store, context.run.run_id)
+        return cell_outcome(name or key, result, store, measured, expected_failures, extra(result, store), threshold)
 
     return measure_cell(context, store, measured, measure)
 
 
-def recorded_cell(context: dg.AssetExecutionContext, store, measured: dict, cell_run_id: str,
-                  threshold: float) -> dg.MaterializeResult:
-    """The materialization of a cell the run's rounds measured already in this process (harness.rounds.PENDING):
-    its rows stored here, then the same outcome and checks as a cell measured here."""
+def recorded_cell(context: dg.AssetExecutionContext, store, cell_run_id: str):
+    """A cell the command's rounds measured already in this process (harness.rounds.PENDING), its rows stored
+    here: its materialization gets the same outcome and checks as a cell measured here."""
     from bench_pipeline.harness.rounds import PENDING
 
     result = PENDING.pop(cell_run_id, None)
     if result is None:
         raise dg.Failure(f"cell {context.partition_key}: cell run {cell_run_id} was not measured by this process's "
-                         "rounds (the tag bench/recorded_cell is set by `bench-pipeline run` only)")
+                         "rounds (the tag bench/recorded_cell is set by bench-pipeline's commands only)")
     store.append(result.rows)
-    return cell_outcome(context.partition_key, result, store, measured, threshold=threshold)
+    return result
 
 
 def measure_cell(context: dg.AssetExecutionContext, store, measured: dict,

@@ -5,23 +5,21 @@ The metrics and plots depend on `benchmark_cells` through `deps`, not IO-manager
 store: so they draw from whatever cells exist, and a missing partition is marked, not fatal."""
 
 
-import base64
-
 import dagster as dg
 
 from bench_pipeline import fmt
 from bench_pipeline.datagen import ensure_dataset
 from bench_pipeline.dataset import DatasetError, open_dataset
-from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, open_or_fail
+from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, open_or_fail, pictures
 from bench_pipeline.defs.partitions import CELLS, ENGINES
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.fields import columns
 from bench_pipeline.fmt import MiB
 from bench_pipeline.harness import provenance
-from bench_pipeline.suites.grid import cells
+from bench_pipeline.suites import draw_verdict
+from bench_pipeline.suites.grid import SUITE, cells, grid_verdict
 from bench_pipeline.suites.grid.figures import caption_for, draw_all
 from bench_pipeline.suites.grid.metrics import build_metrics, read_metrics
-from bench_pipeline.verdict import build_verdict, verdict_rows
 from bench_pipeline.versions import engine_signature, harness_code_hash
 
 
@@ -65,8 +63,7 @@ def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> 
     s = bench.settings()
     data = open_main_dataset(bench)
     key = context.partition_key
-    return cell_asset(context, bench, cells.cell_measured_with(s, key, data),
-                      lambda store: cells.measure_alone(s, key, data, store, context.run.run_id))
+    return cell_asset(context, bench, "grid", cells.cell_measured_with(s, key, data))
 
 
 def _metrics_for(bench: BenchSettings, build: bool = True) -> tuple[dict, dict]:
@@ -101,10 +98,12 @@ _LOAD_MD = columns("engine", "threads", "load_seconds", "queries_seconds")
 def metrics(bench: BenchSettings) -> dg.MaterializeResult:
     m, ds = _metrics_for(bench)
     s = bench.settings()
-    verdict = build_verdict(verdict_rows(m["metrics_latest"], s.engines, s.threads), provenance.logical_cores(),
-                            ds["rows"])
+    verdict = grid_verdict(s, m["metrics_latest"], provenance.logical_cores(), ds["rows"])
+    picture = draw_verdict(SUITE, bench.run("grid"), title=f"Which engine here: every comparison of the verdict, "
+                                                           f"{ds['rows']:,} rows, {provenance.logical_cores()} cores")
     return dg.MaterializeResult(metadata={
         "verdict": dg.MetadataValue.md("\n".join(f"- {line}" for line in verdict.recommendation + verdict.caveats)),
+        "verdict_picture": pictures([picture]),
         "speedup": dg.MetadataValue.md(fmt.markdown(m["metrics_speedup"], _SPEEDUP_MD)),
         "noisy_cells": len({(r["engine"], r["threads_asked"]) for r in m["metrics_latest"] if r.get("noisy")}),
         "load_vs_query": dg.MetadataValue.md(fmt.markdown(m["metrics_load_vs_query"], _LOAD_MD)),
@@ -122,11 +121,8 @@ def speedup_plots(bench: BenchSettings) -> dg.MaterializeResult:
              if r["engine"] in s.engines and r["threads_asked"] in s.threads]
     caption = caption_for(ds["rows"], provenance.machine(), drawn)
     paths = draw_all(m, s.plots_dir, s.engines, s.threads, provenance.logical_cores(), caption=caption)
-    shown = [p for p in paths if p.name.startswith("speedup_")]
-    md = "\n\n".join(f"![{p.stem}](data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()})"
-                     for p in shown)
     return dg.MaterializeResult(metadata={
-        "plots": dg.MetadataValue.md(md),
+        "plots": pictures([p for p in paths if p.name.startswith("speedup_")]),
         "files": dg.MetadataValue.json([str(p) for p in paths]),
         "folder": dg.MetadataValue.path(str(s.plots_dir)),
     })

@@ -1,15 +1,14 @@
 """History: the `history` asset (the store's `history` table, the flagged changes, figures over time) and the
 `canary`, a small fixed cell measured every night even when fresh (history/__init__.py says what it is for)."""
 
-import base64
-
 import dagster as dg
 
 from bench_pipeline.datagen import ensure_dataset
 from bench_pipeline.defs.automation import NIGHTLY_CRON, local_timezone
+from bench_pipeline.defs.common import pictures
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.defs.runs import POOL
-from bench_pipeline.harness.runner import CellSpec, run_cell
+from bench_pipeline.harness.instrument import CellSpec, run_cell
 from bench_pipeline.history import (
     CANARY_ENGINE,
     CANARY_QUERIES,
@@ -40,9 +39,7 @@ def history(bench: BenchSettings) -> dg.MaterializeResult:
         "improvements": sum(c.kind == "improvement" for c in changes),
         "changes": dg.MetadataValue.md("\n".join(f"- {c.after_at:%Y-%m-%d %H:%M}: {c.line()}" for c in changes[:50])
                                        or "none flagged"),
-        "figures": dg.MetadataValue.md("\n\n".join(
-            f"![{p.stem}](data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()})" for p in plots)
-            or "no query measured twice yet"),
+        "figures": pictures(plots) if plots else "no query measured twice yet",
     })
 
 

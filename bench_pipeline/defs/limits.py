@@ -14,12 +14,13 @@ import dagster as dg
 
 from bench_pipeline.datagen import ensure_dataset
 from bench_pipeline.dataset import open_dataset
-from bench_pipeline.defs.common import FAILED_STATUSES, cell_asset, cell_checks, open_or_fail
+from bench_pipeline.defs.common import FAILED_STATUSES, cell_asset, cell_checks, open_or_fail, pictures
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.fmt import MiB
 from bench_pipeline.harness import provenance
-from bench_pipeline.harness.runner import run_cell
+from bench_pipeline.suites import draw_verdict
 from bench_pipeline.suites.limits import MODES_ASSET, SWEEP_ASSET
+from bench_pipeline.suites.limits import SUITE as LIMITS
 from bench_pipeline.suites.limits.cells import modes_cell, sweep_cell
 from bench_pipeline.suites.limits.metrics import MODES, SWEEP_ENGINES
 from bench_pipeline.suites.limits.report import analyse
@@ -57,9 +58,9 @@ def sweep_dataset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg
 )
 def sweep_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
     run = bench.run("limits")
-    spec, measured = sweep_cell(run, context.partition_key, _open(bench, int(context.partition_key.split("|")[1])),
-                                context.run.run_id)
-    return cell_asset(context, bench, measured, lambda store: run_cell(spec, store), expected_failures=LIMIT_STATUSES)
+    rows = int(context.partition_key.keys_by_dimension["rows"])
+    _, measured = sweep_cell(run, context.partition_key, _open(bench, rows))
+    return cell_asset(context, bench, "limits", measured, expected_failures=LIMIT_STATUSES)
 
 
 def _plans(result, store) -> dict:
@@ -76,8 +77,8 @@ def _plans(result, store) -> dict:
 )
 def polars_modes(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
     run = bench.run("limits")
-    spec, measured = modes_cell(run, context.partition_key, _open(bench, run.own.modes_rows), context.run.run_id)
-    return cell_asset(context, bench, measured, lambda store: run_cell(spec, store), extra=_plans)
+    _, measured = modes_cell(run, context.partition_key, _open(bench, run.own.modes_rows))
+    return cell_asset(context, bench, "limits", measured, extra=_plans)
 
 
 @dg.asset(group_name="limits", deps=[sweep_cells, polars_modes],
@@ -87,7 +88,10 @@ def limits_analysis(bench: BenchSettings) -> dg.MaterializeResult:
     a = analyse(run.main, run.own, bench.store(), provenance.logical_cores())
     if not (a.metrics["metrics_sweep"] or a.metrics["metrics_modes"]):
         raise dg.Failure("no sweep or modes measured yet; run `bench-pipeline limits`")
+    picture = draw_verdict(LIMITS, run, title="Execution models and sizes: lazy against eager, streaming against "
+                                              "lazy, the engines at each size")
     return dg.MaterializeResult(metadata={
+        "verdict_picture": pictures([picture]),
         "plots": dg.MetadataValue.json([str(p) for p in a.plots]),
         "decision": dg.MetadataValue.md("\n".join(f"- {line}" for line in a.decision)),
         "disagreements": dg.MetadataValue.md("\n".join(f"- {line}" for line in a.disagreements) or "none"),

@@ -1,10 +1,13 @@
 """What the CLI drives: a suite through Dagster on the persistent instance (public API: `run_suite`).
 
 For any suite (its descriptor in `suites/`): observe engine versions, build
-the data that is not current, materialize each stale or missing cell among
-those asked (one run per cell, as a backfill would), then the suite's outputs
-(analysis, plots, report). Every run lands in the same instance the UI reads,
-so the UI shows them. `materialize` is the one way this package starts a run.
+the data that is not current, measure the stale or missing cells among those
+asked with the one instrument (every group of the suite together, in
+interleaved rounds under the command's time budget: harness/instrument.py),
+record each whole cell as its own Dagster run of its partition, then the
+suite's outputs (analysis, plots, report). Every run lands in the same instance
+the UI reads, so the UI shows them. `materialize` is the one way this package
+starts a run.
 """
 
 import contextlib
@@ -20,9 +23,10 @@ from bench_pipeline import calibration, history, suites
 from bench_pipeline.defs.common import measured_since
 from bench_pipeline.defs.partitions import add_partitions
 from bench_pipeline.defs.resources import BenchSettings, resources
-from bench_pipeline.defs.runs import DECIDED_AT, POOL, RECORDED, owner_tags, pool_holders, reap_dead_runs
+from bench_pipeline.defs.runs import DECIDED_AT, POOL, RECORDED, owner_tags, reap_dead_runs
 from bench_pipeline.defs.staleness import current_data_version, stale
-from bench_pipeline.harness import interrupt, provenance, rounds
+from bench_pipeline.harness import interrupt, rounds
+from bench_pipeline.harness.instrument import measure_cells
 from bench_pipeline.harness.machine_lock import measurement_lock, this_command
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
@@ -59,12 +63,6 @@ class Observer:
 
     def step(self, what: str) -> None:
         """A step that is not a cell starts: building a dataset, the plots and report."""
-
-    def cells(self, names: list[str], estimates: dict[str, float]) -> None:
-        """The stale cells about to be measured, and for some of them the seconds their last measurement took."""
-
-    def cell_start(self, name: str, reason: str, queries: int) -> None:
-        """A cell starts: why it is measured, and how many queries it runs."""
 
     def rounds_observer(self) -> rounds.Observer | None:
         """What is told about interleaved rounds (None: nothing)."""
@@ -150,9 +148,9 @@ def _observe_engines(instance) -> None:
 
 
 def run_suite(name: str, run: SuiteRun) -> SuiteResult:
-    """One suite: its data where not current, its stale cells one run each, then its outputs."""
+    """One suite: its data where not current, its stale cells measured together in rounds, then its outputs."""
     suite = suites.get(name)
-    deadline = time.monotonic() + run.main.time_budget_s  # the rounds' budget counts from here, data included
+    deadline = time.monotonic() + run.time_budget_s  # the rounds' budget counts from here, data included
     instance = prepare_instance(run.main)
     _observe_engines(instance)
     for step in suite.data(run):
@@ -166,11 +164,9 @@ def run_suite(name: str, run: SuiteRun) -> SuiteResult:
     result = SuiteResult()
     store = ResultsStore(run.main.store_path)
     in_store = store.cell_run_ids()  # read once: a group's cells are its own
-    for group in suite.cells(run):
-        if group.spec is not None:
-            _run_rounds(instance, group, stale(instance, group, run, in_store), run, result, deadline)
-        else:
-            _run_stale(instance, group, stale(instance, group, run, in_store), run, result)
+    groups = suite.cells(run)
+    _measure(instance, suite, groups, {g.asset: stale(instance, g, run, in_store) for g in groups}, run, result,
+             deadline)
     if measured := store.cell_run_ids() - in_store:
         result.changes = [c.line() for c in history.changes(store, run.main.regression_threshold, measured)]
     _outputs(instance, run, result, [*suite.outputs, "history"])
@@ -192,116 +188,96 @@ def _partitions_name(asset: str) -> str:
     return defs.get_assets_def(asset).partitions_def.name
 
 
-def _run_stale(instance, group: CellGroup, stale: dict[str, str | None], run: SuiteRun,
-               result: SuiteResult) -> None:
-    """Materialize each stale cell of the group, one run per cell, as a backfill would.
-
-    The observer is told the stale cells first (with the group's estimates: seconds,
-    from earlier measurements), then each cell as it starts."""
-    label = group.label
-    todo = [key for key, reason in stale.items() if reason is not None]
-    _tell().cells([label(k) for k in todo], {label(k): e for k in todo if (e := group.estimate(k))})
-    for key, reason in stale.items():
-        if interrupt.requested():
-            raise interrupt.Interrupted("between two cells")
-        name = label(key)
-        if reason is None:
-            result.cells_fresh.append(name)
-            continue
-        if holders := pool_holders(instance):
-            print(f"bench-pipeline: cell {name} waits for the bench_cells pool, held by {', '.join(holders)}",
-                  file=sys.stderr, flush=True)
-        _tell().cell_start(name, reason, group.queries)
-        r = materialize(instance, [group.asset], run, partition_key=key, tags={DECIDED_AT: f"{result.decided_at:.6f}"})
-        if interrupt.requested():
-            raise interrupt.Interrupted(
-                f"after cell {name} was measured and stored" if r.success else
-                f"while measuring cell {name}; nothing of that cell was stored, the next run measures it again")
-        if r.success and _measured_by_another_run(r):
-            result.cells_fresh.append(name)
-            continue
-        result.stale_reasons[name] = reason
-        if r.success:
-            result.cells_run.append(name)
-        else:
-            result.cells_failed.append(name)
-            result.failures[name] = _failure_message(r)
-
-
 # Seconds kept back from the budget per cell measured, for recording it in Dagster, and for the outputs.
 _RECORD_S, _OUTPUTS_S = 3.0, 45.0
 
 
-def _run_rounds(instance, group: CellGroup, stale: dict[str, str | None], run: SuiteRun, result: SuiteResult,
-                deadline: float) -> None:
-    """The group's stale cells measured together in interleaved rounds until their comparisons are decided or
-    the budget is spent (harness/rounds.py); then each whole cell recorded as its own Dagster run (its
+def _measure(instance, suite, groups: list[CellGroup], stale: dict[str, dict[str, str | None]], run: SuiteRun,
+             result: SuiteResult, deadline: float) -> None:
+    """The suite's stale cells, every group's together, measured in interleaved rounds until their questions are
+    decided or the budget is spent (harness/rounds.py); then each whole cell recorded as its own Dagster run (its
     partition's materialization, checks and metadata, as a cell measured alone has). A cell the budget left
     with a query unmeasured is not recorded: it stays stale, and is named."""
-    label = group.label
-    todo = [key for key, reason in stale.items() if reason is not None]
-    result.cells_fresh += [label(k) for k, reason in stale.items() if reason is None]
+    by_asset = {g.asset: g for g in groups}
+    todo = {(g.asset, k): why for g in groups for k, why in stale[g.asset].items() if why is not None}
+    result.cells_fresh += [g.label(k) for g in groups for k, why in stale[g.asset].items() if why is None]
     if not todo:
         return
-    s = run.main
-    prior, note = calibration.prior(s.home)
-    if note:
-        print(f"bench-pipeline: {note}", file=sys.stderr, flush=True)
-    # The measuring and the recording under the machine's lock, so that a second `run` waiting for it finds the
+    # The measuring and the recording under the machine's lock, so that a second command waiting for it finds the
     # cells measured and recorded, and measures none of them again (as a cell measured alone: measure_cell).
     with measurement_lock(this_command()):
-        store = ResultsStore(s.store_path)
+        store = ResultsStore(run.main.store_path)
         store.check_writable()  # before measuring: the rows go there when each cell is recorded
-        for key in list(todo):
-            if measured_since(instance, dg.AssetKey(group.asset), key, result.decided_at, store,
-                              group.measured_with(key)) is not None:
-                todo.remove(key)
-                result.cells_fresh.append(label(key))
+        for cell in list(todo):
+            group = by_asset[cell[0]]
+            if measured_since(instance, dg.AssetKey(cell[0]), cell[1], result.decided_at, store,
+                              group.measured_with(cell[1])) is not None:
+                del todo[cell]
+                result.cells_fresh.append(group.label(cell[1]))
         if todo:
-            _measure_and_record(instance, group, {k: stale[k] for k in todo}, run, result, deadline, prior)
+            _measure_and_record(instance, suite, by_asset, todo, run, result, deadline, store)
 
 
-def _measure_and_record(instance, group: CellGroup, stale: dict[str, str], run: SuiteRun, result: SuiteResult,
-                        deadline: float, prior) -> None:
+def _measure_and_record(instance, suite, by_asset: dict[str, CellGroup], todo: dict[tuple[str, str], str],
+                        run: SuiteRun, result: SuiteResult, deadline: float, store: ResultsStore) -> None:
     """The rounds over the stale cells, then each whole cell recorded (and stored) as its own Dagster run."""
-    s, label, todo = run.main, group.label, list(stale)
-    fresh = group.latest_rows([k for k in group.keys if k not in stale])
-    specs = {k: group.spec(k) for k in todo}
-    estimates = {k: e for k in todo if (e := group.estimate(k))}
+    def label(cell):
+        return by_asset[cell[0]].label(cell[1])
+
+    context = [r for g in by_asset.values() for r in g.context([k for k in g.keys if (g.asset, k) not in todo])]
+    specs = {cell: by_asset[cell[0]].spec(cell[1]) for cell in todo}
+    estimates = {cell: e for cell in todo if (e := by_asset[cell[0]].estimate(cell[1]))}
+    labels = {(g.asset, k): g.titled(k) for g in by_asset.values() for k in g.keys}
+    prior, _ = calibration.prior(run.main.home)
     reserve = _OUTPUTS_S + _RECORD_S * len(todo)
-    outcome, measured = rounds.measure_cells(specs, fresh, None, deadline - reserve, provenance.logical_cores(),
-                                             prior, estimates, observer=_tell().rounds_observer(),
-                                             most_processes=s.max_processes)
+    outcome, measured = measure_cells(specs, context, None, deadline - reserve, prior,
+                                      lambda ms, noise: suite.questions(run, ms, noise),
+                                      previous=_previous(instance, specs, store), estimates=estimates, labels=labels,
+                                      observer=_tell().rounds_observer(), most_processes=run.main.max_processes)
     result.round_outcome = outcome
-    result.cells_left = [label(k) for k in outcome.unmeasured]
+    result.cells_left = [label(c) for c in outcome.unmeasured]
     if outcome.unmeasured:
-        result.budget_note = (f"the time budget ({s.time_budget_s:g} s) did not cover one process per stale cell "
-                              f"and query: {len(outcome.unmeasured)} cells left stale "
+        result.budget_note = (f"the time budget ({run.time_budget_s:g} s) did not cover one process per stale "
+                              f"cell and query: {len(outcome.unmeasured)} cells left stale "
                               f"({', '.join(result.cells_left)}); the next run measures them")
     # Each whole cell is recorded, even after an interrupt: its Dagster run's step stores its rows (PENDING), so a
     # kill leaves a cell both stored and materialized, or neither.
-    for key, cell in measured.items():
-        name = label(key)
-        result.stale_reasons[name] = stale[key]
-        rounds.PENDING[cell.cell_run_id] = cell
-        r = materialize(instance, [group.asset], run, partition_key=key,
-                        tags={DECIDED_AT: f"{result.decided_at:.6f}", RECORDED: cell.cell_run_id})
+    for cell, cell_result in measured.items():
+        name = label(cell)
+        result.stale_reasons[name] = todo[cell]
+        rounds.PENDING[cell_result.cell_run_id] = cell_result
+        r = materialize(instance, [cell[0]], run, partition_key=cell[1],
+                        tags={DECIDED_AT: f"{result.decided_at:.6f}", RECORDED: cell_result.cell_run_id})
         if r.success:
             result.cells_run.append(name)
         else:
             result.cells_failed.append(name)
             result.failures[name] = _failure_message(r)
     if outcome.interrupted is not None or interrupt.requested():
-        kept = ", ".join(label(k) for k in measured)
+        kept = ", ".join(label(c) for c in measured)
+        where = "in round 1" if not outcome.later else "after round 1"
         raise interrupt.Interrupted(
-            f"in round {outcome.rounds} of the measurements; " + (
+            f"{where} of the measurements; " + (
                 f"the whole cells were stored ({kept}); the next run measures the rest" if measured else
                 "no cell had every query measured, nothing was stored; the next run measures them again"))
 
 
-def _measured_by_another_run(r) -> bool:
-    """The cell step found the cell measured by a run that started after this one decided (see measure_cell)."""
-    return any("measured_by_run" in (e.materialization.metadata or {}) for e in r.get_asset_materialization_events())
+def _previous(instance, specs: dict, store: ResultsStore) -> dict[tuple[str, str], list[dict]]:
+    """Each stale cell's previous measurement on the same data (summary rows of its latest materialization that
+    the store holds): the history's question asks whether the new one differs."""
+    out = {}
+    for (asset, key), spec in specs.items():
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[key]), limit=1).records
+        if not records:
+            continue
+        meta = records[0].asset_materialization.metadata.get("cell_run_id")
+        cell_run_id = getattr(meta, "value", meta)
+        rows = store.summary(cell_run_id) if cell_run_id else []
+        fingerprint = spec.data.fingerprint()
+        if rows := [r for r in rows if r["dataset_fingerprint"] == fingerprint]:
+            out[(asset, key)] = rows
+    return out
 
 
 def _outputs(instance, run: SuiteRun, result: SuiteResult, selection: list[str]) -> None:

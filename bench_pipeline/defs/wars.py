@@ -11,13 +11,15 @@ repeats or thread count changed.
 import dagster as dg
 
 from bench_pipeline import fmt
-from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, open_or_fail
+from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, open_or_fail, pictures
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.fields import columns
 from bench_pipeline.fmt import MiB
 from bench_pipeline.harness.machine_lock import measurement_lock
+from bench_pipeline.suites import draw_verdict
+from bench_pipeline.suites.wars import SUITE as WARS
 from bench_pipeline.suites.wars import measured_with, open_data, task_asset
-from bench_pipeline.suites.wars.cells import missing_engines, run_task, suite_code_hash
+from bench_pipeline.suites.wars.cells import missing_engines, suite_code_hash
 from bench_pipeline.suites.wars.data import WarsData, WarsDataError, generate_wars, open_wars
 from bench_pipeline.suites.wars.figures import draw_wars
 from bench_pipeline.suites.wars.metrics import build_wars_metrics
@@ -65,12 +67,9 @@ def _task_asset(name: str) -> dg.AssetsDefinition:
         run = bench.run("wars")
         data = open_wars_data(bench)
         engine = context.partition_key
-        return cell_asset(
-            context, bench, measured_with(run, name, engine, data),
-            lambda store: run_task(name, engine, data, run.own.thread_count, store, repeats=run.main.repeats,
-                                       timeout_s=run.main.timeout_s, budget_bytes=run.main.budget_bytes,
-                                       dagster_run_id=context.run.run_id, **run.main.repetition_settings),
-            extra=lambda result, store: {"task": name, **_zero_copy_metadata(result)}, name=f"{name}:{engine}")
+        return cell_asset(context, bench, "wars", measured_with(run, name, engine, data),
+                          extra=lambda result, store: {"task": name, **_zero_copy_metadata(result)},
+                          name=f"{name}:{engine}")
 
     return _asset
 
@@ -93,11 +92,14 @@ def wars_summary(bench: BenchSettings) -> dg.MaterializeResult:
     if not rows:
         raise dg.Failure("no Engine Wars measurements for this data yet; materialize the wars_* tasks first")
     paths = draw_wars(rows, s.plots_dir)
+    picture = draw_verdict(WARS, bench.run("wars"), title="Engine Wars: per task, the fastest engine against each "
+                                                          "other")
     handoff = next((r for r in rows if r["query"] == "handoff" and r["engine"] == "datafusion_polars"), None)
     zero_copy = handoff is not None and (handoff.get("zero_copy") or "").startswith("yes")
     table = fmt.markdown(rows, columns(("query", "task"), "engine", "status", "median_seconds", "peak_rss_bytes"))
     return dg.MaterializeResult(
         metadata={"results": dg.MetadataValue.md(table), "plots": dg.MetadataValue.json([str(p) for p in paths]),
+                  "verdict_picture": pictures([picture]),
                   "missing_engines": dg.MetadataValue.json(missing_engines())},
         check_results=[dg.AssetCheckResult(
             check_name="handoff_zero_copy", passed=zero_copy,

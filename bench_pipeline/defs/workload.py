@@ -10,7 +10,7 @@ They share the `bench_cells` pool and the checks of every other cell.
 import dagster as dg
 
 from bench_pipeline import fmt
-from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, open_or_fail
+from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, open_or_fail, pictures
 from bench_pipeline.defs.resources import BenchSettings
 from bench_pipeline.fields import columns
 from bench_pipeline.suites.workload import cells
@@ -37,22 +37,24 @@ def workload_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> d
     name, engine, threads = cells.split_key(context.partition_key)
     run, w = _workload(bench, name)
     s = run.main
-    return cell_asset(context, bench, cells.measured_with(w, engine, threads, s.repeats),
-                      lambda store: cells.run_workload_cell(
-                          w, engine, threads, store, s.repeats, s.timeout_s, s.budget_bytes, s.max_repeats,
-                          s.precision, s.query_budget_s, dagster_run_id=context.run.run_id),
-                      extra=lambda result, store: {"workload": name, "folder": str(w.root)})
+    if run.own.current != name:  # the suite measures its current workload: this cell's, for this step
+        run = type(run)(s, run.own.model_copy(update={"current": name}))
+    return cell_asset(context, bench, "workload",
+                      cells.measured_with(w, engine, threads, s.repeats, s.repetition_settings),
+                      extra=lambda result, store: {"workload": name, "folder": str(w.root)}, run=run)
 
 
 @dg.asset(group_name="workloads", deps=[workload_cells],
           automation_condition=AFTER_UPSTREAM,
           description="The latest measurement per engine, threads and query of every registered workload.")
 def workload_summary(bench: BenchSettings) -> dg.MaterializeResult:
+    from bench_pipeline.suites import draw_verdict
+    from bench_pipeline.suites.workload import SUITE as WORKLOAD
     from bench_pipeline.suites.workload import latest
     from bench_pipeline.suites.workload.figures import draw_workload
     from bench_pipeline.workloads.spec import WorkloadError
 
-    run, tables, plots = bench.run("workload"), {}, []
+    run, tables, plots, pictures_of = bench.run("workload"), {}, [], {}
     for name in sorted(run.own.paths):
         try:
             rows, w = latest(run, bench.store(), name)
@@ -62,9 +64,13 @@ def workload_summary(bench: BenchSettings) -> dg.MaterializeResult:
         if rows:
             tables[name] = fmt.markdown(rows, _COLUMNS)
             plots.append(str(draw_workload(w.name, list(w.queries), rows, run.main.plots_dir)))
+            one = type(run)(run.main, run.own.model_copy(update={"current": name}))
+            pictures_of[name] = draw_verdict(WORKLOAD, one, f"workload_{name}",
+                                             f"Workload {name}: every comparison of its verdict")
     if not plots:
         raise dg.Failure("no workload measured yet; run `bench-pipeline run --workload DIR`")
     return dg.MaterializeResult(metadata={**{name: dg.MetadataValue.md(t) for name, t in tables.items()},
+                                          **{f"{name}_verdict": pictures([p]) for name, p in pictures_of.items()},
                                           "plots": dg.MetadataValue.json(plots)})
 
 

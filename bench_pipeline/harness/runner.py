@@ -1,23 +1,21 @@
-"""The measuring instrument (docs/measurement.md): one query in a fresh process, and a cell of them.
+"""One query in a fresh process (docs/measurement.md); the instrument (instrument.py) measures cells of them.
 
 For each query the runner starts `bench_pipeline.harness.worker` with the thread
 settings in its environment, samples the RSS of the worker's whole process tree
 from this process (the JVM included), holds it to a timeout and a memory budget,
 validates the last answer against the reference, and turns it all into rows for
-the results store. A failing query becomes rows with its status; the cell goes on.
+the results store. A failing query becomes rows with its status.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import queue
 import subprocess
 import sys
 import threading
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,15 +24,14 @@ import pyarrow.parquet as pq
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines import engine_class
 from bench_pipeline.engines.base import BUDGET_ENV
-from bench_pipeline.harness import interrupt, protocol, provenance
+from bench_pipeline.harness import interrupt, protocol
 from bench_pipeline.harness.machine_lock import measurement_lock, this_command
 from bench_pipeline.harness.noise import NoiseMeter
 from bench_pipeline.harness.query_loop import DEFAULT_REPEATS, QueryLoop, Repetitions
 from bench_pipeline.harness.sampler import PARENT_ENV, TreeSampler, kill_tree
 from bench_pipeline.harness.scratch import scratch_folder
 from bench_pipeline.harness.validate import AnswerMismatch, ReferenceFailure, validate
-from bench_pipeline.queries import QUERY_NAMES
-from bench_pipeline.store import MeasurementRow, ResultsStore
+from bench_pipeline.store import MeasurementRow
 
 DEFAULT_TIMEOUT_S = 600.0
 # Thread pools a library may start behind the engine's back (BLAS, OpenMP, Arrow):
@@ -83,46 +80,11 @@ class QuerySpec:
     max_repeats: int | None = None
     precision: float = 0.05
     query_budget_s: float = 30.0
+    name: str | None = None  # the engine's name in the rows, when `engine` is a class path ('module:Class')
 
     @property
     def repetitions(self) -> Repetitions:
         return Repetitions(self.repeats, self.max_repeats, self.precision, self.query_budget_s)
-
-
-@dataclass
-class CellSpec:
-    engine: str
-    threads: int
-    data: Dataset
-    queries: Sequence[str] = QUERY_NAMES
-    repeats: int = DEFAULT_REPEATS
-    timeout_s: float = DEFAULT_TIMEOUT_S
-    budget_bytes: int | None = None
-    dagster_run_id: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    extra_pids: Callable[[], list[int]] | None = None
-    context: dict = field(default_factory=dict)  # extra provenance columns (master_url, executors, ...)
-    suite: str = "grid"  # the store's `suite` column: which suite measured the cell
-    validator: Callable | None = None  # see QuerySpec
-    max_repeats: int | None = None
-    precision: float = 0.05
-    query_budget_s: float = 30.0
-
-
-@dataclass
-class CellResult:
-    cell_run_id: str
-    engine: str
-    threads: int
-    rows: list[MeasurementRow] = field(default_factory=list)
-
-    def statuses(self) -> dict[str, str]:
-        """Each query's overall status: the first non-ok run's, else ok."""
-        out: dict[str, str] = {}
-        for r in self.rows:
-            if out.get(r["query"], "ok") == "ok":
-                out[r["query"]] = r["status"]
-        return out
 
 
 def _worker_env(threads: int, extra: dict[str, str], budget_bytes: int | None, scratch: Path) -> dict:
@@ -161,11 +123,11 @@ def _tail(path: Path) -> str:
 def run_query(spec: QuerySpec, on_run: Callable[[dict], None] | None = None) -> list[MeasurementRow]:
     """Run one query (cold + warm runs) in a fresh worker; return one row per run.
 
-    Rows carry the measurement columns that this level knows; `run_cell` adds
-    the cell's identity and provenance.
+    Rows carry the measurement columns that this level knows; the instrument
+    (instrument.py) adds the cell's identity and provenance.
     """
     cls = engine_class(spec.engine)
-    base = {"engine": spec.engine, "engine_version": cls.version(), "query": spec.query,
+    base = {"engine": spec.name or spec.engine, "engine_version": cls.version(), "query": spec.query,
             "threads_asked": spec.threads, "timeout_seconds": spec.timeout_s,
             "budget_bytes": spec.budget_bytes}
     reason = cls.unavailable_reason()
@@ -262,49 +224,3 @@ def _validate_into(rows: list[dict], spec: QuerySpec, answers: Path) -> None:
         from bench_pipeline.harness.validate import write_answer
 
         write_answer(table, spec.answer_out)
-
-
-def cell_identity(cell_run_id: str, suite: str, threads: int, fingerprint: str, rows: int | None,
-                  dagster_run_id: str | None, **context) -> dict:
-    """The columns every row of one cell shares (its identity, its data, the machine): every suite's runner
-    builds them here, and `store.measurement_row` checks them against the schema."""
-    return {"cell_run_id": cell_run_id, "suite": suite, "oversubscribed": threads > provenance.logical_cores(),
-            "dataset_fingerprint": fingerprint, "dataset_rows": rows, "dagster_run_id": dagster_run_id,
-            **provenance.machine(), **context}
-
-
-def stamped(rows: list[dict], identity: dict) -> list[dict]:
-    """One query's rows with the cell's identity and the time the query ended."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    for r in rows:
-        r.update(identity, measured_at=now)
-    return rows
-
-
-def run_cell(
-    spec: CellSpec,
-    store: ResultsStore | None = None,
-    on_run: Callable[[dict], None] | None = None,
-) -> CellResult:
-    """Run every query of a cell, each in its own worker, then append the cell's rows to the store.
-
-    The cell's rows go in one transaction when its last query ends, so the store
-    holds whole cells only: a cell killed or interrupted half-way leaves nothing
-    (it is measured again), and the store is checked before the first query."""
-    result = CellResult(uuid.uuid4().hex, spec.engine, spec.threads)
-    rows = spec.data.posts_rows() if hasattr(spec.data, "posts_rows") else None  # a user workload has tables
-    identity = cell_identity(result.cell_run_id, spec.suite, spec.threads, spec.data.fingerprint(), rows,
-                             spec.dagster_run_id, **spec.context)
-    if store is not None:
-        store.check_writable()
-    with measurement_lock(this_command()):
-        for query in spec.queries:
-            interrupt.check()
-            qspec = QuerySpec(spec.engine, query, spec.data, spec.threads, spec.repeats, spec.timeout_s,
-                              spec.budget_bytes, env=spec.env, extra_pids=spec.extra_pids,
-                              max_repeats=spec.max_repeats, precision=spec.precision,
-                              query_budget_s=spec.query_budget_s, validator=spec.validator)
-            result.rows.extend(stamped(run_query(qspec, on_run=on_run), identity))
-        if store is not None:
-            store.append(result.rows)
-    return result

@@ -47,12 +47,12 @@ def _run(args) -> SuiteRun:
             raise opt.UsageError(f"argument --engines: {cls.name}: {reason}")
     own = ClusterSettings.from_env(executors=args.executors, layouts=args.layouts, master=args.master,
                                    data_uri=args.data_uri, distributed_engines=args.distributed_engines,
-                                   ray_address=args.ray_address, images=args.images)
+                                   ray_address=args.ray_address, images=args.images, time_budget_s=args.time_budget_s)
     if own.ray_address and (reason := unreachable_reason(own.ray_address)):  # the flag or BENCH_CLUSTER_RAY_ADDRESS
         raise opt.UsageError(f"argument --ray-address: {reason}")
     if not own.images and own.distributed_engines == (IMAGES_ONLY,):
         raise opt.UsageError(f"argument --no-images: {IMAGES_ONLY} has only the image pipeline to measure")
-    return SuiteRun(opt.main_settings_from(args), own)
+    return SuiteRun(opt.main_settings_from(args, time_budget_s=None), own)
 
 
 def _partitioned_fingerprint(s):
@@ -111,25 +111,95 @@ def _cells(run: SuiteRun) -> list[CellGroup]:
     single-node engines at the machine's cores on the same data."""
     from bench_pipeline.dataset import open_dataset
     from bench_pipeline.harness import provenance
+    from bench_pipeline.store import ResultsStore
+    from bench_pipeline.suites.cluster.cells import cluster_spec
+    from bench_pipeline.suites.cluster.image_cells import image_spec
+    from bench_pipeline.suites.cluster.ray_cluster import ray_spec
 
-    data = functools.cache(lambda: open_dataset(run.main.data_dir))
-    executors = {"executors": [str(n) for n in run.own.executors]}
-    cluster = CellGroup(ASSET, run.own.keys(), lambda key: cell_measured_with(run, key, data()),
-                        queries=len(QUERY_NAMES), dynamic_partitions=executors)
-    ray = CellGroup(RAY_ASSET, run.own.ray_keys(),
-                    lambda key: cell_measured_with(run, key, data(), DaftRayEngine.name),
-                    queries=len(QUERY_NAMES), dynamic_partitions=executors)
-    groups = [cluster, ray]
-    if run.own.image_keys():
+    s, own, store = run.main, run.own, ResultsStore(run.main.store_path)
+    data = functools.cache(lambda: open_dataset(s.data_dir))
+    executors = {"executors": [str(n) for n in own.executors]}
+    measure = dict(repeats=s.repeats, timeout_s=s.timeout_s, query_budget_s=s.query_budget_s)
+
+    def split(key: str) -> tuple[int, str]:
+        n, layout = key.split("|")
+        return int(n), layout
+
+    def tabular(engine: str, spec) -> CellGroup:
+        asset = ASSET if engine == ENGINE else RAY_ASSET
+        return CellGroup(asset, own.keys() if engine == ENGINE else own.ray_keys(),
+                         lambda key: cell_measured_with(run, key, data(), engine), queries=len(QUERY_NAMES),
+                         spec=lambda key: spec(*split(key)),
+                         latest_rows=lambda keys: _latest(store, keys, "engine = ? AND query <> ?", [engine, IMAGES],
+                                                          data().fingerprint(), ("executors", "data_layout")),
+                         title=lambda key: f"{engine} {split(key)[0]} workers {split(key)[1]}",
+                         dynamic_partitions=executors)
+
+    groups = [tabular(ENGINE, lambda n, layout: cluster_spec(data(), n, layout, own.config(), **measure)),
+              tabular(DaftRayEngine.name, lambda n, layout: ray_spec(data(), n, layout, own.ray_address, **measure))]
+    if own.image_keys():
         from bench_pipeline.suites import wars
 
         images = functools.cache(lambda: wars.open_data(wars_run(run)))
-        groups.append(CellGroup(IMAGE_ASSET, run.own.image_keys(),
-                                lambda key: image_cell_measured_with(run, key, images()), queries=1,
+
+        def image(key: str):
+            engine, n = key.split("|")
+            return image_spec(images(), engine, int(n), own.config(), ray_address=own.ray_address, **measure)
+
+        groups.append(CellGroup(IMAGE_ASSET, own.image_keys(), lambda key: image_cell_measured_with(run, key, images()),
+                                queries=1, spec=image,
+                                latest_rows=lambda keys: _latest(store, keys, "query = ?", [IMAGES],
+                                                                 images().fingerprint(), ("engine", "executors")),
+                                title=lambda key: f"{key.split('|')[0]} {key.split('|')[1]} workers",
                                 dynamic_partitions=executors))
         # and the image pipeline's single-node cells at the machine's cores, to compare with
         groups += [g for g in wars.SUITE.cells(wars_run(run)) if g.asset == wars.task_asset(IMAGES)]
     return [g for g in groups if g.keys] + [grid.group(run.main, [provenance.logical_cores()])]
+
+
+def _latest(store, keys: list[str], where: str, params: list, fingerprint: str, key_columns: tuple[str, str]):
+    """The latest cluster measurement of each of these cells' queries (`key` from its two key columns)."""
+    rows = store.latest(f"suite = 'cluster' AND dataset_fingerprint = ? AND {where}", [fingerprint, *params],
+                        f"engine, {', '.join(key_columns)}, query")
+    wanted = set(keys)
+    return [{**r, "key": k} for r in rows if (k := "|".join(str(r[c]) for c in key_columns)) in wanted]
+
+
+def _questions(run: SuiteRun, measurements, noise):
+    """Each executor count against the next (per engine, layout and query) and, per query, the fastest cluster
+    against the fastest single-node engine at the machine's cores: the cluster suite's answer."""
+    from bench_pipeline import stats
+    from bench_pipeline.harness.rounds import RECOMMENDATION, Question
+    from bench_pipeline.suites.cluster.metrics import what
+
+    steps: dict[tuple, list] = {}
+    cluster, local = {}, {}
+    for m in measurements:
+        if m.group in (ASSET, RAY_ASSET, IMAGE_ASSET):
+            first, second = m.key.split("|")
+            n, layout = (int(first), second) if m.group != IMAGE_ASSET else (int(second), IMAGES)
+            steps.setdefault((m.engine, layout, m.query), []).append((n, m))
+            cluster.setdefault(m.query, []).append(m)
+        else:
+            local.setdefault(m.query, []).append(m)
+    out = []
+    for (engine, layout, q), points in steps.items():
+        points.sort(key=lambda p: p[0])
+        where = "" if layout == IMAGES else f", {layout}"
+        out += [Question(b, a, "executors", RECOMMENDATION, f"{n0} -> {n1} workers",
+                         f"{engine}, {what(q, lower=True)}{where}, {n1} vs {n0} workers")
+                for (n0, a), (n1, b) in zip(points, points[1:], strict=False)]
+
+    def fastest(ms):
+        valid = [m for m in ms if m.valid]
+        return min(valid, key=lambda m: stats.level(m.values, noise).value) if valid else None
+
+    for q, ms in cluster.items():
+        best, single = fastest(ms), fastest(local.get(q, []))
+        if best is not None and single is not None:
+            out.append(Question(best, single, "cluster", RECOMMENDATION, "the cluster vs one machine",
+                                f"{what(q)}: {best.name} vs {single.name}"))
+    return out
 
 
 def _room(run: SuiteRun) -> None:
@@ -154,13 +224,18 @@ def _title(run: SuiteRun) -> str:
 def _summary(run: SuiteRun, result) -> Summary:
     from bench_pipeline.harness import provenance
     from bench_pipeline.store import ResultsStore
+    from bench_pipeline.suites import answers
     from bench_pipeline.suites.cluster.metrics import findings, read_cluster_metrics
 
     cluster = read_cluster_metrics(ResultsStore(run.main.store_path)) if result.report else None
     rows = [{**r, "engine": f"{r['engine']} {r['executors']}x {r['data_layout']}", "threads_asked": r["executors"]}
             for r in (cluster or {}).get("metrics_cluster", [])]
     notes = tuple(f"- {line}" for line in findings(cluster, provenance.logical_cores())) if cluster else ()
-    return Summary(rows, "latest cluster measurement per cell and query", notes)
+    questions = answers(SUITE, run) if cluster else []
+    if questions:
+        notes += ("", "Answers by the rule:", *(f"- {q.sentence()}" for q in questions))
+    return Summary(rows, "latest cluster measurement per cell and query", notes,
+                   extra={"answers": [q.as_json() for q in questions]})
 
 
 SUITE = Suite(
@@ -169,5 +244,10 @@ SUITE = Suite(
          "pipeline, analysis",
     settings=ClusterSettings, options=_options, run_from_args=_run, data=_data, cells=_cells, room=_room,
     title=_title, summary=_summary,
-    outputs=("cluster_analysis", "metrics", "speedup_plots", "benchmark_report"), parents=("measure", "data", "json"),
+    outputs=("cluster_analysis", "metrics", "speedup_plots", "benchmark_report"), questions=_questions,
+    budget="round 1 measures every query of every stale cell once, each cell's processes on one cluster started for "
+           "them; then each process goes to the open comparison most likely to be decided per second (a cluster "
+           "started for it, its start-up counted): each worker count against the next, and the fastest cluster "
+           "against the fastest single-node engine at the machine's cores",
+    parents=("measure", "budget", "data", "json"),
 )

@@ -14,6 +14,7 @@ nothing is started: see `ClusterConfig.master_url`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -32,7 +33,7 @@ import psutil
 from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
 from bench_pipeline.dataset import Dataset
 from bench_pipeline.engines.spark_engine import SparkEngine
-from bench_pipeline.harness.runner import CellResult, CellSpec, run_cell
+from bench_pipeline.harness.instrument import CellSpec, Session
 from bench_pipeline.harness.sampler import die_with_parent, end_in_order, trees
 from bench_pipeline.queries import QUERY_NAMES
 
@@ -258,32 +259,33 @@ def posts_layout(data: Dataset, layout: str) -> Path:
     return data.root / PARTITIONED_DIR
 
 
-def run_cluster_cell(data: Dataset, executors: int, layout: str, config: ClusterConfig, store=None,
-                     repeats: int = 3, timeout_s: float = 600.0, dagster_run_id: str | None = None,
-                     on_run=None, queries: Sequence[str] = QUERY_NAMES, **repetition) -> CellResult:
+def cluster_spec(data: Dataset, executors: int, layout: str, config: ClusterConfig, repeats: int = 3,
+                 timeout_s: float = 600.0, queries: Sequence[str] = QUERY_NAMES,
+                 query_budget_s: float = 30.0) -> CellSpec:
     """L, A, B, C on a cluster of `executors` one-core executors, reading the `layout` copy of posts.
 
-    Starts a standalone cluster for the cell (and stops it, whatever happens)
-    unless config.master_url names an existing one. Memory is the driver's
-    process tree plus every JVM of a cluster this cell started. `repetition`:
-    Settings.repetition_settings (more warm runs until the interval is narrow).
-    """
+    Its session starts a standalone cluster for the cell's processes (and stops it, whatever happens) unless
+    config.master_url names an existing one. Memory is the driver's process tree plus every JVM of a cluster
+    the session started."""
     posts_name = posts_layout(data, layout).name
     base = config.data_uri.rstrip("/") if config.data_uri else data.root.as_uri()
     env = {**spark_env(executors, config), "BENCH_SPARK_POSTS": f"{base}/{posts_name}",
            "BENCH_SPARK_USERS": f"{base}/{data.users.name}"}
     context = {"executors": executors, "executor_cores": config.cores_per_worker,
                "executor_memory": config.executor_memory, "data_layout": layout}
-
-    def cell(master_url: str, extra_pids, start_seconds):
-        spec = CellSpec(ENGINE, executors * config.cores_per_worker, data, queries, repeats=repeats,
-                        timeout_s=timeout_s,
-                        dagster_run_id=dagster_run_id, suite="cluster", env={**env, "BENCH_SPARK_MASTER": master_url},
-                        extra_pids=extra_pids, **repetition,
-                        context={**context, "master_url": master_url, "cluster_start_seconds": start_seconds})
-        return run_cell(spec, store, on_run=on_run)
-
+    session = None
     if config.master_url:
-        return cell(config.master_url, None, None)
+        env["BENCH_SPARK_MASTER"] = context["master_url"] = config.master_url
+    else:
+        session = functools.partial(standalone_session, executors, config)
+    return CellSpec(ENGINE, executors * config.cores_per_worker, data, queries, repeats=repeats, timeout_s=timeout_s,
+                    suite="cluster", env=env, context=context, session=session, query_budget_s=query_budget_s)
+
+
+@contextlib.contextmanager
+def standalone_session(executors: int, config: ClusterConfig):
+    """A standalone cluster of `executors` workers for the processes of a cell: what they are told, the JVMs
+    whose memory is theirs, and the columns their rows carry."""
     with StandaloneCluster(executors, config) as cluster:
-        return cell(cluster.master_url, cluster.pids, cluster.start_seconds)
+        yield Session(env={"BENCH_SPARK_MASTER": cluster.master_url}, extra_pids=cluster.pids,
+                      columns={"master_url": cluster.master_url, "cluster_start_seconds": cluster.start_seconds})

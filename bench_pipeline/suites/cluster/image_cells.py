@@ -1,20 +1,21 @@
 """The Engine Wars image pipeline on a cluster: Spark's UDF on the standalone cluster, Daft on Ray and Ray Data's
 `map_batches` on a Ray cluster, each with N one-core workers.
 
-Each cell is the suite's instrument (`run_cell`: a fresh driver per run, cold and warm runs, peak memory over the
-driver and every process of the cluster), with the Engine Wars validator (each image's size and mean against the
-manifest written when the images were made). The images are served over HTTP on 127.0.0.1 for the cell, so the
-workers must run on this machine: a cluster elsewhere (`--master`, `--ray-address`) cannot reach them.
+Each cell is measured by the instrument like every other (a fresh driver per process, cold and warm runs, peak
+memory over the driver and every process of the cluster), with the Engine Wars validator (each image's size and
+mean against the manifest written when the images were made). The images are served over HTTP on 127.0.0.1 by
+the cell's session, beside its cluster, so the workers must run on this machine: a cluster elsewhere
+(`--master`, `--ray-address`) cannot reach them.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import functools
 
 from bench_pipeline.engines import engine_class
 from bench_pipeline.engines.daft_engine import RAY_ADDRESS_ENV
-from bench_pipeline.harness.runner import CellResult, CellSpec, run_cell
+from bench_pipeline.harness.instrument import CellSpec, Session
 from bench_pipeline.suites.cluster.cells import ClusterConfig, StandaloneCluster, spark_env
 from bench_pipeline.suites.wars.data import WarsData
 from bench_pipeline.suites.wars.engines import IMAGES_URL_ENV
@@ -38,15 +39,29 @@ def image_engine_path(engine: str) -> str:
             from None
 
 
-def run_image_cell(data: WarsData, engine: str, workers: int, config: ClusterConfig | None = None, store=None,
-                   repeats: int = 3, timeout_s: float = 600.0, dagster_run_id: str | None = None,
-                   on_run: Callable[[dict], None] | None = None, ray_address: str | None = None,
-                   **repetition) -> CellResult:
-    """The image pipeline on `engine` with `workers` one-core workers: a cluster started for the cell (and stopped,
-    whatever happens) unless the settings name one."""
-    from bench_pipeline.suites.cluster.ray_cluster import WORKER_MEMORY_BYTES, RayCluster, require_reachable
+def image_spec(data: WarsData, engine: str, workers: int, config: ClusterConfig | None = None, repeats: int = 3,
+               timeout_s: float = 600.0, ray_address: str | None = None, query_budget_s: float = 30.0) -> CellSpec:
+    """The image pipeline on `engine` with `workers` one-core workers: its session serves the images and starts a
+    cluster (stopped whatever happens) unless the settings name one."""
+    from bench_pipeline.suites.cluster.ray_cluster import WORKER_MEMORY_BYTES, require_reachable
 
     path, config = image_engine_path(engine), config or ClusterConfig()
+    if engine != SPARK and ray_address:
+        require_reachable(ray_address)
+    context = {"executors": workers, "executor_cores": config.cores_per_worker if engine == SPARK else 1,
+               "executor_memory": config.executor_memory if engine == SPARK else f"{WORKER_MEMORY_BYTES // 2**20}m",
+               "data_layout": IMAGES}
+    return CellSpec(path, workers, data, (IMAGES,), repeats=repeats, timeout_s=timeout_s, suite="cluster",
+                    context=context, validator=validate_task, name=engine, dataset_rows=data.params()["images"],
+                    session=functools.partial(image_session, data, engine, workers, config, ray_address),
+                    query_budget_s=query_budget_s)
+
+
+@contextlib.contextmanager
+def image_session(data: WarsData, engine: str, workers: int, config: ClusterConfig, ray_address: str | None):
+    """The images over HTTP and the engine's cluster for the processes of one image cell."""
+    from bench_pipeline.suites.cluster.ray_cluster import RayCluster
+
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(ImageServer(data.images))
         env = {IMAGES_URL_ENV: server.url, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
@@ -57,27 +72,12 @@ def run_image_cell(data: WarsData, engine: str, workers: int, config: ClusterCon
                 cluster = stack.enter_context(StandaloneCluster(workers, config))
                 master, pids, start = cluster.master_url, cluster.pids, cluster.start_seconds
             env.update(spark_env(workers, config), BENCH_SPARK_MASTER=master)
-            memory = config.executor_memory
         else:
             master = ray_address or ""
-            if master:
-                require_reachable(master)
             # A missing extra starts nothing: the worker then says `skipped`, and why.
-            if not master and engine_class(path).unavailable_reason() is None:
+            if not master and engine_class(image_engine_path(engine)).unavailable_reason() is None:
                 cluster = stack.enter_context(RayCluster(workers))
                 master, pids, start = cluster.address, cluster.pids, cluster.start_seconds
             env[RAY_ADDRESS_ENV] = master
-            master, memory = f"ray://{master}", f"{WORKER_MEMORY_BYTES // 2**20}m"
-        context = {"executors": workers, "executor_cores": config.cores_per_worker if engine == SPARK else 1,
-                   "executor_memory": memory, "data_layout": IMAGES, "master_url": master,
-                   "cluster_start_seconds": start, "dataset_rows": data.params()["images"]}
-
-        def named(row: dict) -> None:
-            row["engine"] = engine  # the engine's name, not its class path
-            if on_run:
-                on_run(row)
-
-        spec = CellSpec(path, workers, data, (IMAGES,), repeats=repeats, timeout_s=timeout_s,
-                        dagster_run_id=dagster_run_id, suite="cluster", env=env, extra_pids=pids, context=context,
-                        validator=validate_task, **repetition)
-        return run_cell(spec, store, on_run=named)
+            master = f"ray://{master}"
+        yield Session(env=env, extra_pids=pids, columns={"master_url": master, "cluster_start_seconds": start})

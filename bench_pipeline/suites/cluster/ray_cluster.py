@@ -13,6 +13,8 @@ An existing cluster is used when its address is given (`--ray-address`), as `--m
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -168,35 +170,42 @@ class RayCluster:
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
-def run_ray_cell(data, workers: int, store=None, repeats: int = 3, timeout_s: float = 600.0,
-                 dagster_run_id: str | None = None, on_run=None, queries=None, address: str | None = None,
-                 layout: str = "flat", **repetition):
+def ray_spec(data, workers: int, layout: str = "flat", address: str | None = None, repeats: int = 3,
+             timeout_s: float = 600.0, queries=None, query_budget_s: float = 30.0):
     """Daft on a Ray cluster of `workers` one-CPU worker nodes: the queries (default the grid's) through the same
     instrument as every cell (a fresh driver process per query, cold and warm runs, validated answers).
 
-    Starts a cluster for the cell (and stops it, whatever happens) unless `address` names an existing one. Memory
-    is the driver's process tree plus every process of a cluster this cell started (launchers, raylets, GCS,
-    object stores, Ray workers)."""
+    Its session starts a cluster for the cell's processes (and stops it, whatever happens) unless `address`
+    names an existing one. Memory is the driver's process tree plus every process of a cluster the session
+    started (launchers, raylets, GCS, object stores, Ray workers)."""
     from bench_pipeline.engines.daft_engine import POSTS_ENV, RAY_ADDRESS_ENV, DaftRayEngine
-    from bench_pipeline.harness.runner import CellSpec, run_cell
+    from bench_pipeline.harness.instrument import CellSpec
     from bench_pipeline.queries import QUERY_NAMES
     from bench_pipeline.suites.cluster.cells import posts_layout
 
-    posts = posts_layout(data, layout)
-
     context = {"executors": workers, "executor_cores": 1, "executor_memory": f"{WORKER_MEMORY_BYTES // 2**20}m",
                "data_layout": layout}
-
-    def cell(address: str, extra_pids, start_seconds):
-        spec = CellSpec(DaftRayEngine.name, workers, data, tuple(queries or QUERY_NAMES), repeats=repeats,
-                        timeout_s=timeout_s, dagster_run_id=dagster_run_id, suite="cluster",
-                        env={RAY_ADDRESS_ENV: address, POSTS_ENV: str(posts)}, extra_pids=extra_pids, **repetition,
-                        context={**context, "master_url": f"ray://{address}", "cluster_start_seconds": start_seconds})
-        return run_cell(spec, store, on_run=on_run)
-
+    env = {POSTS_ENV: str(posts_layout(data, layout))}
+    session = None
     if address:
         require_reachable(address)
     if address or DaftRayEngine.unavailable_reason():  # a missing extra: the worker says `skipped`, and why
-        return cell(address or "", None, None)
+        env[RAY_ADDRESS_ENV] = address or ""
+        context["master_url"] = f"ray://{address}" if address else None
+    else:
+        session = functools.partial(ray_session, workers)
+    return CellSpec(DaftRayEngine.name, workers, data, tuple(queries or QUERY_NAMES), repeats=repeats,
+                    timeout_s=timeout_s, suite="cluster", env=env, context=context, session=session,
+                    query_budget_s=query_budget_s)
+
+
+@contextlib.contextmanager
+def ray_session(workers: int):
+    """A Ray cluster of `workers` worker nodes for the processes of a cell."""
+    from bench_pipeline.engines.daft_engine import RAY_ADDRESS_ENV
+    from bench_pipeline.harness.instrument import Session
+
     with RayCluster(workers) as cluster:
-        return cell(cluster.address, cluster.pids, cluster.start_seconds)
+        yield Session(env={RAY_ADDRESS_ENV: cluster.address}, extra_pids=cluster.pids,
+                      columns={"master_url": f"ray://{cluster.address}",
+                               "cluster_start_seconds": cluster.start_seconds})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench_pipeline.fields import columns
-from bench_pipeline.suites import ReportInputs, Section
+from bench_pipeline.suites import ReportInputs, Section, verdict_picture
 from bench_pipeline.suites.cluster.metrics import build_cluster_metrics, findings
 from bench_pipeline.suites.grid.report import dataset_of
 
@@ -26,6 +26,7 @@ def section(inputs: ReportInputs) -> Section | None:
         return None
     return Section("cluster/report.html.j2", {
         "findings": findings(m, inputs.cores), "metrics": m,
+        "picture": verdict_picture(inputs.run("cluster"), "cluster"),
         "plots": sorted(inputs.run("cluster").main.plots_dir.glob("cluster_*.png")),
         "cell_columns": CELL_COLUMNS, "compare_columns": COMPARE_COLUMNS,
     })

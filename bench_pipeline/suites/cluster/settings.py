@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from bench_pipeline.engines.daft_engine import DaftRayEngine
-from bench_pipeline.settings import BenchSettingsBase, PositiveInt
+from bench_pipeline.settings import BenchSettingsBase, PositiveInt, PositiveSeconds
 from bench_pipeline.suites.cluster.cells import ENGINE, LAYOUTS, ClusterConfig
 from bench_pipeline.suites.wars.engines.ray_data_wars import RayDataWars
 
@@ -31,6 +31,8 @@ class ClusterSettings(BenchSettingsBase):
     section = "cluster"
 
     executors: Annotated[tuple[PositiveInt, ...], Field(min_length=1)] = (2, 3, 4)
+    # `cluster`'s time budget: a cluster's process costs 20-60 s here, and a cluster's start-up 5-15 s.
+    time_budget_s: PositiveSeconds = 3600.0
     # Which distributed engines: Spark on its standalone cluster, Daft on a Ray cluster, Ray Data (images only).
     distributed_engines: Annotated[tuple[Literal[DISTRIBUTED_ENGINES], ...], Field(min_length=1)] = Field(
         default_factory=default_distributed)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench_pipeline import fmt, state
 from bench_pipeline import options as opt
+from bench_pipeline import state
 from bench_pipeline.suites import Suite, SuiteRun, Summary
 from bench_pipeline.suites.grid import cells
 
@@ -20,18 +20,8 @@ def _options(p) -> None:
     p.add_argument("--threads", type=opt.int_list, default=None,
                    help="comma-separated thread counts, any positive whole numbers (default: 1, 2, 4, ... up to "
                         "the machine's cores, and twice the cores)")
-    p.add_argument("--time-budget", dest="time_budget_s", type=opt.duration, default=None,
-                   help="how long the run may take, dataset included: 900, 900s, 15m or 1h (default: 15m); "
-                        "processes go to the comparisons still open until it is spent")
-    p.add_argument("--max-processes", type=opt.positive_int, default=None,
-                   help="the most fresh processes per query while a comparison is open, 1 to 20 (default: 20)")
-    p.add_argument("--max-repeats", type=opt.positive_int, default=None,
-                   help="the most warm runs per query while the median is not yet precise (default: 30)")
-    p.add_argument("--precision", type=opt.positive_float, default=None,
-                   help="stop adding warm runs once the 95 %% interval is within this share of the typical time "
-                        "(default: 0.05)")
     p.add_argument("--query-budget", dest="query_budget_s", type=opt.positive_float, default=None,
-                   help="seconds of warm runs per query, after which no more are added (default: 30)")
+                   help="seconds of warm runs per process, after which no more are added (default: 30)")
 
 
 def _run(args) -> SuiteRun:
@@ -64,19 +54,11 @@ def grid_verdict(s, latest: list[dict], cores: int, rows: int | None):
                          most_processes=s.max_processes, resolves=calibration.resolves(s.home))
 
 
-def rounds_notes(outcome, budget_s: float) -> tuple[str, ...]:
-    """How the rounds ended, for the terminal: decided, or what stayed open and about what would decide it."""
-    if outcome is None:
-        return ()
-    why = {"decided": "every comparison decided", "budget": f"the time budget ({budget_s:g} s) spent",
-           "most processes": "the most processes a side reached", "nothing to measure": "nothing to measure"}
-    lines = [f"Rounds: {outcome.rounds}, ended with {why.get(outcome.stopped, outcome.stopped)}."]
-    if outcome.open:
-        lines.append(f"Still open ({len(outcome.open)}): {'; '.join(outcome.open)}.")
-        if outcome.more_seconds:
-            lines.append(f"About {fmt.minutes(outcome.more_seconds)} more of processes would decide them "
-                         f"(a larger --time-budget when these cells are measured again).")
-    return tuple(lines)
+def _questions(run: SuiteRun, measurements, noise):
+    from bench_pipeline.harness import provenance
+    from bench_pipeline.verdict import questions
+
+    return questions(measurements, cells.ASSET, provenance.logical_cores(), noise)
 
 
 def _summary(run: SuiteRun, result) -> Summary:
@@ -89,27 +71,20 @@ def _summary(run: SuiteRun, result) -> Summary:
     s = run.main
     latest = read_metrics(ResultsStore(s.store_path))["metrics_latest"] if result.report else []
     verdict = grid_verdict(s, latest, provenance.logical_cores(), s.rows) if latest else None
-    notes = rounds_notes(result.round_outcome, s.time_budget_s)
-    if result.budget_note:
-        notes += (f"Budget: {result.budget_note}.",)
+    notes: tuple[str, ...] = ()
     if verdict:
         notes += ("", "Verdict:", *(f"- {line}" for line in verdict.recommendation),
                   *(f"- caveat: {line}" for line in verdict.caveats))
 
     def show():
-        from bench_pipeline.cli import print_summary
+        from bench_pipeline.suites import print_summary
 
         print_summary(latest, "latest measurement per cell and query")
         if verdict:
             fmt.print_rich(verdict.table(), TABLE_COLUMNS, "every comparison of the verdict")
 
     return Summary(latest, "latest measurement per cell and query", notes, show=show,
-                   extra={"verdict": verdict.as_json() if verdict else None,
-                          "cells_left": result.cells_left,
-                          "rounds": None if result.round_outcome is None else {
-                              "rounds": result.round_outcome.rounds, "stopped": result.round_outcome.stopped,
-                              "open": result.round_outcome.open,
-                              "more_seconds": result.round_outcome.more_seconds}})
+                   extra={"verdict": verdict.as_json() if verdict else None})
 
 
 def _room(run: SuiteRun) -> None:
@@ -121,5 +96,9 @@ SUITE = Suite(
     help="the whole benchmark through Dagster, measuring only stale or missing cells; ends with the verdict",
     settings=None, options=_options, run_from_args=_run, data=lambda run: [cells.dataset_step(run.main)],
     cells=lambda run: [cells.group(run.main)], room=_room, title=_title, summary=_summary,
-    outputs=("metrics", "speedup_plots", "benchmark_report"), parents=("measure", "data", "json"),
+    outputs=("metrics", "speedup_plots", "benchmark_report"), questions=_questions,
+    budget="round 1 measures every query of every stale cell once; then each process goes to the open comparison "
+           "most likely to be decided per second: the fastest engine against each engine that could still be as "
+           "fast first, then those engines' scaling, then the rest",
+    parents=("measure", "budget", "data", "json"),
 )

@@ -7,7 +7,7 @@ import functools
 
 from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.engines import default_engines
-from bench_pipeline.harness.runner import CellSpec
+from bench_pipeline.harness.instrument import CellSpec
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
@@ -50,32 +50,10 @@ def dataset_step(s: Settings) -> DataStep:
                     lambda: fingerprint_of(s.data_dir))
 
 
-def cell_spec(s: Settings, key: str, data, dagster_run_id: str | None = None) -> CellSpec:
+def cell_spec(s: Settings, key: str, data) -> CellSpec:
     engine, threads = split_key(key)
     return CellSpec(engine, threads, data, repeats=s.repeats, timeout_s=s.timeout_s, budget_bytes=s.budget_bytes,
-                    dagster_run_id=dagster_run_id, **s.repetition_settings)
-
-
-def measure_alone(s: Settings, key: str, data, store, dagster_run_id: str | None = None):
-    """One cell measured on its own (the UI, the nightly schedule): every query once, then more processes while
-    a comparison with the stored cells is open, within the cell's share of the time budget. Its CellResult."""
-    import time
-
-    from bench_pipeline import calibration
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.harness.rounds import measure_cells
-
-    try:
-        keys = grid_keys(s.engines, s.threads)
-    except ValueError:  # an engine saved in the settings is no longer installed: this cell alone
-        keys = [key]
-    prior, _ = calibration.prior(s.home)
-    share = s.time_budget_s / max(len(keys), 1)
-    _, results = measure_cells({key: cell_spec(s, key, data, dagster_run_id)},
-                               latest_rows(s, [k for k in keys if k != key], data), store,
-                               time.monotonic() + share, provenance.logical_cores(), prior, whole_first_round=True,
-                               most_processes=s.max_processes)
-    return results[key]
+                    query_budget_s=s.query_budget_s)
 
 
 def cell_measured_with(s: Settings, key: str, data) -> dict:
@@ -89,20 +67,15 @@ def group(s: Settings, threads=None) -> CellGroup:
     threads = tuple(threads or s.threads)
     data = functools.cache(lambda: open_dataset(s.data_dir))
     return CellGroup(ASSET, grid_keys(s.engines, threads), lambda key: cell_measured_with(s, key, data()),
-                     queries=len(QUERY_NAMES), estimate=estimate(s),
-                     dynamic_partitions={"threads": [str(t) for t in threads]},
-                     spec=lambda key: cell_spec(s, key, data()), latest_rows=lambda keys: latest_rows(s, keys, data()))
+                     queries=len(QUERY_NAMES), spec=lambda key: cell_spec(s, key, data()),
+                     latest_rows=lambda keys: latest_rows(s, keys, data()), estimate=estimate(s),
+                     dynamic_partitions={"threads": [str(t) for t in threads]})
 
 
 def latest_rows(s: Settings, keys: list[str], data) -> list[dict]:
     """The latest grid measurement of each of these cells' queries on the dataset (summary rows, `key` added)."""
-    store = ResultsStore(s.store_path)
-    if not keys or not store.path.exists():
-        return []
-    rows = store.query(
-        "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY engine, threads_asked, query "
-        "ORDER BY measured_at DESC) AS rn FROM query_summary WHERE suite = 'grid' AND dataset_fingerprint = ?) "
-        "WHERE rn = 1", [data.fingerprint()])
+    rows = ResultsStore(s.store_path).latest("suite = 'grid' AND dataset_fingerprint = ?", [data.fingerprint()],
+                                             "engine, threads_asked, query")
     wanted = set(keys)
     return [{**r, "key": k} for r in rows if (k := cell_key(r["engine"], r["threads_asked"])) in wanted]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from bench_pipeline.dataset import Dataset, DatasetError, open_dataset
 from bench_pipeline.fields import columns
 from bench_pipeline.queries import QUERIES
-from bench_pipeline.suites import ReportInputs, Section
+from bench_pipeline.suites import ReportInputs, Section, verdict_picture
 from bench_pipeline.suites.grid.figures import PREFIXES
 from bench_pipeline.suites.grid.metrics import build_metrics
 
@@ -75,6 +75,6 @@ def section(inputs: ReportInputs) -> Section | None:
         "dataset": {"path": str(ds.root), "rows": ds.posts_rows(), "fingerprint": ds.fingerprint()},
         "versions": [{"engine": e, "version": v} for e, v in sorted({(r["engine"], r["engine_version"])
                                                                       for r in latest})],
-        "plots": plots, "metrics": m,
+        "plots": plots, "metrics": m, "picture": verdict_picture(inputs.run("grid"), "grid"),
         "speedup_columns": SPEEDUP_COLUMNS, "load_columns": LOAD_COLUMNS, "cell_columns": CELL_COLUMNS,
     })

@@ -4,24 +4,26 @@ Polars in one execution mode (keys 'eager', 'lazy', 'streaming'), both at the ma
 from __future__ import annotations
 
 from bench_pipeline.harness import provenance
-from bench_pipeline.harness.runner import CellSpec
+from bench_pipeline.harness.instrument import CellSpec
 from bench_pipeline.queries import MODE_QUERIES, SWEEP_QUERIES
 from bench_pipeline.suites import SuiteRun
 from bench_pipeline.suites.limits.metrics import MODES
 from bench_pipeline.versions import measured_with
 
 
-def sweep_cell(run: SuiteRun, key: str, data, dagster_run_id: str | None = None) -> tuple[CellSpec, dict]:
-    """The cell's spec and what it is measured with."""
+def sweep_cell(run: SuiteRun, key: str, data) -> tuple[CellSpec, dict]:
+    """The cell's spec and what it is measured with. An `oom` or `timeout` under the budget is its answer."""
     engine = key.split("|")[0]
     cores, own = provenance.logical_cores(), run.own
     spec = CellSpec(engine, cores, data, SWEEP_QUERIES, repeats=own.sweep_repeats, timeout_s=run.main.timeout_s,
-                    budget_bytes=own.sweep_budget_bytes, dagster_run_id=dagster_run_id, suite="sweep")
-    return spec, measured_with(engine, cores, data, own.sweep_repeats, {"budget_bytes": own.sweep_budget_bytes})
+                    budget_bytes=own.sweep_budget_bytes, suite="sweep", query_budget_s=run.main.query_budget_s)
+    return spec, measured_with(engine, cores, data, own.sweep_repeats,
+                               {"budget_bytes": own.sweep_budget_bytes, **run.main.repetition_settings})
 
 
-def modes_cell(run: SuiteRun, key: str, data, dagster_run_id: str | None = None) -> tuple[CellSpec, dict]:
+def modes_cell(run: SuiteRun, key: str, data) -> tuple[CellSpec, dict]:
     engine, cores = MODES[key], provenance.logical_cores()
     spec = CellSpec(engine, cores, data, MODE_QUERIES, repeats=run.main.repeats, timeout_s=run.main.timeout_s,
-                    dagster_run_id=dagster_run_id, suite="modes")
-    return spec, measured_with(engine, cores, data, run.main.repeats, {"modes_rows": run.own.modes_rows})
+                    suite="modes", query_budget_s=run.main.query_budget_s)
+    return spec, measured_with(engine, cores, data, run.main.repeats,
+                               {"modes_rows": run.own.modes_rows, **run.main.repetition_settings})

@@ -9,7 +9,7 @@ from bench_pipeline.dataset import DatasetError, open_dataset
 from bench_pipeline.fields import columns
 from bench_pipeline.settings import Settings
 from bench_pipeline.store import ResultsStore
-from bench_pipeline.suites import ReportInputs, Section
+from bench_pipeline.suites import ReportInputs, Section, verdict_picture
 from bench_pipeline.suites.grid.metrics import build_metrics
 from bench_pipeline.suites.limits.figures import draw_limits
 from bench_pipeline.suites.limits.metrics import (
@@ -107,7 +107,7 @@ def section(inputs: ReportInputs) -> Section | None:
     if a.empty:
         return None
     return Section("limits/report.html.j2", {
-        "a": a, "plots": {p.stem: p for p in a.plots},
+        "a": a, "plots": {p.stem: p for p in a.plots}, "picture": verdict_picture(inputs.run("limits"), "limits"),
         "engines": list(dict.fromkeys(e.engine for e in a.capabilities)),
         "capabilities": list(dict.fromkeys(e.capability for e in a.capabilities)),
         "cell": {(e.engine, e.capability): e for e in a.capabilities}, "titles": CAPABILITY_TITLES,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from bench_pipeline.fmt import MiB
-from bench_pipeline.settings import BenchSettingsBase, PositiveInt
+from bench_pipeline.settings import BenchSettingsBase, PositiveInt, PositiveSeconds
 
 
 class LimitsSettings(BenchSettingsBase):
@@ -21,6 +21,8 @@ class LimitsSettings(BenchSettingsBase):
     sweep_budget_mib: PositiveInt = 1152
     sweep_repeats: PositiveInt = 1
     modes_rows: PositiveInt = 2_500_000
+    # `limits`'s time budget (its variable is named apart from the main settings' BENCH_TIME_BUDGET_S).
+    time_budget_s: PositiveSeconds = Field(1800.0, validation_alias=AliasChoices("BENCH_LIMITS_TIME_BUDGET_S"))
 
     @property
     def sweep_budget_bytes(self) -> int:

@@ -28,8 +28,8 @@ def _options(p) -> None:
 
 def _run(args) -> SuiteRun:
     own = WarsSettings.from_env(events_rows=args.rows, sales_rows=args.csv_rows, images=args.images,
-                                threads=args.threads)
-    return SuiteRun(opt.main_settings_from(args, rows=None, threads=None), own)
+                                threads=args.threads, time_budget_s=args.time_budget_s)
+    return SuiteRun(opt.main_settings_from(args, rows=None, threads=None, time_budget_s=None), own)
 
 
 def open_data(run: SuiteRun):
@@ -72,13 +72,44 @@ def measured_with(run: SuiteRun, task: str, engine: str, data) -> dict:
 
 
 def _cells(run: SuiteRun) -> list[CellGroup]:
+    from bench_pipeline.store import ResultsStore
+    from bench_pipeline.suites.wars.cells import task_spec
     from bench_pipeline.suites.wars.tasks import TASKS
 
+    s, store = run.main, ResultsStore(run.main.store_path)
     data = functools.cache(lambda: open_data(run))
+
+    def spec(name: str, engine: str):
+        return task_spec(name, engine, data(), run.own.thread_count, repeats=s.repeats, timeout_s=s.timeout_s,
+                         budget_bytes=s.budget_bytes, query_budget_s=s.query_budget_s)
+
+    def latest_rows(name: str, keys: list[str]) -> list[dict]:
+        rows = store.latest("suite = 'wars' AND query = ? AND dataset_fingerprint = ?", [name, data().fingerprint()],
+                            "engine, query")
+        return [{**r, "key": r["engine"]} for r in rows if r["engine"] in keys]
+
     return [CellGroup(task_asset(name), list(w.engines),
                       lambda engine, name=name: measured_with(run, name, engine, data()), queries=1,
+                      spec=functools.partial(spec, name), latest_rows=functools.partial(latest_rows, name),
                       label=lambda engine, name=name: f"{name}:{engine}")
             for name, w in TASKS.items()]
+
+
+def _questions(run: SuiteRun, measurements, noise):
+    """Per task, the fastest engine against every other: which engine to use for it."""
+    from bench_pipeline import stats
+    from bench_pipeline.harness.rounds import RECOMMENDATION, Question
+    from bench_pipeline.suites.wars.tasks import TASKS
+
+    out = []
+    for name, task in TASKS.items():
+        valid = [m for m in measurements if m.group == task_asset(name) and m.valid]
+        if not valid:
+            continue
+        best = min(valid, key=lambda m: stats.level(m.values, noise).value)
+        out += [Question(m, best, "task", RECOMMENDATION, f"{name} ({task.title})", f"{m.engine} vs {best.engine}")
+                for m in valid if m is not best]
+    return out
 
 
 def _room(run: SuiteRun) -> None:
@@ -106,13 +137,18 @@ def _summary(run: SuiteRun, result) -> Summary:
     from pathlib import Path
 
     from bench_pipeline.store import ResultsStore
+    from bench_pipeline.suites import answers
     from bench_pipeline.suites.wars.cells import missing_engines
 
     missing = missing_engines()
     rows = latest(run, ResultsStore(run.main.store_path))[0] if result.report else []
+    questions = answers(SUITE, run) if rows else []
     extra = {"missing_engines": missing, "data": str(run.own.data_dir(run.main.home, run.main.seed).resolve()),
-             "results": [{("task" if k == "query" else k): r.get(k) for k in _KEEP} for r in rows]}
+             "results": [{("task" if k == "query" else k): r.get(k) for k in _KEEP} for r in rows],
+             "answers": [q.as_json() for q in questions]}
     notes = tuple(f"missing engine {e}: {reason}" for e, reason in sorted(missing.items()))
+    if questions:
+        notes += ("", "Answers by the rule:", *(f"- {q.sentence()}" for q in questions))
     plots = [p for p in result.plots if Path(p).name.startswith("wars_")]
     return Summary(rows, _title(run), notes, extra, show=lambda: _print(rows), plots=plots)
 
@@ -136,4 +172,7 @@ SUITE = Suite(
     settings=WarsSettings, options=_options, run_from_args=_run,
     data=lambda run: [DataStep(DATASET, "Engine Wars data: events, sales.csv, images", lambda: data_fingerprint(run))],
     cells=_cells, room=_room, title=_title, summary=_summary, outputs=("wars_summary", "benchmark_report"),
+    questions=_questions,
+    budget="round 1 measures every task on every engine once; then each process goes to the open comparison most "
+           "likely to be decided per second: per task, the fastest engine against each other engine",
 )

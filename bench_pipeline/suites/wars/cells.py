@@ -1,32 +1,22 @@
-"""Measure one task on one engine with the project's harness, into the results store.
+"""One task on one engine as the instrument measures it (`task_spec`), into the results store.
 
-Each measurement is `harness.runner.run_query`: a fresh worker process with the
-thread settings fixed before import, a cold run and warm runs, the peak RSS of
-the whole process tree, timeouts, a memory budget and statuses. Answers are
-checked by the suite's own validator; rows are stored with suite = 'wars' and
-query = the task's name. The image pipeline gets an HTTP server on
-127.0.0.1 for the duration of its measurement.
+Each process is a fresh worker with the thread settings fixed before import, a
+cold run and warm runs, the peak RSS of the whole process tree, timeouts, a
+memory budget and statuses. Answers are checked by the suite's own validator;
+rows are stored with suite = 'wars' and query = the task's name. The image
+pipeline's session serves the images over HTTP on 127.0.0.1 for its processes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from bench_pipeline.engines import engine_class
-from bench_pipeline.harness.runner import (
-    DEFAULT_REPEATS,
-    DEFAULT_TIMEOUT_S,
-    CellResult,
-    QuerySpec,
-    cell_identity,
-    run_query,
-    stamped,
-)
-from bench_pipeline.store import ResultsStore
+from bench_pipeline.harness.instrument import CellSpec, Session
+from bench_pipeline.harness.runner import DEFAULT_REPEATS, DEFAULT_TIMEOUT_S
 from bench_pipeline.suites.wars.data import WarsData
 from bench_pipeline.suites.wars.engines import IMAGES_URL_ENV
 from bench_pipeline.suites.wars.server import ImageServer
@@ -75,35 +65,23 @@ def missing_engines() -> dict[str, str]:
     return out
 
 
-def run_task(task: str, engine: str, data: WarsData, threads: int, store: ResultsStore | None = None,
-                 repeats: int = DEFAULT_REPEATS, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 budget_bytes: int | None = None, dagster_run_id: str | None = None,
-                 on_run: Callable[[dict], None] | None = None, max_repeats: int | None = None,
-                 precision: float = 0.05, query_budget_s: float = 30.0) -> CellResult:
-    """max_repeats, precision, query_budget_s: Settings.repetition_settings (None: exactly `repeats` warm runs)."""
-    path = wars_engine_path(task, engine)
-    result = CellResult(uuid.uuid4().hex, engine, threads)
-    with contextlib.ExitStack() as stack:
-        env = {}
-        if task == "images":
-            server = stack.enter_context(ImageServer(data.images))
-            env = {IMAGES_URL_ENV: server.url, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-        spec = QuerySpec(path, task, data, threads, repeats, timeout_s, budget_bytes, env=env,
-                         validator=validate_task, max_repeats=max_repeats, precision=precision,
-                         query_budget_s=query_budget_s)
-
-        def named(row: dict) -> None:
-            row["engine"] = engine  # the suite's engine name, not its class path
-            if on_run:
-                on_run(row)
-
-        rows = run_query(spec, on_run=named)
+def task_spec(task: str, engine: str, data: WarsData, threads: int, repeats: int = DEFAULT_REPEATS,
+              timeout_s: float = DEFAULT_TIMEOUT_S, budget_bytes: int | None = None,
+              query_budget_s: float = 30.0) -> CellSpec:
+    """The cell of one task on one engine: the engine's class for the task, the suite's validator, the size the
+    task reads as `dataset_rows`, and for the image pipeline a session that serves the images."""
     params = data.params()
     size = (params["images"] if task == "images" else
             params["sales_rows"] if task == "csv_groupby" else params["events_rows"])
-    rows = stamped(rows, cell_identity(result.cell_run_id, SUITE, threads, data.fingerprint(), size,
-                                       dagster_run_id, engine=engine))
-    if store is not None:
-        store.append(rows)
-    result.rows = rows
-    return result
+    return CellSpec(wars_engine_path(task, engine), threads, data, (task,), repeats=repeats, timeout_s=timeout_s,
+                    budget_bytes=budget_bytes, suite=SUITE, validator=validate_task, query_budget_s=query_budget_s,
+                    name=engine, dataset_rows=size,
+                    session=functools.partial(image_server, data) if task == "images" else None)
+
+
+@contextlib.contextmanager
+def image_server(data: WarsData):
+    """The images over HTTP on 127.0.0.1 for the processes of an image cell."""
+    with ImageServer(data.images) as server:
+        yield Session(env={IMAGES_URL_ENV: server.url, "NO_PROXY": "127.0.0.1,localhost",
+                           "no_proxy": "127.0.0.1,localhost"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench_pipeline.fields import columns
-from bench_pipeline.suites import ReportInputs, Section
+from bench_pipeline.suites import ReportInputs, Section, verdict_picture
 
 COLUMNS = columns(("query", "task"), "engine", "threads_asked", "status", "cold_seconds", "median_seconds", "cv",
                   "peak_rss_bytes", "startup_seconds", "answer_rows", "zero_copy", "message")
@@ -18,7 +18,7 @@ def section(inputs: ReportInputs) -> Section | None:
     if not rows:
         return None
     return Section("wars/report.html.j2", {
-        "rows": rows, "columns": COLUMNS, "missing": missing_engines(),
+        "rows": rows, "columns": COLUMNS, "missing": missing_engines(), "picture": verdict_picture(run, "wars"),
         "data": {"path": str(data.root), **data.params()},
         "plots": sorted(run.main.plots_dir.glob("wars_*.png")),
     })

@@ -9,7 +9,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from bench_pipeline.harness import provenance
-from bench_pipeline.settings import BenchSettingsBase, PositiveInt
+from bench_pipeline.settings import BenchSettingsBase, PositiveInt, PositiveSeconds
 
 
 class WarsSettings(BenchSettingsBase):
@@ -21,6 +21,7 @@ class WarsSettings(BenchSettingsBase):
     sales_rows: PositiveInt = Field(1_000_000, validation_alias=AliasChoices("BENCH_WARS_CSV_ROWS"))
     images: PositiveInt = 200
     threads: Annotated[int, Field(ge=0)] = 0  # 0: the machine's logical cores
+    time_budget_s: PositiveSeconds = 900.0  # `wars`'s time budget
 
     @property
     def thread_count(self) -> int:

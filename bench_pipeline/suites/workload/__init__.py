@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bench_pipeline import options as opt
+from bench_pipeline.store import ResultsStore
 from bench_pipeline.suites import CellGroup, Suite, SuiteRun, Summary
 from bench_pipeline.suites.workload import cells
 from bench_pipeline.suites.workload.settings import WorkloadSettings
@@ -18,14 +19,14 @@ def _run(args) -> SuiteRun:
     if args.engines and (other := [e for e in args.engines if e not in ENGINE_NAMES]):
         raise opt.UsageError(f"argument --engines: a workload runs on {', '.join(ENGINE_NAMES)}, not "
                              f"{', '.join(other)}")
-    main = opt.main_settings_from(args, engines=None, threads=None)
+    main = opt.main_settings_from(args, engines=None, threads=None, time_budget_s=None)
     try:
         w = load_workload(social.resolve(args.workload, main))
     except WorkloadError as exc:
         raise opt.UsageError(f"argument --workload: {exc}") from None
     saved = WorkloadSettings.from_env(main.home)
     own = WorkloadSettings.from_env(main.home, paths={**saved.paths, w.name: str(w.root)}, current=w.name,
-                                    engines=args.engines, threads=args.threads)
+                                    engines=args.engines, threads=args.threads, time_budget_s=args.time_budget_s)
     return SuiteRun(main, own)
 
 
@@ -51,9 +52,24 @@ def group(run: SuiteRun, name: str) -> CellGroup:
 
     def measured(k: str) -> dict:
         _, engine, t = cells.split_key(k)
-        return cells.measured_with(w, engine, t, run.main.repeats)
+        return cells.measured_with(w, engine, t, run.main.repeats, run.main.repetition_settings)
 
-    return CellGroup(cells.ASSET, keys, measured, queries=len(w.queries), dynamic_partitions={cells.PARTITIONS: keys})
+    def spec(k: str):
+        _, engine, t = cells.split_key(k)
+        return cells.cell_spec(w, engine, t, run.main)
+
+    store = ResultsStore(run.main.store_path)
+    return CellGroup(cells.ASSET, keys, measured, queries=len(w.queries), spec=spec,
+                     latest_rows=lambda ks: cells.latest_rows(store, w, ks),
+                     dynamic_partitions={cells.PARTITIONS: keys})
+
+
+def _questions(run: SuiteRun, measurements, noise):
+    from bench_pipeline.harness import provenance
+    from bench_pipeline.verdict import questions
+
+    return questions(measurements, cells.ASSET, provenance.logical_cores(), noise,
+                     order=list(_workload(run.own.paths[run.own.current]).queries))
 
 
 def _title(run: SuiteRun) -> str:
@@ -69,15 +85,27 @@ def latest(run: SuiteRun, store, name: str | None = None) -> tuple[list[dict], o
     return build_workload_metrics(store, w.name, w.fingerprint(), list(w.queries)), w
 
 
+def workload_verdict(run: SuiteRun, rows: list[dict], w, cores: int):
+    """The workload's verdict on its asked engines and threads, with the machine's noise prior."""
+    from bench_pipeline import calibration
+    from bench_pipeline.verdict import build_verdict
+
+    prior, _ = calibration.prior(run.main.home)
+    return build_verdict(rows, cores, None, queries=list(w.queries), prior=prior,
+                         most_processes=run.main.max_processes, resolves=calibration.resolves(run.main.home))
+
+
 def _summary(run: SuiteRun, result) -> Summary:
     from bench_pipeline.harness import provenance
     from bench_pipeline.store import ResultsStore
-    from bench_pipeline.verdict import build_verdict, verdict_rows
+    from bench_pipeline.suites.workload.metrics import geometric_ratios
+    from bench_pipeline.verdict import verdict_rows
 
     rows, w = latest(run, ResultsStore(run.main.store_path))
     engines, threads = engines_threads(run)
     rows = verdict_rows(rows, engines, threads)
-    verdict = build_verdict(rows, provenance.logical_cores(), None, queries=list(w.queries)) if rows else None
+    cores = provenance.logical_cores()
+    verdict = workload_verdict(run, rows, w, cores) if rows else None
     notes = ("", "Verdict:", *(f"- {line}" for line in verdict.recommendation),
              *(f"- caveat: {line}" for line in verdict.caveats)) if verdict else ()
     means = _geometric_means(rows, list(w.queries))
@@ -86,10 +114,17 @@ def _summary(run: SuiteRun, result) -> Summary:
                 + (f"{g['geomean']:.4f} s" if g["geomean"] is not None else
                    f"{g['valid']} of {len(w.queries)} queries valid")
                 for (e, t), g in means.items()))
+    ratios = geometric_ratios(rows, list(w.queries), cores, verdict.noise) if verdict else []
+    if ratios:
+        notes += ("", f"Geometric mean of the time ratios over the {len(w.queries)} queries, at {ratios[0]['threads']} "
+                      f"threads (95 % interval):",
+                  *(f"- {r['engine']} / {r['against']}: {r['ratio']:.3f}x ({r['low']:.3f}-{r['high']:.3f})"
+                    for r in ratios))
     return Summary(rows, f"workload {w.name}: latest measurement per cell and query", notes,
                    extra={"workload": w.name, "verdict": verdict.as_json() if verdict else None,
                           "results": [{k: r.get(k) for k in _KEEP} for r in rows],
-                          "geometric_means": [{"engine": e, "threads": t, **g} for (e, t), g in means.items()]})
+                          "geometric_means": [{"engine": e, "threads": t, **g} for (e, t), g in means.items()],
+                          "geometric_ratios": ratios})
 
 
 def _geometric_means(rows: list[dict], queries: list[str]) -> dict:
@@ -112,5 +147,10 @@ SUITE = Suite(
     help="your own workload (a folder with workload.toml) on every engine, measuring only stale cells",
     settings=WorkloadSettings, options=lambda p: None, run_from_args=_run, data=lambda run: [],
     cells=_cells, room=lambda run: None, title=_title, summary=_summary,
-    outputs=("workload_summary", "benchmark_report"), parents=("measure", "json"), subcommand=False,
+    outputs=("workload_summary", "benchmark_report"), questions=_questions,
+    budget="as run's: round 1 measures every query of every stale cell once; then each process goes to the open "
+           "comparison most likely to be decided per second: the fastest engine against each engine that could "
+           "still be as fast, then their scaling, then the rest (a re-measured query against its previous "
+           "measurement among them)",
+    subcommand=False,
 )

@@ -1,10 +1,10 @@
 """A workload's cells: workload x engine x threads, each holding every query of the workload.
 
-Keys read `<workload>|<engine>|<threads>`. A cell is measured with the engine's workload class
-(workloads/execute.py) in fresh worker processes, like the grid's, and validated against the
-workload's reference. What it is measured with includes every query's SQL (or the engine's override)
-and the DataFrame code, so editing one query makes that workload's cells stale (all queries of a cell
-are measured again: a cell holds every query).
+Keys read `<workload>|<engine>|<threads>`. A cell is measured by the instrument like the grid's: each
+query in fresh worker processes (workloads/execute.py), validated against the workload's reference.
+What it is measured with includes every query's SQL (or the engine's override) and the DataFrame code,
+so editing one query makes that workload's cells stale (all queries of a cell are measured again: a
+cell holds every query).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from bench_pipeline.harness.runner import CellResult, CellSpec, run_cell
+from bench_pipeline.harness.instrument import CellSpec
 from bench_pipeline.store import ResultsStore
 from bench_pipeline.workloads.reference import validate_answer
 from bench_pipeline.workloads.spec import Workload
@@ -41,19 +41,24 @@ def code_version() -> str:
     return h.hexdigest()[:12]
 
 
-def measured_with(w: Workload, engine: str, threads: int, repeats: int) -> dict:
+def measured_with(w: Workload, engine: str, threads: int, repeats: int, settings: dict | None = None) -> dict:
+    """`settings`: how the processes are measured (Settings.repetition_settings)."""
     from bench_pipeline.versions import measured_with as signature
 
     return signature(engine, threads, w, repeats, harness_version=code_version(),
-                     settings={"queries": {q: w.query_fingerprint(q, engine) for q in w.queries}})
+                     settings={"queries": {q: w.query_fingerprint(q, engine) for q in w.queries}, **(settings or {})})
 
 
-def run_workload_cell(w: Workload, engine: str, threads: int, store: ResultsStore | None, repeats: int,
-                      timeout_s: float, budget_bytes: int | None = None, max_repeats: int | None = None,
-                      precision: float = 0.05, query_budget_s: float = 30.0,
-                      dagster_run_id: str | None = None) -> CellResult:
-    spec = CellSpec(engine, threads, w, list(w.queries), repeats=repeats, timeout_s=timeout_s,
-                    budget_bytes=budget_bytes, dagster_run_id=dagster_run_id, suite="workload",
-                    validator=validate_answer, max_repeats=max_repeats, precision=precision,
-                    query_budget_s=query_budget_s, context={"engine": engine, "workload": w.name})
-    return run_cell(spec, store)
+def cell_spec(w: Workload, engine: str, threads: int, s) -> CellSpec:
+    """How the instrument measures the cell (`s`: the main settings)."""
+    return CellSpec(engine, threads, w, list(w.queries), repeats=s.repeats, timeout_s=s.timeout_s,
+                    budget_bytes=s.budget_bytes, suite="workload", validator=validate_answer,
+                    query_budget_s=s.query_budget_s, context={"workload": w.name})
+
+
+def latest_rows(store: ResultsStore, w: Workload, keys: list[str]) -> list[dict]:
+    """The latest measurement of each of these cells' queries on the workload's data (`key` added)."""
+    rows = store.latest("suite = 'workload' AND workload = ? AND dataset_fingerprint = ?", [w.name, w.fingerprint()],
+                        "engine, threads_asked, query")
+    wanted = set(keys)
+    return [{**r, "key": k} for r in rows if (k := key(w.name, r["engine"], r["threads_asked"])) in wanted]

@@ -32,6 +32,30 @@ def by_cell(rows: list[dict]) -> dict[tuple[str, int], dict[str, dict]]:
     return cells
 
 
+def geometric_ratios(rows: list[dict], queries: list[str], cores: int, noise: stats.Noise) -> list[dict]:
+    """The geometric mean over the queries of each engine's time ratio against the engine with the smallest
+    geometric mean, at the verdict's thread count, with its 95 % interval (stats.geometric_mean): only engines
+    with every query valid. The summary TPC-H's readers ask for: how much faster overall, and how sure."""
+    from bench_pipeline.verdict import compared_threads
+
+    threads = compared_threads(rows, cores)
+    cells = {e: q for (e, t), q in by_cell(rows).items() if t == threads}
+    complete = {e: q for e, q in cells.items() if geometric_mean(q, queries)["geomean"] is not None}
+    if len(complete) < 2:
+        return []
+    best = min(complete, key=lambda e: geometric_mean(complete[e], queries)["geomean"])
+    out = []
+    for engine, by_query in complete.items():
+        if engine == best:
+            continue
+        g = stats.geometric_mean([stats.compare(stats.processes_of(by_query[q]),
+                                                stats.processes_of(complete[best][q]), noise) for q in queries])
+        if g is not None:
+            out.append({"engine": engine, "threads": threads, "against": best, "ratio": g.value, "low": g.low,
+                        "high": g.high})
+    return sorted(out, key=lambda r: r["ratio"])
+
+
 def geometric_mean(by_query: dict[str, dict], queries) -> dict:
     """PDS-H's summary of a cell: the geometric mean of its median times, only when every query is valid
     (a mean over the queries an engine happened to answer would flatter it); else how many were."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bench_pipeline.suites import ReportInputs, Section
-from bench_pipeline.suites.workload.metrics import by_cell, geometric_mean
+from bench_pipeline.suites import ReportInputs, Section, verdict_picture
+from bench_pipeline.suites.workload.metrics import by_cell, geometric_mean, geometric_ratios
 
 
 def section(inputs: ReportInputs) -> Section | None:
-    from bench_pipeline.suites.workload import engines_threads, latest
-    from bench_pipeline.verdict import build_verdict, verdict_rows
+    from bench_pipeline.suites.workload import engines_threads, latest, workload_verdict
+    from bench_pipeline.verdict import verdict_rows
     from bench_pipeline.workloads.spec import WorkloadError
 
     run = inputs.run("workload")
@@ -20,11 +20,15 @@ def section(inputs: ReportInputs) -> Section | None:
             continue  # a registered folder that is gone or broken: nothing to show
         if not rows:
             continue
-        engines, threads = engines_threads(run)
-        verdict = build_verdict(verdict_rows(rows, engines, threads), inputs.cores, None, queries=list(w.queries))
+        one = type(run)(run.main, run.own.model_copy(update={"current": name}))
+        engines, threads = engines_threads(one)
+        rows = verdict_rows(rows, engines, threads)
+        verdict = workload_verdict(one, rows, w, inputs.cores)
         cells = by_cell(rows)
         plot = run.main.plots_dir / f"workload_{w.name}.png"
         shown.append({"workload": w, "queries": list(w.queries), "verdict": verdict, "rows": rows,
+                      "picture": verdict_picture(run, f"workload_{name}"),
+                      "ratios": geometric_ratios(rows, list(w.queries), inputs.cores, verdict.noise),
                       "plots": [plot] if plot.is_file() else [],
                       "cells": [{"engine": e, "threads": t, "by_query": q, **geometric_mean(q, w.queries)}
                                 for (e, t), q in cells.items()]})

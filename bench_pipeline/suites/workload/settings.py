@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
 
-from bench_pipeline.settings import BenchSettingsBase, PositiveInt
+from bench_pipeline.settings import BenchSettingsBase, PositiveInt, PositiveSeconds
 
 
 class WorkloadSettings(BenchSettingsBase):
@@ -19,3 +19,4 @@ class WorkloadSettings(BenchSettingsBase):
     current: str | None = None  # the workload the last `run --workload` measured
     engines: tuple[str, ...] | None = None  # None: the main settings'
     threads: tuple[PositiveInt, ...] | None = None
+    time_budget_s: PositiveSeconds = 900.0  # `run --workload`'s and `tpch`'s time budget
