@@ -415,3 +415,36 @@ def test_time_still_to_spend_is_never_written_as_zero_minutes():
 
     assert [fmt.minutes(s) for s in (0, 20, 40, 60, 100, 3_130, 600_000)] == [
         "under a minute", "under a minute", "1 minute", "1 minute", "2 minutes", "52 minutes", "10,000 minutes"]
+
+
+def test_thread_counts_the_recommendation_does_not_compare_wait_for_it_and_slow_engines_scaling_comes_last():
+    """The issue's slow day: round 1 of every cell would spend the whole budget (PySpark's processes 30 s each).
+    Deferred, round 1 measures every engine at the cores; the recommendation (polars against duckdb) is then
+    decided, the close engines' other thread counts come next (their scaling), and what the budget does not
+    reach is PySpark's and pandas' other counts, left stale and named."""
+    true = {(e, t): base * f for e, base in (("duck", 1.0), ("polar", 1.1), ("pand", 5.0), ("spark", 20.0))
+            for t, f in ((1, 1.8), (2, 1.0), (4, 1.05))}
+    sim = _Sim(true, sigma=0.05, costs={"duck": 1.0, "polar": 1.0, "pand": 6.0, "spark": 30.0})
+    ms = _cells(true, ("A", "B"))
+    rounds.defer(ms, 2)
+    assert {(m.threads, m.deferred) for m in ms} == {(1, True), (2, False), (4, True)}
+    assert all(m.peer is not None and m.peer.threads == 2 and m.peer.engine == m.engine for m in ms if m.deferred)
+    whole = sum(sim.costs[e] for e, _ in true) * 2  # one process of every query of every cell: 228 s
+    out = _rounds(ms, sim, deadline=whole * 0.8)
+    assert out.first_round == 8 and all(t == 2 for _, t, _ in sim.calls[:8])
+    engine = [q for q in out.questions if q.kind == "engine" and "polar" in q.label]
+    assert engine and all(q.decided for q in engine)
+    assert out.while_open["recommendation"] / sum(out.while_open.values()) == 1.0
+    per = {(m.engine, m.threads): m.processes for m in out.measurements}
+    assert all(per[(e, t)] >= 1 for e in ("duck", "polar") for t in (1, 4))  # the close engines: measured
+    assert ("g", "spark|1") in out.unmeasured and out.stopped == "budget" and sim.now <= whole * 0.8
+    assert not set(out.unmeasured) & set(out.whole_cells())
+
+
+def test_a_deferred_cell_is_started_only_when_the_rest_of_it_fits():
+    true = {("duck", 1): 2.0, ("duck", 2): 1.0}
+    sim = _Sim(true, sigma=0.02, cost=10.0)
+    ms = _cells(true, ("A", "B", "C"))
+    rounds.defer(ms, 2)
+    out = _rounds(ms, sim, deadline=45.0)  # round 1: 30 s; the 1-thread cell's three processes would need 60
+    assert out.first_round == 3 and all(t == 2 for _, t, _ in sim.calls) and ("g", "duck|1") in out.unmeasured

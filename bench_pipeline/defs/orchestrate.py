@@ -237,8 +237,8 @@ def _measure_and_record(instance, suite, by_asset: dict[str, CellGroup], todo: d
     result.round_outcome = outcome
     result.cells_left = [label(c) for c in outcome.unmeasured]
     if outcome.unmeasured:
-        result.budget_note = (f"the time budget ({run.time_budget_s:g} s) did not cover one process per stale "
-                              f"cell and query: {len(outcome.unmeasured)} cells left stale "
+        result.budget_note = (f"the time budget ({run.time_budget_s:g} s) did not reach every stale cell, the "
+                              f"recommendation's first: {len(outcome.unmeasured)} cells left stale "
                               f"({', '.join(result.cells_left)}); the next run measures them")
     # Each whole cell is recorded, even after an interrupt: its Dagster run's step stores its rows (PENDING), so a
     # kill leaves a cell both stored and materialized, or neither.

@@ -24,7 +24,15 @@ from bench_pipeline import stats
 from bench_pipeline.harness import interrupt, provenance
 from bench_pipeline.harness.machine_lock import measurement_lock, this_command
 from bench_pipeline.harness.query_loop import DEFAULT_REPEATS
-from bench_pipeline.harness.rounds import MOST_PROCESSES, Measurement, Observer, Outcome, Question, measure_in_rounds
+from bench_pipeline.harness.rounds import (
+    MOST_PROCESSES,
+    Measurement,
+    Observer,
+    Outcome,
+    Question,
+    defer,
+    measure_in_rounds,
+)
 from bench_pipeline.harness.runner import DEFAULT_TIMEOUT_S, QuerySpec, run_query
 from bench_pipeline.queries import QUERY_NAMES
 from bench_pipeline.store import MeasurementRow
@@ -184,6 +192,7 @@ def measure_cells(specs: dict[Cell, CellSpec], context: list[dict], store: Resul
             ms.append(m)
             if q in old and (p := fixed({**old[q], "group": cell[0], "key": cell[1]}, m.label)).valid:
                 before[id(m)] = p
+    defer(ms, cores)
     sessions = _Sessions(specs)
 
     def measure(m: Measurement, index: int) -> list[dict]:

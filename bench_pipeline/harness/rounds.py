@@ -14,7 +14,12 @@ and how much it matters:
 
 **Round 1** runs one process for every measurement not measured yet, in an order shuffled anew, thread counts
 up to the cores before oversubscribed ones, the processes of one session (a cluster started for a cell) one
-after another. **Then the budget goes where it changes the answer.** After every process the open questions
+after another. A *deferred* measurement (a thread count the recommendation does not compare, set by the
+instrument) waits: it only feeds the scaling and the speedup plots, so it is measured after round 1 at the
+importance of its *peer* (the same engine and query at the compared thread count): SCALING while the peer is or
+could still be as fast as the fastest, OTHER otherwise, and before the questions of that importance (they
+cannot be asked without it), a cell already started first, and only when the rest of its cell fits in the time
+left. **Then the budget goes where it changes the answer.** After every process the open questions
 are ranked: by importance first, then by how soon the rule expects to decide them per second of machine time
 (its estimate of the processes each side still needs, `Comparison.to_decide`, times the seconds a process of
 that side took, a session's start-up included when it must start again). The best question gets the next
@@ -73,6 +78,8 @@ class Measurement:
     session: str | None = None  # measurements of one session (a cluster) run one after another in round 1
     session_seconds: float = 0.0  # what starting its session took, the last time it started
     label: str = ""  # the cell as people name it ('duckdb|2', 'pyspark 3x flat')
+    deferred: bool = False  # not compared by the recommendation: measured after round 1 (see the module's text)
+    peer: Measurement | None = None  # a deferred one's engine and query at the compared thread count
 
     @property
     def processes(self) -> int:
@@ -87,8 +94,13 @@ class Measurement:
         return self.label or self.key
 
     def per_process(self) -> float | None:
-        """Seconds a process of it takes (its session's start-up apart)."""
-        return statistics.fmean(self.seconds) if self.seconds else self.estimate
+        """Seconds a process of it takes (its session's start-up apart); a deferred one not measured yet: its peer's,
+        scaled by the threads it has fewer (a guess until it has run)."""
+        if self.seconds:
+            return statistics.fmean(self.seconds)
+        if self.estimate is None and self.peer is not None and (peer := self.peer.per_process()) is not None:
+            return peer * max(1.0, self.peer.threads / max(self.threads, 1))
+        return self.estimate
 
     def cost(self, open_session: str | None) -> float:
         """Seconds of machine time its next process costs, starting its session again if another is open."""
@@ -233,6 +245,24 @@ class Outcome:
                 "questions": [q.as_json() for q in self.questions]}
 
 
+def defer(ms: list[Measurement], cores: int) -> None:
+    """In a group of several thread counts (not in sessions), the recommendation compares the engines at one: the
+    most threads within the cores (verdict.compared_threads). The other counts only feed the scaling and the
+    speedup plots, so the rounds measure them after round 1, by their peer's importance (harness/rounds.py)."""
+    groups: dict[str, set[int]] = {}
+    for m in ms:
+        groups.setdefault(m.group, set()).add(m.threads)
+    by = {(m.group, m.engine, m.threads, m.query): m for m in ms}
+    for m in ms:
+        counts = groups[m.group]
+        if m.fixed or m.session is not None or len(counts) < 2:
+            continue
+        within = [t for t in counts if t <= cores]
+        compared = max(within) if within else min(counts)
+        if m.threads != compared:
+            m.deferred, m.peer = True, by.get((m.group, m.engine, compared, m.query))
+
+
 def _feedable(m: Measurement, most: int) -> bool:
     return not m.fixed and m.status == "ok" and m.processes < most
 
@@ -329,7 +359,7 @@ class _Rounds:
 
     # -- round 1 ----------------------------------------------------------------------------------------------
     def first_round(self, whole: bool) -> None:
-        todo = [m for m in self.ms if not m.fixed and m.processes == 0]
+        todo = [m for m in self.ms if not m.fixed and m.processes == 0 and (whole or not m.deferred)]
         if not todo:
             return
         self.rng.shuffle(todo)
@@ -375,17 +405,46 @@ class _Rounds:
         fewest = min(m.processes for m, _ in behind)
         return cost, [m for m, _ in behind if m.processes == fewest]
 
+    def deferred_tier(self, m: Measurement, questions: list[Question]) -> int:
+        """SCALING while its peer is the fastest or could still be as fast; OTHER otherwise (and when it has
+        more threads than the compared count: it feeds no question, only the speedup plot)."""
+        if m.peer is None or m.threads > m.peer.threads:
+            return OTHER
+        for q in questions:
+            if q.tier == RECOMMENDATION and (q.reference is m.peer or (q.subject is m.peer and (
+                    not q.decided or q.comparison.answer == stats.EQUIVALENT))):
+                return SCALING
+        return OTHER
+
+    def waiting(self, questions: list[Question]) -> list[tuple[tuple, Measurement]]:
+        """The deferred measurements not measured yet whose whole cell's rest fits in the time left, ranked."""
+        out = []
+        for m in self.ms:
+            if m.deferred and not m.fixed and m.processes == 0:
+                cell = [x for x in self.ms if x.group == m.group and x.key == m.key]
+                rest = sum(x.cost(self.open_session) for x in cell if x.processes == 0)
+                if rest <= self.left():
+                    started = any(x.processes for x in cell)
+                    out.append(((self.deferred_tier(m, questions), 0, 0 if started else 1, rest), m))
+        return out
+
     def later(self) -> None:
         fed = None
         while True:
             ranked = []
-            for q in self.open_questions():
-                p = self.plan(q)
+            questions = self.questions()
+            for q in questions:
+                p = None if q.decided else self.plan(q)
                 if p is not None:
-                    ranked.append((q.tier, p[0], q, p[1]))
-            if ranked:
-                _, _, q, sides = min(ranked, key=lambda x: (x[0], x[1]))
-                what, category, which = q.text(), q.category, (q.kind, q.panel, q.label)
+                    ranked.append(((q.tier, 1, 0, p[0]), q, p[1]))
+            waiting = self.waiting(questions)
+            if ranked or waiting:
+                key, q, sides = min([*ranked, *((k, None, [m]) for k, m in waiting)], key=lambda x: x[0])
+                if q is not None:
+                    what, category, which = q.text(), q.category, (q.kind, q.panel, q.label)
+                else:
+                    what, category, which = (f"{sides[0].name}: its first processes", CATEGORIES[key[0]],
+                                             (sides[0].group, sides[0].key))
             else:
                 baseline = sorted((m for m in self.ms if m.valid and _feedable(m, min(BASELINE, self.most))
                                    and self.fits(m)), key=lambda m: m.cost(self.open_session))
@@ -398,7 +457,7 @@ class _Rounds:
                 fed = which
                 self.observer.feeding(what, category, len(ranked), self.left())
             self.rng.shuffle(sides)
-            recommending = any(tier == RECOMMENDATION for tier, *_ in ranked)
+            recommending = any(k[0] == RECOMMENDATION for k, *_ in ranked)
             ran = False
             for m in sides:
                 if not self.fits(m):
@@ -410,6 +469,8 @@ class _Rounds:
                 ran = True
             if not ran and q is not None:
                 self.starved.add(id(q))
+            if not ran and q is None:
+                return  # a deferred cell that fitted no longer does: nothing else waits on it
 
     # -- the end ----------------------------------------------------------------------------------------------
     def outcome(self, stop: BaseException | None) -> Outcome:
@@ -420,15 +481,17 @@ class _Rounds:
             texts.append(self.what_decides(q, extra))
         if stop is not None:
             stopped = "interrupted"
-        elif not (self.first or self.more) and not still:
+        unmeasured = sorted({(m.group, m.key) for m in self.ms if not m.fixed and not m.processes})
+        if stop is not None:
+            pass
+        elif not (self.first or self.more) and not still and not unmeasured:
             stopped = "nothing to measure"
-        elif not still:
+        elif not still and not unmeasured:
             stopped = "decided"
-        elif any(self.beyond_time(q) for q in still):
+        elif unmeasured or any(self.beyond_time(q) for q in still):
             stopped = "budget"
         else:
             stopped = "most processes"
-        unmeasured = sorted({(m.group, m.key) for m in self.ms if not m.fixed and not m.processes})
         out = Outcome(self.ms, self.first, self.more, stopped, texts, sum(extra.values()), unmeasured, qs,
                       self.spent, self.while_open, stop)
         self.observer.finished(out)
