@@ -48,10 +48,9 @@ def points(questions: Sequence) -> dict[str, list[dict]]:
             continue
         subject, reference = _names(q.label)
         speedup = q.kind in ("scaling", "executors")
+        shown = f"{1 / c.ratio:.2f}x speedup" if speedup else f"{c.ratio:.2f}x"
         if q.answer == stats.UNDECIDED:
-            shown = f"{c.processes[0]}+{c.processes[1]} processes"
-        else:
-            shown = f"{1 / c.ratio:.2f}x speedup" if speedup else f"{c.ratio:.2f}x"
+            shown += f", {c.processes[0]}+{c.processes[1]} processes"
         out.setdefault(q.panel, []).append({
             "label": f"{subject} / {reference}", "ratio": c.ratio, "low": c.low, "high": c.high,
             "answer": q.answer, "class": _class(q.answer), "processes": c.processes, "text": f"{q.answer} ({shown})",

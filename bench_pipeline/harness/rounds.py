@@ -12,24 +12,24 @@ and how much it matters:
 3. OTHER: the rest (other scaling, a re-measured query against its previous measurement: the history's
    regressions).
 
-**Round 1** runs one process for every measurement not measured yet, in an order shuffled anew, thread counts
-up to the cores before oversubscribed ones, the processes of one session (a cluster started for a cell) one
-after another. A *deferred* measurement (a thread count the recommendation does not compare, set by the
-instrument) waits: it only feeds the scaling and the speedup plots, so it is measured after round 1 at the
-importance of its *peer* (the same engine and query at the compared thread count): SCALING while the peer is or
-could still be as fast as the fastest, OTHER otherwise, and before the questions of that importance (they
-cannot be asked without it), a cell already started first, and only when the rest of its cell fits in the time
-left. **Then the budget goes where it changes the answer.** After every process the open questions
-are ranked: by importance first, then by how soon the rule expects to decide them per second of machine time
-(its estimate of the processes each side still needs, `Comparison.to_decide`, times the seconds a process of
-that side took, a session's start-up included when it must start again). The best question gets the next
+**Round 1** runs one process for every measurement not measured yet, in an order shuffled anew, thread counts up to
+the cores before oversubscribed ones, the processes of one session (a cluster started for a cell) one after
+another. A *deferred* measurement (a thread count the recommendation does not compare, set by the instrument)
+waits: it only feeds the scaling and the speedup plots, so it is measured after round 1 at the importance of its
+*peer* (the same engine and query at the compared thread count): SCALING while the peer is or could still be as
+fast as the fastest, OTHER otherwise (a cell at its most important query's, as it is stored whole), before the
+questions of that importance (they cannot be asked without it), a cell already started first, and only when the
+rest of its cell fits in the time left. **Then the budget goes where it changes the answer.** After every process
+the open questions are ranked: by importance first, then by how soon the rule expects to decide them per second of
+machine time (its estimate of the processes each side still needs, `Comparison.to_decide`, times the seconds a
+process of that side took, a session's start-up included when it must start again). The best question gets the next
 process, on the side that is behind (both sides, in a shuffled order, when they are level, so that each look
-compares sides measured side by side). A question is not fed when its estimated cost exceeds the time left, or
-when it needs more than `most_processes` a side once each side has TRUST_FROM processes (before that the
-estimate rests on too little to give up on it); it is named with what would decide it. When no question is
-left to feed, measurements with fewer than BASELINE processes get them while the budget lasts, so that the
-next re-measure can tell a regression. A failure is an answer: a measurement that failed gets no more
-processes. The rounds end when nothing more is worth a process or fits.
+compares sides measured side by side). A question is not fed when its estimated cost exceeds the time left, or when
+it needs more than `most_processes` a side once each side has TRUST_FROM processes (before that the estimate rests
+on too little to give up on it); it is named with what would decide it. When no question is left to feed,
+measurements with fewer than BASELINE processes get them while the budget lasts, so that the next re-measure can
+tell a regression. A failure is an answer: a measurement that failed gets no more processes. The rounds end when
+nothing more is worth a process or fits.
 
 Cells whose every query has at least one process are whole; their rows go to the store one cell at a time
 (`harness/instrument.py`); a cell left with an unmeasured query stays stale.
@@ -236,6 +236,10 @@ class Outcome:
         if total:
             text += f"; then {total:.0f} s: " + ", ".join(
                 f"{k} {v:.0f} s ({v / total:.0%})" for k, v in later.items())
+        if (open_ := sum(self.while_open.values())) > 0:
+            share = self.while_open.get(CATEGORIES[RECOMMENDATION], 0.0) / open_
+            text += (f"; while the recommendation's comparisons were open and fitted, {share:.0%} of "
+                     f"{open_:.0f} s went to them")
         return text
 
     def as_json(self) -> dict:
@@ -423,9 +427,10 @@ class _Rounds:
             if m.deferred and not m.fixed and m.processes == 0:
                 cell = [x for x in self.ms if x.group == m.group and x.key == m.key]
                 rest = sum(x.cost(self.open_session) for x in cell if x.processes == 0)
-                if rest <= self.left():
+                if rest <= self.left():  # a cell's queries at its most important one's tier: it is stored whole
                     started = any(x.processes for x in cell)
-                    out.append(((self.deferred_tier(m, questions), 0, 0 if started else 1, rest), m))
+                    tier = min(self.deferred_tier(x, questions) for x in cell if x.deferred)
+                    out.append(((tier, 0, 0 if started else 1, rest), m))
         return out
 
     def later(self) -> None:
