@@ -30,7 +30,8 @@ COLORS = {DIFFERENT: "#1f5fa8", EQUIVALENT: "#2a9d4a", UNDECIDED: "#e07b00"}
 _LEGEND = {DIFFERENT: "decided: different (faster, slower, scales, slows down)",
            EQUIVALENT: f"decided: equivalent (within ±{stats.MARGIN:.0%})",
            UNDECIDED: "undecided: more processes would tell"}
-_ROW, _PANEL_TOP, _COLUMN = 0.3, 0.85, 7.2  # inches: a row, a panel's title and axis, a column's width
+_ROW, _PANEL_TOP, _COLUMN = 0.34, 0.85, 7.9  # inches: a row, a panel's title and axis, a column's width
+_LABEL_CHARS = 36  # a row label wider than its 2.3 inches wraps onto a second line
 
 
 def _class(answer: str) -> str:
@@ -76,7 +77,7 @@ def draw(questions: Sequence, path: Path, title: str, caption: str = "", columns
     values = [v for rows in panels.values() for r in rows for v in (r["low"], r["high"])]
     lo = min(min(values), 1 / (1 + stats.MARGIN)) / 1.25
     hi = max(max(values), 1 + stats.MARGIN) * 1.25
-    # Each column: the row labels (2.3 in), the axes (2.9 in), the answers (2 in); placed in inches, not fractions.
+    # Each column: the row labels (2.3 in), the axes (2.9 in), the answers (2.7 in); placed in inches, not fractions.
     width, height = _COLUMN * columns, sum(heights) + 1.4
     fig = plt.figure(figsize=(width, height))
     top = height - 0.6
@@ -114,7 +115,7 @@ def _panel(ax, name: str, rows: list[dict], lo: float, hi: float, slots: int) ->
         ax.annotate(r["text"], xy=(1.01, y), xycoords=("axes fraction", "data"), va="center", fontsize=7.5,
                     color=color)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([r["label"] for r in rows], fontsize=7.5)
+    ax.set_yticklabels([textwrap.fill(r["label"], _LABEL_CHARS) for r in rows], fontsize=7.5)
     ax.set_title(name, fontsize=9, loc="left")
     ax.tick_params(axis="x", labelsize=7)
     ax.set_xlabel(f"time ratio, {stats.LOOK_CONFIDENCE:.1%} interval (left of 1: the first faster)", fontsize=6.5)
