@@ -159,13 +159,13 @@ def test_interrupt_stops_with_130_and_the_next_run_measures_only_the_cells_not_w
     home = tmp_path / "home"
     grid = ["run", "--rows", "5000", "--engines", "duckdb", "--threads", "1,2", "--repeats", "3"]
     proc = start(home, *grid)
-    _wait_for_worker(proc, 6)  # round 1's sixth process of eight
+    _wait_for_worker(proc, 6)  # the sixth process of eight: round 1 is the 2-thread cell's four, then the 1-thread
     time.sleep(0.3)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-3000:]
     last = err.strip().splitlines()[-1]
-    assert last.startswith(f"bench-pipeline: interrupted ({sig.name}) in round 1 of the measurements"), err[-3000:]
+    assert last.startswith(f"bench-pipeline: interrupted ({sig.name}) after round 1 of the measurements"), err[-3000:]
     assert "Traceback" not in err and "dagster" not in err.lower()
     assert not _orphans(home)
     stored = _cells_in_store(home) if (home / "results.duckdb").exists() else {}
