@@ -264,3 +264,12 @@ def sequential(a: Sequence[float], b: Sequence[float], prior: Noise, margin: flo
         if c is not None and c.decided:
             return c.answer, k
     return UNDECIDED, k
+
+
+def compared_count(counts, cores: int) -> int | None:
+    """The thread count engines are compared at: the most within the cores, else the fewest asked."""
+    counts = sorted(set(counts))
+    if not counts:
+        return None
+    within = [t for t in counts if t <= cores]
+    return max(within) if within else counts[0]

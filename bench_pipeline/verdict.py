@@ -213,11 +213,7 @@ def verdict_rows(latest: list[dict], engines, threads) -> list[dict]:
 
 
 def compared_threads(rows: list[dict], cores: int) -> int | None:
-    measured = sorted({r["threads_asked"] for r in rows})
-    if not measured:
-        return None
-    within = [t for t in measured if t <= cores]
-    return max(within) if within else min(measured)
+    return stats.compared_count((r["threads_asked"] for r in rows), cores)
 
 
 def _ok(r: dict) -> bool:

@@ -251,7 +251,7 @@ class Outcome:
 
 def defer(ms: list[Measurement], cores: int) -> None:
     """In a group of several thread counts (not in sessions), the recommendation compares the engines at one: the
-    most threads within the cores (verdict.compared_threads). The other counts only feed the scaling and the
+    most threads within the cores (stats.compared_count, as the verdict). The other counts only feed the scaling and the
     speedup plots, so the rounds measure them after round 1, by their peer's importance (harness/rounds.py)."""
     groups: dict[str, set[int]] = {}
     for m in ms:
@@ -261,8 +261,7 @@ def defer(ms: list[Measurement], cores: int) -> None:
         counts = groups[m.group]
         if m.fixed or m.session is not None or len(counts) < 2:
             continue
-        within = [t for t in counts if t <= cores]
-        compared = max(within) if within else min(counts)
+        compared = stats.compared_count(counts, cores)
         if m.threads != compared:
             m.deferred, m.peer = True, by.get((m.group, m.engine, compared, m.query))
 
@@ -488,7 +487,7 @@ class _Rounds:
             stopped = "interrupted"
         unmeasured = sorted({(m.group, m.key) for m in self.ms if not m.fixed and not m.processes})
         if stop is not None:
-            pass
+            pass  # "interrupted", set above
         elif not (self.first or self.more) and not still and not unmeasured:
             stopped = "nothing to measure"
         elif not still and not unmeasured:
