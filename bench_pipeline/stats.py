@@ -199,6 +199,26 @@ class Comparison:
         return max(need) if need else None
 
 
+TELL_POWER = 0.8  # how often a re-measure that changed by the amount asked should be decided, at most processes
+
+
+def processes_to_tell(change: float, noise: Noise, most: int, confidence: float = LOOK_CONFIDENCE,
+                      power: float = TELL_POWER) -> int:
+    """The fewest processes (1 to `most`) a measurement needs so that a re-measure `change` times slower, given
+    `most` processes, would be decided by the rule `power` of the time (both sides' noise as `noise`); `most` when
+    even that is not enough. What a measurement must rest on for the history to tell a regression from it later:
+    its side of that comparison is fixed once it is stored."""
+    from scipy.stats import norm
+
+    nu = min(max(noise.df, 1.0), PRIOR_DF)
+    for n in range(1, most + 1):
+        wa, wb = noise.sigma**2 / most, noise.sigma**2 / n
+        df = (wa + wb) ** 2 / (wa**2 / (nu + most - 1) + wb**2 / (nu + n - 1))
+        if (_t(df, confidence) + float(norm.ppf(power))) * math.sqrt(wa + wb) < math.log(change):
+            return n
+    return most
+
+
 def compare(a: Sequence[float], b: Sequence[float], noise: Noise, margin: float = MARGIN,
             confidence: float = LOOK_CONFIDENCE) -> Comparison | None:
     """The rule on two sides' process values (seconds; one value per process); None without a process a side."""

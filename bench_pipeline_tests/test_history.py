@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import random
 import shutil
@@ -17,7 +18,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from bench_pipeline import history
+from bench_pipeline import history, stats
 from bench_pipeline.harness.instrument import CellSpec, cell_identity
 from bench_pipeline.history.figures import draw_history
 from bench_pipeline.history.machines import side_by_side
@@ -234,3 +235,32 @@ def test_the_canary_is_measured_even_when_fresh(tmp_path, monkeypatch):
     with dg.build_schedule_context(scheduled_execution_time=history.dt.datetime(2026, 11, 25, 1, 50)) as context:
         request = nightly_canary(context)
     assert isinstance(request, dg.RunRequest)  # every night, with nothing stale
+
+
+def test_a_change_is_judged_against_the_other_engines_drift_that_night():
+    """The machine moves between runs: every engine 12 % faster the same night is the machine, not a change; one
+    engine 30 % slower while the others drifted is a regression; an engine re-measured alone is judged as
+    measured, and its line says the drift was not known."""
+    at = history.dt.datetime(2026, 11, 25, 2, 0)
+    day = history.dt.timedelta(days=1)
+    rng = random.Random(3)
+
+    def row(engine, when, factor, run):
+        times = [factor * math.exp(rng.gauss(0, 0.02)) for _ in range(8)]
+        return {"suite": "workload", "workload": "w", "engine": engine, "query": "q", "threads": 2, "status": "ok",
+                "process_list": times, "median_seconds": sorted(times)[4], "engine_version": "1", "hostname": "h",
+                "logical_cores": 2, "total_memory_bytes": 2**34, "measured_at": when, "cell_run_id": run,
+                "series": engine}
+
+    engines = ("duckdb", "polars", "pandas", "datafusion")
+    before = [row(e, at - day, 1.0, f"{e}-1") for e in engines]
+    faster = [row(e, at + history.dt.timedelta(minutes=i), 0.88, f"{e}-2") for i, e in enumerate(engines)]
+    assert history.find_changes(before + faster, 0.05, prior=stats.Noise(0.02, 40, "t")) == []
+    one = [row(e, at, 0.9 if e != "polars" else 1.3, f"{e}-2") for e in engines]
+    flagged = history.find_changes(before + one, 0.05, prior=stats.Noise(0.02, 40, "t"))
+    assert [(c.kind, c.engine) for c in flagged] == [("regression", "polars")]
+    assert flagged[0].drift == pytest.approx(0.9, rel=0.05) and "drift that night (x0.9" in flagged[0].line()
+    alone = history.find_changes(before + [row("polars", at, 0.88, "polars-2")], 0.05,
+                                 prior=stats.Noise(0.02, 40, "t"))
+    assert [c.kind for c in alone] == ["improvement"] and alone[0].drift is None
+    assert "no other engine re-measured" in alone[0].line()

@@ -448,3 +448,48 @@ def test_a_deferred_cell_is_started_only_when_the_rest_of_it_fits():
     rounds.defer(ms, 2)
     out = _rounds(ms, sim, deadline=45.0)  # round 1: 30 s; the 1-thread cell's three processes would need 60
     assert out.first_round == 3 and all(t == 2 for _, t, _ in sim.calls) and ("g", "duck|1") in out.unmeasured
+
+
+def test_a_measurement_raised_to_processes_to_tell_lets_the_next_re_measure_tell_a_20_percent_change():
+    """The baseline the rounds give a measurement from time left over (stats.processes_to_tell): against it, a
+    re-measure 1.2x slower with 20 processes is called a regression at least TELL_POWER of the time, and with a
+    single earlier process far less often; an unchanged re-measure almost never is."""
+    from bench_pipeline.history import classify
+
+    sigma = 0.08
+    noise = stats.Noise(sigma, 40, "simulated")
+    n = stats.processes_to_tell(1.2, noise, 20)
+    assert 1 < n < 20
+    rng = random.Random(11)
+
+    def flagged(ratio: float, before_n: int, trials: int = 400) -> float:
+        hits = 0
+        for _ in range(trials):
+            before, after = _processes(rng, 1.0, before_n, sigma), _processes(rng, ratio, 20, sigma)
+            hits += classify(after, before, 0.05, noise)[0] == "regression"
+        return hits / trials
+
+    assert flagged(1.2, n) >= stats.TELL_POWER - 0.05
+    assert flagged(1.2, 1) < flagged(1.2, n) - 0.2
+    assert flagged(1.0, n) <= 0.01
+    assert stats.processes_to_tell(1.2, stats.Noise(0.03, 40, "quiet"), 20) < n  # a quieter machine needs fewer
+
+
+def test_the_clusters_single_node_reference_waits_for_the_executor_steps():
+    """The cluster suite's budget goes to "did more workers help?" first: the single-node engines it is compared
+    with (CellSpec.reference: deferred, no peer) are measured after round 1 of the cluster's cells and once the
+    executor steps are fed, so a budget that one round of everything would spend still decides the steps."""
+    from bench_pipeline.suites.cluster import ASSET, _questions
+
+    true = {("spark", 2): 10.0, ("spark", 3): 7.0, ("spark", 4): 6.9, ("duck", 2): 1.0, ("pand", 2): 8.0}
+    sim = _Sim(true, sigma=0.05, costs={"spark": 10.0, "duck": 1.0, "pand": 8.0})
+    ms = [Measurement(ASSET, f"{n}|flat", "spark", n, q) for n in (2, 3, 4) for q in ("A", "B")]
+    ms += [Measurement("benchmark_cells", f"{e}|2", e, 2, q, deferred=True) for e in ("duck", "pand")
+           for q in ("A", "B")]
+    out = _rounds(ms, sim, deadline=200.0, ask=lambda ms, noise: _questions(None, ms, noise))
+    assert out.first_round == 6 and all(e == "spark" for e, _, _ in sim.calls[:6])
+    steps = [q for q in out.questions if q.kind == "executors"]
+    assert steps and all(min(q.comparison.processes) >= 2 for q in steps if not q.decided)
+    assert any(q.decided for q in steps)
+    first_local = next(i for i, (e, _, _) in enumerate(sim.calls) if e != "spark")
+    assert first_local > 6  # after round 1 of the cluster's cells, and after their steps were fed

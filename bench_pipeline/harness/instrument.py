@@ -72,6 +72,9 @@ class CellSpec:
     name: str | None = None  # the engine's name in the rows, when `engine` is a class path
     dataset_rows: int | None = None  # the store's `dataset_rows` (None: the posts' rows, where there are posts)
     session: Callable[[], contextlib.AbstractContextManager[Session]] | None = None
+    # Only the reference of the suite's comparisons (the single-node engines a cluster is compared with): measured
+    # after round 1 of the suite's own cells, once their questions are fed (rounds.py: a deferred measurement).
+    reference: bool = False
 
     def rows(self) -> int | None:
         if self.dataset_rows is not None:
@@ -188,7 +191,7 @@ def measure_cells(specs: dict[Cell, CellSpec], context: list[dict], store: Resul
         for q in spec.queries:
             m = Measurement(*cell, spec.name or spec.engine, spec.threads, q, estimate=per_query,
                             late=spec.threads > cores, session="|".join(cell) if spec.session else None,
-                            label=labels.get(cell, cell[1]))
+                            label=labels.get(cell, cell[1]), deferred=spec.reference)
             ms.append(m)
             if q in old and (p := fixed({**old[q], "group": cell[0], "key": cell[1]}, m.label)).valid:
                 before[id(m)] = p

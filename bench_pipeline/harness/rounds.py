@@ -14,8 +14,9 @@ and how much it matters:
 
 **Round 1** runs one process for every measurement not measured yet, in an order shuffled anew, thread counts up to
 the cores before oversubscribed ones, the processes of one session (a cluster started for a cell) one after
-another. A *deferred* measurement (a thread count the recommendation does not compare, set by the instrument)
-waits: it only feeds the scaling and the speedup plots, so it is measured after round 1 at the importance of its
+another. A *deferred* measurement (a thread count the recommendation does not compare, set by the instrument; or a
+suite's reference cell, `CellSpec.reference`, with no peer: OTHER) waits: it only feeds the scaling and the
+speedup plots (or a comparison the suite asks last), so it is measured after round 1 at the importance of its
 *peer* (the same engine and query at the compared thread count): SCALING while the peer is or could still be as
 fast as the fastest, OTHER otherwise (a cell at its most important query's, as it is stored whole), before the
 questions of that importance (they cannot be asked without it), a cell already started first, and only when the
@@ -27,8 +28,10 @@ process, on the side that is behind (both sides, in a shuffled order, when they 
 compares sides measured side by side). A question is not fed when its estimated cost exceeds the time left, or when
 it needs more than `most_processes` a side once each side has TRUST_FROM processes (before that the estimate rests
 on too little to give up on it); it is named with what would decide it. When no question is left to feed,
-measurements with fewer than BASELINE processes get them while the budget lasts, so that the next re-measure can
-tell a regression. A failure is an answer: a measurement that failed gets no more processes. The rounds end when
+every measurement is raised, one process at a time and the cheapest first, towards what the next re-measure needs
+to tell a change of TELL (20 %) from it within `most_processes` (`stats.processes_to_tell` at the run's noise, and
+at least BASELINE), while the budget lasts: a history question's earlier side is fixed, so it is measured enough
+now or never. A failure is an answer: a measurement that failed gets no more processes. The rounds end when
 nothing more is worth a process or fits.
 
 Cells whose every query has at least one process are whole; their rows go to the store one cell at a time
@@ -49,7 +52,8 @@ from dataclasses import dataclass, field
 from bench_pipeline import fmt, stats
 
 MOST_PROCESSES = 20  # a side's most processes: the rule's error rates are checked up to this many looks
-BASELINE = 3  # processes a measurement gets from a budget left over: enough for the next re-measure to judge
+BASELINE = 3  # the fewest processes a measurement gets from a budget left over
+TELL = 1.2  # ...and as many more as the next re-measure needs to tell a change this large (stats.processes_to_tell)
 RECOMMENDATION, SCALING, OTHER = 1, 2, 3
 CATEGORIES = {RECOMMENDATION: "recommendation", SCALING: "scaling", OTHER: "other"}
 FIRST_ROUND = "round 1"
@@ -450,13 +454,16 @@ class _Rounds:
                     what, category, which = (f"{sides[0].name}: its first processes", CATEGORIES[key[0]],
                                              (sides[0].group, sides[0].key))
             else:
-                baseline = sorted((m for m in self.ms if m.valid and _feedable(m, min(BASELINE, self.most))
-                                   and self.fits(m)), key=lambda m: m.cost(self.open_session))
+                target = max(BASELINE, stats.processes_to_tell(TELL, self.noise(), self.most))
+                # Level by level (every measurement to one more process), the cheapest first.
+                baseline = sorted((m for m in self.ms if m.valid and _feedable(m, min(target, self.most))
+                                   and self.fits(m)), key=lambda m: (m.processes, m.cost(self.open_session)))
                 if not baseline:
                     return
                 q, sides = None, baseline[:1]
-                what, category, which = (f"{sides[0].query}: {sides[0].name} towards {BASELINE} processes",
-                                         CATEGORIES[OTHER], id(sides[0]))
+                what, category, which = (f"every measurement towards {target} processes, so that a re-measure "
+                                         f"can tell a {TELL - 1:.0%} change",
+                                         CATEGORIES[OTHER], ("baseline", target))
             if which != fed:
                 fed = which
                 self.observer.feeding(what, category, len(ranked), self.left())

@@ -13,11 +13,19 @@ the ratio is above 1 + threshold, an *improvement* when it calls it faster and t
 1 / (1 + threshold); the threshold is 5 % unless `regression_threshold` says otherwise. A pair in which either
 measurement is `noisy` (the quiet-machine guard saw other work use the CPU) is not judged: its difference says
 more about the machine than about the engine.
+
+**The machine's drift.** The rule's noise is the noise between processes of one run; between runs the machine
+itself moves (by a few per cent within an hour here, up to 5x from one day to another). So a change is judged
+against the machine's drift that night: the median ratio, after / before, of the *other* engines' series
+re-measured on the same machine within DRIFT_WINDOW of it (at least DRIFT_FROM of them). An engine that slowed
+alone is a regression; every engine a few per cent faster is the machine. With fewer other series re-measured
+the drift is not known and the change is judged as measured (the line says so when it is flagged).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -75,6 +83,7 @@ class Change:
     after_at: dt.datetime
     cell_run_id: str
     canary: stats.Interval | None = None  # the canary's own ratio the same night, when it moved
+    drift: float | None = None  # the other engines' median ratio that night (None: too few re-measured)
 
     def line(self) -> str:
         what = f"{self.workload} {self.query}" if self.workload else self.query
@@ -88,6 +97,8 @@ class Change:
                 f"{self.before_seconds:.3g} s -> "
                 f"{self.after_seconds:.3g} s (x{r.value:.2f}, {stats.LOOK_CONFIDENCE * 100:g} % interval "
                 f"{r.low:.2f}-{r.high:.2f}; {version})")
+        text += (f"; judged against the other engines' drift that night (x{self.drift:.2f})" if self.drift is not None
+                 else "; no other engine re-measured that night to tell the machine's drift")
         if self.canary is not None:
             text += (f"; the canary moved too (x{self.canary.value:.2f}): the machine may have slowed, "
                      "not the engine")
@@ -113,33 +124,55 @@ def classify(after: list[float], before: list[float], threshold: float,
     return None, r
 
 
+DRIFT_WINDOW = dt.timedelta(hours=2)
+DRIFT_FROM = 3  # other engines' series re-measured that night before their median is trusted as the drift
+
+
 def find_changes(rows: Iterable[dict], threshold: float, only: set[str] | None = None,
                  prior: stats.Noise = stats.DEFAULT) -> list[Change]:
     """Every flagged change between consecutive valid measurements of a series (rows as the `history` table
     has them); with `only`, just those whose later measurement is one of these cell runs. `prior`: the
-    machine's noise between processes, updated by every measurement's processes."""
+    machine's noise between processes, updated by every measurement's processes. Each is judged against the
+    machine's drift that night (the module's text)."""
     rows = list(rows)
     noise = stats.pooled((stats.processes_of(r) for r in rows if _valid(r)), prior)
     by_series: dict[str, list[dict]] = {}
     for row in rows:
         if _valid(row):
             by_series.setdefault(row["series"], []).append(row)
-    found = []
+    pairs = []  # (before, after, after's median / before's)
     for series in by_series.values():
         series.sort(key=lambda r: r["measured_at"])
         for before, after in zip(series, series[1:], strict=False):
-            if only is not None and after["cell_run_id"] not in only:
-                continue
-            if before.get("noisy") or after.get("noisy"):
-                continue
-            kind, r = classify(stats.processes_of(after), stats.processes_of(before), threshold, noise)
-            if kind is None:
-                continue
-            found.append(Change(kind, after["suite"], after["workload"], after["engine"], after["query"],
-                                after["threads"], machine_name(after), before["median_seconds"],
-                                after["median_seconds"], r, before["engine_version"], after["engine_version"],
-                                before["measured_at"], after["measured_at"], after["cell_run_id"]))
+            if not (before.get("noisy") or after.get("noisy")):
+                pairs.append((before, after, _typical(after) / _typical(before)))
+    found = []
+    for before, after, _ in pairs:
+        if only is not None and after["cell_run_id"] not in only:
+            continue
+        drift = _drift(after, pairs)
+        values = [v / (drift or 1.0) for v in stats.processes_of(after)]
+        kind, r = classify(values, stats.processes_of(before), threshold, noise)
+        if kind is None:
+            continue
+        found.append(Change(kind, after["suite"], after["workload"], after["engine"], after["query"],
+                            after["threads"], machine_name(after), before["median_seconds"],
+                            after["median_seconds"], r, before["engine_version"], after["engine_version"],
+                            before["measured_at"], after["measured_at"], after["cell_run_id"], drift=drift))
     return _with_canary(found, by_series, threshold, noise)
+
+
+def _typical(row: dict) -> float:
+    return statistics.geometric_mean(stats.processes_of(row))
+
+
+def _drift(after: dict, pairs: list[tuple[dict, dict, float]]) -> float | None:
+    """The machine's drift when `after` was measured: the median ratio of the other engines' pairs re-measured on
+    its machine within DRIFT_WINDOW (None: fewer than DRIFT_FROM of them)."""
+    machine = machine_name(after)
+    others = [ratio for _, a, ratio in pairs if a["engine"] != after["engine"] and machine_name(a) == machine
+              and abs(a["measured_at"] - after["measured_at"]) <= DRIFT_WINDOW and a["suite"] != CANARY_SUITE]
+    return statistics.median(others) if len(others) >= DRIFT_FROM else None
 
 
 CANARY_WINDOW = dt.timedelta(hours=12)
