@@ -493,3 +493,29 @@ def test_the_clusters_single_node_reference_waits_for_the_executor_steps():
     assert any(q.decided for q in steps)
     first_local = next(i for i, (e, _, _) in enumerate(sim.calls) if e != "spark")
     assert first_local > 6  # after round 1 of the cluster's cells, and after their steps were fed
+
+
+def test_every_open_question_gets_two_processes_a_side_before_any_gets_a_third():
+    """The cluster's slow day: twelve processes of a minute each in round 1, a budget for about twelve more. The
+    cheapest-first order alone fed two executor steps again and again and left others at one process a side;
+    with the floor every step that stayed open has at least rounds.FLOOR processes a side."""
+    from bench_pipeline.suites.cluster import ASSET, _questions
+
+    factors = {"L": (1.0, 0.98, 1.13), "A": (1.0, 0.68, 0.48), "B": (1.0, 0.77, 0.72), "C": (1.0, 0.81, 0.70)}
+    true = {("spark", n): 1.0 for n in (2, 3, 4)}
+    sim = _Sim(true, sigma=0.12, cost=60.0)
+    base = sim.measure
+
+    def measure(m, index):
+        rows = base(m, index)
+        for r in rows:
+            if r.get("seconds"):
+                r["seconds"] *= factors[m.query][(2, 3, 4).index(m.threads)]
+        return rows
+
+    sim.measure = measure
+    ms = [Measurement(ASSET, f"{n}|flat", "spark", n, q) for n in (2, 3, 4) for q in factors]
+    out = _rounds(ms, sim, deadline=12 * 60 + 13 * 60, ask=lambda ms, noise: _questions(None, ms, noise))
+    steps = [q for q in out.questions if q.kind == "executors"]
+    assert len(steps) == 8
+    assert all(min(q.comparison.processes) >= rounds.FLOOR for q in steps if not q.decided)

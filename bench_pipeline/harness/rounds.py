@@ -23,7 +23,8 @@ questions of that importance (they cannot be asked without it), a cell already s
 rest of its cell fits in the time left. **Then the budget goes where it changes the answer.** After every process
 the open questions are ranked: by importance first, then by how soon the rule expects to decide them per second of
 machine time (its estimate of the processes each side still needs, `Comparison.to_decide`, times the seconds a
-process of that side took, a session's start-up included when it must start again). The best question gets the next
+process of that side took, a session's start-up included when it must start again). Within an importance, a question whose sides have fewer than FLOOR (2) processes comes first, and is fed
+towards the floor even when its whole estimated cost would not fit: its estimate rests on the prior alone. The best question gets the next
 process, on the side that is behind (both sides, in a shuffled order, when they are level, so that each look
 compares sides measured side by side). A question is not fed when its estimated cost exceeds the time left, or when
 it needs more than `most_processes` a side once each side has TRUST_FROM processes (before that the estimate rests
@@ -52,6 +53,7 @@ from dataclasses import dataclass, field
 from bench_pipeline import fmt, stats
 
 MOST_PROCESSES = 20  # a side's most processes: the rule's error rates are checked up to this many looks
+FLOOR = 2  # an open question's sides get this many processes before any question of its tier gets more
 BASELINE = 3  # the fewest processes a measurement gets from a budget left over
 TELL = 1.2  # ...and as many more as the next re-measure needs to tell a change this large (stats.processes_to_tell)
 RECOMMENDATION, SCALING, OTHER = 1, 2, 3
@@ -408,7 +410,11 @@ class _Rounds:
         alternate = q.subject.session != q.reference.session
         cost = sum((n - m.processes) * m.cost(None if alternate else self.open_session) for m, n in behind)
         if cost > self.left():
-            return None
+            # Below the floor the estimate rests on the prior alone: what the floor costs is what must fit.
+            behind = [(m, FLOOR) for m, f in zip(sides, fixed, strict=True) if not f and m.processes < FLOOR]
+            cost = sum((n - m.processes) * m.cost(None if alternate else self.open_session) for m, n in behind)
+            if not behind or cost > self.left():
+                return None
         fewest = min(m.processes for m, _ in behind)
         return cost, [m for m, _ in behind if m.processes == fewest]
 
@@ -444,7 +450,9 @@ class _Rounds:
             for q in questions:
                 p = None if q.decided else self.plan(q)
                 if p is not None:
-                    ranked.append(((q.tier, 1, 0, p[0]), q, p[1]))
+                    # Below the floor first: an estimate from one process a side rests on the prior alone.
+                    floor = 0 if min(m.processes for m in p[1]) < FLOOR else 1
+                    ranked.append(((q.tier, 1, floor, p[0]), q, p[1]))
             waiting = self.waiting(questions)
             if ranked or waiting:
                 key, q, sides = min([*ranked, *((k, None, [m]) for k, m in waiting)], key=lambda x: x[0])
