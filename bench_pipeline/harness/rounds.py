@@ -23,9 +23,10 @@ questions of that importance (they cannot be asked without it), a cell already s
 rest of its cell fits in the time left. **Then the budget goes where it changes the answer.** After every process
 the open questions are ranked: by importance first, then by how soon the rule expects to decide them per second of
 machine time (its estimate of the processes each side still needs, `Comparison.to_decide`, times the seconds a
-process of that side took, a session's start-up included when it must start again). Within an importance, a question whose sides have fewer than FLOOR (2) processes comes first, and is fed
-towards the floor even when its whole estimated cost would not fit: its estimate rests on the prior alone. The best question gets the next
-process, on the side that is behind (both sides, in a shuffled order, when they are level, so that each look
+process of that side took, a session's start-up included when it must start again). Within an importance, a
+question whose sides have fewer than FLOOR (2) processes comes first, and is fed towards the floor even when its
+whole estimated cost would not fit: its estimate rests on the prior alone. The best question gets the next process,
+on the side that is behind (both sides, in a shuffled order, when they are level, so that each look
 compares sides measured side by side). A question is not fed when its estimated cost exceeds the time left, or when
 it needs more than `most_processes` a side once each side has TRUST_FROM processes (before that the estimate rests
 on too little to give up on it); it is named with what would decide it. When no question is left to feed,
@@ -257,8 +258,8 @@ class Outcome:
 
 def defer(ms: list[Measurement], cores: int) -> None:
     """In a group of several thread counts (not in sessions), the recommendation compares the engines at one: the
-    most threads within the cores (stats.compared_count, as the verdict). The other counts only feed the scaling and the
-    speedup plots, so the rounds measure them after round 1, by their peer's importance (harness/rounds.py)."""
+    most threads within the cores (stats.compared_count, as the verdict). The other counts only feed the scaling
+    and the speedup plots, so the rounds measure them after round 1, by their peer's importance (harness/rounds.py)."""
     groups: dict[str, set[int]] = {}
     for m in ms:
         groups.setdefault(m.group, set()).add(m.threads)
@@ -408,11 +409,15 @@ class _Rounds:
             return None
         # Sides in sessions of their own start theirs again for each process (they are measured in turn).
         alternate = q.subject.session != q.reference.session
-        cost = sum((n - m.processes) * m.cost(None if alternate else self.open_session) for m, n in behind)
+
+        def price(behind: list[tuple[Measurement, int]]) -> float:
+            return sum((n - m.processes) * m.cost(None if alternate else self.open_session) for m, n in behind)
+
+        cost = price(behind)
         if cost > self.left():
             # Below the floor the estimate rests on the prior alone: what the floor costs is what must fit.
             behind = [(m, FLOOR) for m, f in zip(sides, fixed, strict=True) if not f and m.processes < FLOOR]
-            cost = sum((n - m.processes) * m.cost(None if alternate else self.open_session) for m, n in behind)
+            cost = price(behind)
             if not behind or cost > self.left():
                 return None
         fewest = min(m.processes for m, _ in behind)
