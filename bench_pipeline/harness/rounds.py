@@ -476,7 +476,7 @@ class _Rounds:
                 q, sides = None, baseline[:1]
                 what, category, which = (f"every measurement towards {target} processes, so that a re-measure "
                                          f"can tell a {TELL - 1:.0%} change",
-                                         CATEGORIES[OTHER], ("baseline", target))
+                                         CATEGORIES[OTHER], "baseline")  # said once: the target moves with the noise
             if which != fed:
                 fed = which
                 self.observer.feeding(what, category, len(ranked), self.left())
