@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     if name == "bench_defs":
-        from bench_pipeline.defs.definitions import defs
+        from bench_pipeline.defs.definitions import defs  # definitions imports this module
 
         return defs
     raise AttributeError(f"module 'bench_pipeline' has no attribute {name!r}")

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from bench_pipeline.datagen import generate
-from bench_pipeline.dataset import open_dataset
-from bench_pipeline.labgen import generate_lab_posts
+from bench_pipeline.data.datagen import generate
+from bench_pipeline.data.dataset import open_dataset
+from bench_pipeline.data.labgen import generate_lab_posts
 
 SMALL_ROWS = 20_000
 

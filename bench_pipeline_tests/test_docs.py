@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_pipeline import cli
+from bench_pipeline.cli import commands as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

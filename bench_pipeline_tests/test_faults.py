@@ -19,7 +19,7 @@ import dagster as dg
 import psutil
 import pytest
 
-from bench_pipeline.store import ResultsStore
+from bench_pipeline.results.store import ResultsStore
 
 GRID = ["duckdb|1", "duckdb|2", "polars|1", "polars|2"]
 ROWS_PER_CELL = 4 * (1 + 3)  # L, A, B, C; a cold run and 3 warm runs each

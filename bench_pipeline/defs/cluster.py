@@ -12,7 +12,7 @@ settings name a master. Cells share the `bench_cells` pool with every other cell
 import dagster as dg
 from dagster_pyspark import PySparkResource
 
-from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
+from bench_pipeline.data.datagen import PARTITIONED_DIR, partition_by_category
 from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, pictures
 from bench_pipeline.defs.grid import dataset, open_main_dataset
 from bench_pipeline.defs.resources import BenchSettings
@@ -20,6 +20,7 @@ from bench_pipeline.defs.wars import open_wars_data, wars_dataset
 from bench_pipeline.engines.daft_engine import DaftRayEngine
 from bench_pipeline.harness import provenance
 from bench_pipeline.harness.machine_lock import measurement_lock
+from bench_pipeline.results.versions import harness_code_hash
 from bench_pipeline.suites import draw_verdict
 from bench_pipeline.suites.cluster import (
     ASSET,
@@ -36,7 +37,6 @@ from bench_pipeline.suites.cluster.image_cells import IMAGE_ENGINES
 from bench_pipeline.suites.cluster.metrics import build_cluster_metrics
 from bench_pipeline.suites.cluster.settings import ClusterSettings
 from bench_pipeline.suites.wars.cells import suite_code_hash as wars_code_hash
-from bench_pipeline.versions import harness_code_hash
 
 # Dagster orders dimensions by name: keys read 'executors|layout'.
 CLUSTER_CELLS = dg.MultiPartitionsDefinition({
@@ -70,7 +70,7 @@ def posts_partitioned(bench: BenchSettings, pyspark: PySparkResource) -> dg.Mate
     description="L, A, B, C on a Spark cluster with N one-core executors, reading one posts layout.",
 )
 def spark_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
-    run, data = bench.run("cluster"), open_main_dataset(bench)
+    run, data = bench.config("cluster"), open_main_dataset(bench)
     return cell_asset(context, bench, "cluster", cell_measured_with(run, context.partition_key, data))
 
 
@@ -81,7 +81,7 @@ def spark_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings)
                 "settings name one), reading one posts layout.",
 )
 def ray_cluster_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
-    run, data = bench.run("cluster"), open_main_dataset(bench)
+    run, data = bench.config("cluster"), open_main_dataset(bench)
     return cell_asset(context, bench, "cluster",
                       cell_measured_with(run, context.partition_key, data, DaftRayEngine.name))
 
@@ -100,7 +100,7 @@ IMAGE_CELLS = dg.MultiPartitionsDefinition({
                 "Spark's UDF on a standalone cluster, Daft on Ray, Ray Data's map_batches on a Ray cluster.",
 )
 def cluster_image_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
-    run, data = bench.run("cluster"), open_wars_data(bench)
+    run, data = bench.config("cluster"), open_wars_data(bench)
     return cell_asset(context, bench, "cluster", image_cell_measured_with(run, context.partition_key, data))
 
 
@@ -111,11 +111,11 @@ def cluster_analysis(bench: BenchSettings) -> dg.MaterializeResult:
     s = bench.settings()
     data = open_main_dataset(bench)
     m = build_cluster_metrics(bench.store(), data.fingerprint(), provenance.logical_cores(),
-                              images_fingerprint(bench.run("cluster")))
+                              images_fingerprint(bench.config("cluster")))
     if not m["metrics_cluster"]:
         raise dg.Failure("no cluster cells measured yet for this dataset; materialize spark_cluster_cells first")
     paths = draw_cluster(m, s.plots_dir, provenance.logical_cores())
-    picture = draw_verdict(CLUSTER, bench.run("cluster"),
+    picture = draw_verdict(CLUSTER, bench.config("cluster"),
                            title="Did more workers help? Each worker count against the next, and the cluster against "
                                  "one machine")
     return dg.MaterializeResult(metadata={"plots": dg.MetadataValue.json([str(p) for p in paths]),

@@ -6,11 +6,15 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from bench_pipeline import fmt, history
+from bench_pipeline import suites
+from bench_pipeline.analysis import history
 from bench_pipeline.defs.runs import DECIDED_AT, RECORDED
 from bench_pipeline.defs.staleness import changed
-from bench_pipeline.fields import columns
 from bench_pipeline.harness.machine_lock import measurement_lock
+from bench_pipeline.harness.rounds import PENDING
+from bench_pipeline.report import fmt
+from bench_pipeline.report.images import data_uri
+from bench_pipeline.results.fields import columns
 
 # Statuses that make a cell a failed cell (red in the grid). A `skipped` cell
 # (no Java) materializes with its reason; like a failed one it is not all_ok,
@@ -22,10 +26,7 @@ AFTER_UPSTREAM = dg.AutomationCondition.eager().without(~dg.AutomationCondition.
 
 def pictures(paths) -> dg.MetadataValue:
     """PNG files as markdown the UI shows inline (data URIs: the UI serves no files)."""
-    import base64
-
-    return dg.MetadataValue.md("\n\n".join(
-        f"![{p.stem}](data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()})" for p in paths if p)
+    return dg.MetadataValue.md("\n\n".join(f"![{p.stem}]({data_uri(p)})" for p in paths if p)
         or "nothing to draw yet")
 
 
@@ -58,8 +59,6 @@ def cell_asset(context: dg.AssetExecutionContext, bench, suite: str, measured: d
     command's rounds measured it already (tag bench/recorded_cell); then its outcome. `extra(result, store)`:
     more metadata (plans, the zero-copy check); `name`: the cell's name in a failure (the key); `run`: the
     suite's settings when they are not the resource's as they stand (another workload than the current one)."""
-    from bench_pipeline import suites
-
     store = bench.store()
     threshold = bench.settings().regression_threshold
     key = context.partition_key
@@ -68,7 +67,7 @@ def cell_asset(context: dg.AssetExecutionContext, bench, suite: str, measured: d
         return cell_outcome(name or key, result, store, measured, expected_failures, extra(result, store), threshold)
 
     def measure() -> dg.MaterializeResult:
-        result = suites.measure_alone(suites.get(suite), run or bench.run(suite), context.asset_key.to_user_string(),
+        result = suites.measure_alone(suites.get(suite), run or bench.config(suite), context.asset_key.to_user_string(),
                                       key, store, context.run.run_id)
         return cell_outcome(name or key, result, store, measured, expected_failures, extra(result, store), threshold)
 
@@ -78,8 +77,6 @@ def cell_asset(context: dg.AssetExecutionContext, bench, suite: str, measured: d
 def recorded_cell(context: dg.AssetExecutionContext, store, cell_run_id: str):
     """A cell the command's rounds measured already in this process (harness.rounds.PENDING), its rows stored
     here: its materialization gets the same outcome and checks as a cell measured here."""
-    from bench_pipeline.harness.rounds import PENDING
-
     result = PENDING.pop(cell_run_id, None)
     if result is None:
         raise dg.Failure(f"cell {context.partition_key}: cell run {cell_run_id} was not measured by this process's "

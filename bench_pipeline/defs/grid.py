@@ -7,20 +7,20 @@ store: so they draw from whatever cells exist, and a missing partition is marked
 
 import dagster as dg
 
-from bench_pipeline import fmt
-from bench_pipeline.datagen import ensure_dataset
-from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.data.datagen import ensure_dataset
+from bench_pipeline.data.dataset import DatasetError, open_dataset
 from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, open_or_fail, pictures
 from bench_pipeline.defs.partitions import CELLS, ENGINES
 from bench_pipeline.defs.resources import BenchSettings
-from bench_pipeline.fields import columns
-from bench_pipeline.fmt import MiB
 from bench_pipeline.harness import provenance
+from bench_pipeline.report import fmt
+from bench_pipeline.report.fmt import MiB
+from bench_pipeline.results.fields import columns
+from bench_pipeline.results.versions import engine_signature, harness_code_hash
 from bench_pipeline.suites import draw_verdict
 from bench_pipeline.suites.grid import SUITE, cells, grid_verdict
 from bench_pipeline.suites.grid.figures import caption_for, draw_all
 from bench_pipeline.suites.grid.metrics import build_metrics, read_metrics
-from bench_pipeline.versions import engine_signature, harness_code_hash
 
 
 @dg.observable_source_asset(partitions_def=ENGINES, group_name="benchmark",
@@ -69,7 +69,7 @@ def benchmark_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> 
 def _metrics_for(bench: BenchSettings, build: bool = True) -> tuple[dict, dict]:
     """The grid's metrics of the main dataset: rebuilt from the measurements (the `metrics` asset), or, with
     build=False, read as `metrics` last built them, through a read-only connection (its downstream assets)."""
-    import duckdb
+    import duckdb  # duckdb: only where it is used
 
     s = bench.settings()
     try:
@@ -99,7 +99,7 @@ def metrics(bench: BenchSettings) -> dg.MaterializeResult:
     m, ds = _metrics_for(bench)
     s = bench.settings()
     verdict = grid_verdict(s, m["metrics_latest"], provenance.logical_cores(), ds["rows"])
-    picture = draw_verdict(SUITE, bench.run("grid"), title=f"Which engine here: every comparison of the verdict, "
+    picture = draw_verdict(SUITE, bench.config("grid"), title=f"Which engine here: every comparison of the verdict, "
                                                            f"{ds['rows']:,} rows, {provenance.logical_cores()} cores")
     return dg.MaterializeResult(metadata={
         "verdict": dg.MetadataValue.md("\n".join(f"- {line}" for line in verdict.recommendation + verdict.caveats)),

@@ -3,13 +3,7 @@
 
 import dagster as dg
 
-from bench_pipeline.datagen import ensure_dataset
-from bench_pipeline.defs.automation import NIGHTLY_CRON, local_timezone
-from bench_pipeline.defs.common import pictures
-from bench_pipeline.defs.resources import BenchSettings
-from bench_pipeline.defs.runs import POOL
-from bench_pipeline.harness.instrument import CellSpec, run_cell
-from bench_pipeline.history import (
+from bench_pipeline.analysis.history import (
     CANARY_ENGINE,
     CANARY_QUERIES,
     CANARY_ROWS,
@@ -19,7 +13,13 @@ from bench_pipeline.history import (
     find_changes,
     history_rows,
 )
-from bench_pipeline.history.figures import draw_all
+from bench_pipeline.analysis.history.figures import draw_all
+from bench_pipeline.data.datagen import ensure_dataset
+from bench_pipeline.defs.automation import CANARY_CRON, local_timezone, tick_key
+from bench_pipeline.defs.common import pictures
+from bench_pipeline.defs.resources import BenchSettings
+from bench_pipeline.defs.runs import POOL
+from bench_pipeline.harness.instrument import CellSpec, run_cell
 
 
 @dg.asset(group_name="analysis",
@@ -50,8 +50,10 @@ def canary(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.Materi
     s = bench.settings()
     data = ensure_dataset(s.data_dir_for(CANARY_ROWS), CANARY_ROWS, s.seed)
     store = bench.store()
+    # Held to the settings' timeout like every cell: a hanging engine must not hold the night's queue longer.
     result = run_cell(CellSpec(CANARY_ENGINE, 1, data, queries=CANARY_QUERIES, repeats=max(s.repeats, 5),
-                               suite=CANARY_SUITE, dagster_run_id=context.run.run_id, **s.repetition_settings),
+                               timeout_s=s.timeout_s, suite=CANARY_SUITE, dagster_run_id=context.run.run_id,
+                               **s.repetition_settings),
                      store)
     if failed := {q: st for q, st in result.statuses().items() if st != "ok"}:
         raise dg.Failure(f"the canary failed: {failed}")
@@ -63,8 +65,8 @@ def canary(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.Materi
 canary_job = dg.define_asset_job("canary_job", selection=[canary])
 
 
-@dg.schedule(cron_schedule=NIGHTLY_CRON.replace("0 2", "50 1", 1), job=canary_job,
+@dg.schedule(cron_schedule=CANARY_CRON, job=canary_job,
              execution_timezone=local_timezone(), default_status=dg.DefaultScheduleStatus.RUNNING,
              description="Every night, before the stale cells: the canary, measured even when fresh.")
 def nightly_canary(context: dg.ScheduleEvaluationContext):
-    return dg.RunRequest(run_key=f"canary:{context.scheduled_execution_time:%Y-%m-%d}")
+    return dg.RunRequest(run_key=f"canary:{tick_key(context.scheduled_execution_time)}")

@@ -12,19 +12,19 @@ analysis.
 
 import dagster as dg
 
-from bench_pipeline.datagen import ensure_dataset
-from bench_pipeline.dataset import open_dataset
+from bench_pipeline.data.datagen import ensure_dataset
+from bench_pipeline.data.dataset import open_dataset
 from bench_pipeline.defs.common import FAILED_STATUSES, cell_asset, cell_checks, open_or_fail, pictures
 from bench_pipeline.defs.resources import BenchSettings
-from bench_pipeline.fmt import MiB
 from bench_pipeline.harness import provenance
+from bench_pipeline.report.fmt import MiB
+from bench_pipeline.results.versions import harness_code_hash
 from bench_pipeline.suites import draw_verdict
 from bench_pipeline.suites.limits import MODES_ASSET, SWEEP_ASSET
 from bench_pipeline.suites.limits import SUITE as LIMITS
 from bench_pipeline.suites.limits.cells import modes_cell, sweep_cell
 from bench_pipeline.suites.limits.metrics import MODES, SWEEP_ENGINES
-from bench_pipeline.suites.limits.report import analyse
-from bench_pipeline.versions import harness_code_hash
+from bench_pipeline.suites.limits.section import analyse
 
 SWEEP_ROWS = dg.DynamicPartitionsDefinition(name="sweep_rows")
 # Dagster orders dimensions by name: keys read 'engine|rows'.
@@ -57,7 +57,7 @@ def sweep_dataset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg
     description="One engine on one posts size at the machine's cores, under the sweep's memory budget.",
 )
 def sweep_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
-    run = bench.run("limits")
+    run = bench.config("limits")
     rows = int(context.partition_key.keys_by_dimension["rows"])
     _, measured = sweep_cell(run, context.partition_key, _open(bench, rows))
     return cell_asset(context, bench, "limits", measured, expected_failures=LIMIT_STATUSES)
@@ -76,7 +76,7 @@ def _plans(result, store) -> dict:
                 "times.",
 )
 def polars_modes(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
-    run = bench.run("limits")
+    run = bench.config("limits")
     _, measured = modes_cell(run, context.partition_key, _open(bench, run.own.modes_rows))
     return cell_asset(context, bench, "limits", measured, extra=_plans)
 
@@ -84,7 +84,7 @@ def polars_modes(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.
 @dg.asset(group_name="limits", deps=[sweep_cells, polars_modes],
           description="Modes and sweep tables, their plots, the capability table and the decision boundary.")
 def limits_analysis(bench: BenchSettings) -> dg.MaterializeResult:
-    run = bench.run("limits")
+    run = bench.config("limits")
     a = analyse(run.main, run.own, bench.store(), provenance.logical_cores())
     if not (a.metrics["metrics_sweep"] or a.metrics["metrics_modes"]):
         raise dg.Failure("no sweep or modes measured yet; run `bench-pipeline limits`")

@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from bench_pipeline import calibration, history, suites
+from bench_pipeline import suites
+from bench_pipeline.analysis import calibration, history
+from bench_pipeline.config.settings import Settings
 from bench_pipeline.defs.common import measured_since
+from bench_pipeline.defs.definitions import defs
 from bench_pipeline.defs.partitions import add_partitions
 from bench_pipeline.defs.resources import BenchSettings, resources
 from bench_pipeline.defs.runs import DECIDED_AT, POOL, RECORDED, owner_tags, reap_dead_runs
@@ -28,9 +31,8 @@ from bench_pipeline.defs.staleness import current_data_version, stale
 from bench_pipeline.harness import interrupt, rounds
 from bench_pipeline.harness.instrument import measure_cells
 from bench_pipeline.harness.machine_lock import measurement_lock, this_command
-from bench_pipeline.settings import Settings
-from bench_pipeline.store import ResultsStore
-from bench_pipeline.suites import BuildFailed, CellGroup, SuiteRun
+from bench_pipeline.results.store import ResultsStore
+from bench_pipeline.suites import BuildFailed, CellGroup, SuiteConfig
 
 _MARK = "# Written by bench_pipeline."
 DAGSTER_YAML = f"""\
@@ -129,12 +131,10 @@ def fail_my_runs(settings: Settings) -> None:
     reap_dead_runs(prepare_instance(settings), owned_by_me=True)
 
 
-def materialize(instance, selection: list[str], run: SuiteRun, partition_key: str | None = None,
+def materialize(instance, selection: list[str], run: SuiteConfig, partition_key: str | None = None,
                 tags: dict | None = None):
     """Materialize `selection` (asset names) of the one Definitions in this process, with the run's settings
     as the `bench` resource, quietly, owned by this process; the result says whether it succeeded."""
-    from bench_pipeline.defs.definitions import defs
-
     return dg.materialize(list(defs.assets), selection=selection, partition_key=partition_key, instance=instance,
                           resources=resources(BenchSettings.for_run(run)),
                           run_config=QUIET, raise_on_error=False,
@@ -142,12 +142,10 @@ def materialize(instance, selection: list[str], run: SuiteRun, partition_key: st
 
 
 def _observe_engines(instance) -> None:
-    from bench_pipeline.defs.definitions import defs
-
     defs.resolve_job_def("observe_engine_versions").execute_in_process(instance=instance, run_config=QUIET)
 
 
-def run_suite(name: str, run: SuiteRun) -> SuiteResult:
+def run_suite(name: str, run: SuiteConfig) -> SuiteResult:
     """One suite: its data where not current, its stale cells measured together in rounds, then its outputs."""
     suite = suites.get(name)
     deadline = time.monotonic() + run.time_budget_s  # the rounds' budget counts from here, data included
@@ -175,7 +173,7 @@ def run_suite(name: str, run: SuiteRun) -> SuiteResult:
 
 def refresh_outputs(settings: Settings) -> str:
     """The history and the report rebuilt from the store as it is (after `import`); the report's path."""
-    r = materialize(prepare_instance(settings), ["history", "benchmark_report"], SuiteRun(settings))
+    r = materialize(prepare_instance(settings), ["history", "benchmark_report"], SuiteConfig(settings))
     if not r.success:
         raise BuildFailed(f"the report could not be written: {_failure_message(r)}")
     return str(settings.report_path.resolve())
@@ -183,8 +181,6 @@ def refresh_outputs(settings: Settings) -> str:
 
 def _partitions_name(asset: str) -> str:
     """The dynamic partitions of a partitioned data asset (the sweep's sizes)."""
-    from bench_pipeline.defs.definitions import defs
-
     return defs.get_assets_def(asset).partitions_def.name
 
 
@@ -192,7 +188,7 @@ def _partitions_name(asset: str) -> str:
 _RECORD_S, _OUTPUTS_S = 3.0, 45.0
 
 
-def _measure(instance, suite, groups: list[CellGroup], stale: dict[str, dict[str, str | None]], run: SuiteRun,
+def _measure(instance, suite, groups: list[CellGroup], stale: dict[str, dict[str, str | None]], run: SuiteConfig,
              result: SuiteResult, deadline: float) -> None:
     """The suite's stale cells, every group's together, measured in interleaved rounds until their questions are
     decided or the budget is spent (harness/rounds.py); then each whole cell recorded as its own Dagster run (its
@@ -219,7 +215,7 @@ def _measure(instance, suite, groups: list[CellGroup], stale: dict[str, dict[str
 
 
 def _measure_and_record(instance, suite, by_asset: dict[str, CellGroup], todo: dict[tuple[str, str], str],
-                        run: SuiteRun, result: SuiteResult, deadline: float, store: ResultsStore) -> None:
+                        run: SuiteConfig, result: SuiteResult, deadline: float, store: ResultsStore) -> None:
     """The rounds over the stale cells, then each whole cell recorded (and stored) as its own Dagster run."""
     def label(cell):
         return by_asset[cell[0]].label(cell[1])
@@ -280,7 +276,7 @@ def _previous(instance, specs: dict, store: ResultsStore) -> dict[tuple[str, str
     return out
 
 
-def _outputs(instance, run: SuiteRun, result: SuiteResult, selection: list[str]) -> None:
+def _outputs(instance, run: SuiteConfig, result: SuiteResult, selection: list[str]) -> None:
     s = run.main
     if not (result.cells_run or result.cells_failed) and _outputs_are_current(instance, s):
         r = None
@@ -297,8 +293,6 @@ def _outputs(instance, run: SuiteRun, result: SuiteResult, selection: list[str])
 def _outputs_are_current(instance, settings: Settings) -> bool:
     """The report exists, was materialized after the latest cell of every suite, and by the code there is now
     (its Dagster code version: an edited figure, table or sentence is drawn again)."""
-    from bench_pipeline.defs.definitions import defs
-
     key = dg.AssetKey("benchmark_report")
     report = instance.get_latest_materialization_event(key)
     code = defs.get_assets_def(key).code_versions_by_key[key]
@@ -324,7 +318,7 @@ def ui_command(settings: Settings, host: str, port: int) -> list[str]:
     """`dagster dev` on the state, with the partitions the saved settings ask for (so the UI shows them)."""
     instance = prepare_instance(settings)
     for suite in suites.all_suites():
-        run = SuiteRun(settings, suite.settings.from_env(settings.home) if suite.settings else None)
+        run = SuiteConfig(settings, suite.settings.from_env(settings.home) if suite.settings else None)
         for group in suite.cells(run):  # opens no data until a cell's measured_with is asked
             add_partitions(instance, group.dynamic_partitions)
     return [sys.executable, "-m", "dagster", "dev", "-m", "bench_pipeline.defs.definitions", "-h", host,

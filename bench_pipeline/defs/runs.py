@@ -19,6 +19,8 @@ import socket
 import dagster as dg
 import psutil
 
+from bench_pipeline.harness import scratch
+
 OWNER_PID = "bench/owner_pid"
 OWNER_START = "bench/owner_start"
 OWNER_HOST = "bench/owner_host"
@@ -96,8 +98,6 @@ def pool_holders(instance: dg.DagsterInstance, pool: str = POOL) -> list[str]:
 @dg.sensor(name="reap_dead_runs", minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Marks failed the runs whose process is gone (killed, OOM) and frees their pool slots.")
 def reap_dead_runs_sensor(context: dg.SensorEvaluationContext):
-    from bench_pipeline.harness import scratch
-
     scratch.remove_dead()
     reaped = reap_dead_runs(context.instance)
     return dg.SkipReason(f"marked {len(reaped)} dead runs failed: {', '.join(reaped)}" if reaped

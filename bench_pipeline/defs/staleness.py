@@ -15,8 +15,8 @@ CLI, the nightly schedule and every suite ask this one function.
 import dagster as dg
 
 from bench_pipeline.defs.partitions import add_partitions
-from bench_pipeline.store import ResultsStore
-from bench_pipeline.suites import CellGroup, SuiteRun
+from bench_pipeline.results.store import ResultsStore
+from bench_pipeline.suites import CellGroup, SuiteConfig
 
 _FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
@@ -79,7 +79,7 @@ def stale_cells(instance: dg.DagsterInstance, group: CellGroup, in_store: set[st
     return out
 
 
-def stale(instance: dg.DagsterInstance, group: CellGroup, run: SuiteRun,
+def stale(instance: dg.DagsterInstance, group: CellGroup, run: SuiteConfig,
           in_store: set[str] | None = None) -> dict[str, str | None]:
     """The group's cells -> why each is stale, or None; `in_store`: the store's cell run ids, when read already."""
     add_partitions(instance, group.dynamic_partitions)

@@ -10,12 +10,12 @@ repeats or thread count changed.
 
 import dagster as dg
 
-from bench_pipeline import fmt
 from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, open_or_fail, pictures
 from bench_pipeline.defs.resources import BenchSettings
-from bench_pipeline.fields import columns
-from bench_pipeline.fmt import MiB
 from bench_pipeline.harness.machine_lock import measurement_lock
+from bench_pipeline.report import fmt
+from bench_pipeline.report.fmt import MiB
+from bench_pipeline.results.fields import columns
 from bench_pipeline.suites import draw_verdict
 from bench_pipeline.suites.wars import SUITE as WARS
 from bench_pipeline.suites.wars import measured_with, open_data, task_asset
@@ -29,12 +29,13 @@ GROUP = "engine_wars"
 
 
 def open_wars_data(bench: BenchSettings) -> WarsData:
-    return open_or_fail(lambda: open_data(bench.run("wars")), "the Engine Wars data", "materialize wars_dataset first")
+    return open_or_fail(lambda: open_data(bench.config("wars")), "the Engine Wars data",
+                        "materialize wars_dataset first")
 
 
 @dg.asset(group_name=GROUP, description="events.parquet, sales.csv and generated JPEGs with their manifest.")
 def wars_dataset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
-    run = bench.run("wars")
+    run = bench.config("wars")
     s, ws = run.main, run.own
     root = ws.data_dir(s.home, s.seed)
     try:
@@ -64,7 +65,7 @@ def _task_asset(name: str) -> dg.AssetsDefinition:
               pool="bench_cells", code_version=suite_code_hash(), deps=[wars_dataset],
               check_specs=cell_checks(key), description=f"{w.title}: {w.description}")
     def _asset(context: dg.AssetExecutionContext, bench: BenchSettings) -> dg.MaterializeResult:
-        run = bench.run("wars")
+        run = bench.config("wars")
         data = open_wars_data(bench)
         engine = context.partition_key
         return cell_asset(context, bench, "wars", measured_with(run, name, engine, data),
@@ -92,7 +93,7 @@ def wars_summary(bench: BenchSettings) -> dg.MaterializeResult:
     if not rows:
         raise dg.Failure("no Engine Wars measurements for this data yet; materialize the wars_* tasks first")
     paths = draw_wars(rows, s.plots_dir)
-    picture = draw_verdict(WARS, bench.run("wars"), title="Engine Wars: per task, the fastest engine against each "
+    picture = draw_verdict(WARS, bench.config("wars"), title="Engine Wars: per task, the fastest engine against each "
                                                           "other")
     handoff = next((r for r in rows if r["query"] == "handoff" and r["engine"] == "datafusion_polars"), None)
     zero_copy = handoff is not None and (handoff.get("zero_copy") or "").startswith("yes")

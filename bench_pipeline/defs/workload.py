@@ -9,20 +9,22 @@ They share the `bench_cells` pool and the checks of every other cell.
 
 import dagster as dg
 
-from bench_pipeline import fmt
 from bench_pipeline.defs.common import AFTER_UPSTREAM, cell_asset, cell_checks, open_or_fail, pictures
 from bench_pipeline.defs.resources import BenchSettings
-from bench_pipeline.fields import columns
-from bench_pipeline.suites.workload import cells
+from bench_pipeline.report import fmt
+from bench_pipeline.results.fields import columns
+from bench_pipeline.suites import draw_verdict
+from bench_pipeline.suites.workload import SUITE as WORKLOAD
+from bench_pipeline.suites.workload import cells, latest
+from bench_pipeline.suites.workload.figures import draw_workload
+from bench_pipeline.workloads.spec import WorkloadError, load_workload
 
 WORKLOAD_CELLS = dg.DynamicPartitionsDefinition(name=cells.PARTITIONS)
 _COLUMNS = columns("engine", "threads_asked", "query", "status", "median_seconds", "peak_rss_bytes")
 
 
 def _workload(bench: BenchSettings, name: str):
-    from bench_pipeline.workloads.spec import load_workload
-
-    run = bench.run("workload")
+    run = bench.config("workload")
     if name not in run.own.paths:
         raise dg.Failure(f"workload {name!r} is not registered here; run `bench-pipeline run --workload DIR` first")
     return run, open_or_fail(lambda: load_workload(run.own.paths[name]), f"workload {name}",
@@ -48,13 +50,7 @@ def workload_cells(context: dg.AssetExecutionContext, bench: BenchSettings) -> d
           automation_condition=AFTER_UPSTREAM,
           description="The latest measurement per engine, threads and query of every registered workload.")
 def workload_summary(bench: BenchSettings) -> dg.MaterializeResult:
-    from bench_pipeline.suites import draw_verdict
-    from bench_pipeline.suites.workload import SUITE as WORKLOAD
-    from bench_pipeline.suites.workload import latest
-    from bench_pipeline.suites.workload.figures import draw_workload
-    from bench_pipeline.workloads.spec import WorkloadError
-
-    run, tables, plots, pictures_of = bench.run("workload"), {}, [], {}
+    run, tables, plots, pictures_of = bench.config("workload"), {}, [], {}
     for name in sorted(run.own.paths):
         try:
             rows, w = latest(run, bench.store(), name)

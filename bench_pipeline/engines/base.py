@@ -32,8 +32,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from bench_pipeline.dataset import Dataset
-from bench_pipeline.fmt import MiB
+from bench_pipeline.data.dataset import Dataset
+from bench_pipeline.report.fmt import MiB
 from bench_pipeline.workloads import execute
 from bench_pipeline.workloads.execute import Unsupported  # noqa: F401 - engines and the worker raise it from here
 

@@ -11,6 +11,7 @@ A workload's DataFrame code returns lazy DataFrames that `collect` computes, so
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from typing import Any
@@ -54,7 +55,7 @@ class DaftEngine(Engine):
         os.environ["DAFT_PROGRESS_BAR"] = "0"
 
     def start(self) -> None:
-        import daft
+        import daft  # daft: imported when the engine starts, after its threads are set
 
         self.daft = daft
         try:
@@ -92,7 +93,7 @@ class DaftEngine(Engine):
                                  hive_partitioning=t.hive)
 
     def plan_sql(self, w, sql: str) -> Any:
-        from bench_pipeline.workloads.execute import Tables
+        from bench_pipeline.workloads.execute import Tables  # off the worker's import path (SQL planning)
 
         frames = Tables(self, w)
         return self.daft.sql(sql, **{name: frames[name] for name in frames})
@@ -101,8 +102,6 @@ class DaftEngine(Engine):
         return result.collect() if hasattr(result, "collect") else result
 
     def explain(self, planned: Any) -> str | None:
-        import io
-
         if not hasattr(planned, "explain"):
             return None
         out = io.StringIO()
@@ -141,7 +140,7 @@ class DaftRayEngine(DaftEngine):
         os.environ.update(NO_TELEMETRY, DAFT_RUNNER="ray", DAFT_PROGRESS_BAR="0", RAY_USAGE_STATS_ENABLED="0")
 
     def start(self) -> None:
-        import daft
+        import daft  # daft: imported when the engine starts, after its threads are set
 
         address = os.environ.get(RAY_ADDRESS_ENV)
         if not address:
@@ -152,6 +151,6 @@ class DaftRayEngine(DaftEngine):
         daft.from_pydict({"k": [1, 2, 1], "v": [1, 2, 3]}).groupby("k").agg(daft.col("v").sum()).collect()
 
     def reported_threads(self) -> int:
-        import ray
+        import ray  # ray: imported when the engine starts, after its threads are set
 
         return int(sum(n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]))

@@ -38,6 +38,7 @@ class DataFusionEngine(Engine):
         os.environ["TOKIO_WORKER_THREADS"] = str(threads)
 
     def start(self) -> None:
+        # datafusion: imported when the engine starts, after its threads are set
         from datafusion import RuntimeEnvBuilder, SessionConfig, SessionContext
 
         config = SessionConfig().with_target_partitions(int(self.threads)).with_information_schema(True)

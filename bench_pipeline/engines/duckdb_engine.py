@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from bench_pipeline.engines.base import Engine, mib
-from bench_pipeline.queries import sql_string
+from bench_pipeline.workloads.spec import sql_string
 
 # Share of the process-tree budget given to DuckDB's buffer manager.
 BUDGET_SHARE = 0.6
@@ -27,7 +27,7 @@ class DuckDBEngine(Engine):
                   "apis": "SQL, Relational API", "gpu": False}
 
     def start(self) -> None:
-        import duckdb
+        import duckdb  # duckdb: imported when the engine starts, after its threads are set
 
         self.con = duckdb.connect()  # in-memory database
         self.con.execute(f"SET threads = {int(self.threads)}")
@@ -56,12 +56,12 @@ class DuckDBEngine(Engine):
         self.con.execute("DROP TABLE IF EXISTS posts_mem")
 
     def read_table(self, t) -> Any:
-        from bench_pipeline.workloads.reference import duckdb_source
+        from bench_pipeline.workloads.reference import duckdb_source  # off the worker's import path (numpy)
 
         return self.con.sql(f"SELECT * FROM {duckdb_source(t)}")
 
     def plan_sql(self, w, sql: str) -> Any:
-        from bench_pipeline.workloads.reference import duckdb_views
+        from bench_pipeline.workloads.reference import duckdb_views  # off the worker's import path (numpy)
 
         duckdb_views(self.con, w)  # inside the timed part: reading the Parquet footers is part of the work
         return self.con.sql(sql)  # parsed and bound here: a failure is the text's

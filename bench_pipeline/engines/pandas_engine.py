@@ -19,8 +19,8 @@ class PandasEngine(Engine):
     extra_distributions = ("pyarrow",)
 
     def start(self) -> None:
-        import pandas
-        import pyarrow
+        import pandas  # pandas: imported when the engine starts, after its threads are set
+        import pyarrow  # pyarrow: imported when the engine starts, after its threads are set
 
         # pandas computes on one thread; its Parquet reader is pyarrow's, whose
         # pool is the only thread setting that applies.
@@ -33,7 +33,7 @@ class PandasEngine(Engine):
         return self.pa.cpu_count()
 
     def read_table(self, t) -> Any:
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # pyarrow: imported when the engine starts, after its threads are set
 
         if t.kind == "csv":
             return self.pd.read_csv(t.pattern)

@@ -30,7 +30,7 @@ class PolarsEngine(Engine):
         os.environ["POLARS_MAX_THREADS"] = str(threads)
 
     def start(self) -> None:
-        import polars
+        import polars  # polars: imported when the engine starts, after its threads are set
 
         self.pl = polars
 
@@ -50,7 +50,7 @@ class PolarsEngine(Engine):
             self._scan(t.pattern, hive_partitioning=t.hive) if t.hive else self._scan(t.pattern)
 
     def plan_sql(self, w, sql: str) -> Any:
-        from bench_pipeline.workloads.execute import Tables
+        from bench_pipeline.workloads.execute import Tables  # off the worker's import path (SQL planning)
 
         frames = Tables(self, w)
         frame = self.pl.SQLContext(frames={name: frames[name] for name in frames}).execute(sql, eager=False)

@@ -15,6 +15,7 @@ Spark spills its cache and shuffles to disk instead of growing past the budget.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import pyarrow as pa
@@ -57,6 +58,7 @@ class SparkEngine(Engine):
         os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
 
     def start(self) -> None:
+        # pyspark: imported when the engine starts, after its threads are set
         from pyspark.sql import SparkSession, Window, functions
 
         self.F = functions
@@ -104,8 +106,6 @@ class SparkEngine(Engine):
 
     def _wait_for_executors(self, timeout_s: float = 180) -> None:
         """Start-up ends when every executor asked for has registered (part of start-up time)."""
-        import time
-
         status = self.spark.sparkContext._jsc.sc().getExecutorMemoryStatus
         deadline = time.monotonic() + timeout_s
         while status().size() - 1 < self.executors:  # the driver is listed too
@@ -138,7 +138,7 @@ class SparkEngine(Engine):
             else read.parquet(path)
 
     def plan_sql(self, w, sql: str) -> Any:
-        from bench_pipeline.workloads.execute import Tables
+        from bench_pipeline.workloads.execute import Tables  # off the worker's import path (SQL planning)
 
         frames = Tables(self, w)
         for name in frames:

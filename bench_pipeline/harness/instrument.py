@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bench_pipeline import stats
+from bench_pipeline.analysis import stats
 from bench_pipeline.harness import interrupt, provenance
 from bench_pipeline.harness.machine_lock import measurement_lock, this_command
 from bench_pipeline.harness.query_loop import DEFAULT_REPEATS
@@ -34,11 +34,11 @@ from bench_pipeline.harness.rounds import (
     measure_in_rounds,
 )
 from bench_pipeline.harness.runner import DEFAULT_TIMEOUT_S, QuerySpec, run_query
-from bench_pipeline.queries import QUERY_NAMES
-from bench_pipeline.store import MeasurementRow
+from bench_pipeline.results.store import MeasurementRow
+from bench_pipeline.workloads.social.catalogue import QUERY_NAMES
 
 if TYPE_CHECKING:
-    from bench_pipeline.store import ResultsStore
+    from bench_pipeline.results.store import ResultsStore
 
 Cell = tuple[str, str]  # (the cells' asset, the partition key)
 

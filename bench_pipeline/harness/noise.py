@@ -24,7 +24,8 @@ MIN_WINDOW_S = 0.25
 
 
 def noisy_retries() -> int:
-    from bench_pipeline.settings import env_number
+    # keeps pyarrow, pydantic, pydantic_settings off the import path
+    from bench_pipeline.config.settings import env_number
 
     return env_number("BENCH_NOISY_RETRIES", NOISY_RETRIES, int)
 

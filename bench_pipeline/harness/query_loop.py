@@ -3,21 +3,22 @@
 The runner (runner.py) owns the process, the pipes and the clock; this object owns every decision: when a run
 starts and ends for the memory sampler and the quiet-machine guard, how many warm runs the query gets, which
 noisy run is measured again, and what status each run's row ends with. It touches no process, so scripted event
-sequences with a fake sampler test it in-process (bench_pipeline_tests/test_query_loop.py).
+sequences with a fake sampler test it in-process (bench_pipeline_tests/harness/test_query_loop.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bench_pipeline import stats
-from bench_pipeline.fmt import MiB
+from bench_pipeline.analysis import stats
 from bench_pipeline.harness import protocol as p
 from bench_pipeline.harness.noise import NOISY_CORES, noisy_retries
+from bench_pipeline.report.fmt import MiB
 
 DEFAULT_REPEATS = 3
 STARTUP_TIMEOUT_S = 300.0
@@ -88,10 +89,6 @@ class Step:
     row: dict | None = None
 
 
-def _median(xs: list[float]) -> float:
-    return sorted(xs)[len(xs) // 2]
-
-
 class QueryLoop:
     def __init__(self, base: dict, repetitions: Repetitions, timeout_s: float, sampler: Sampler, noise: Noise,
                  budget_bytes: int | None = None, retries: int | None = None,
@@ -156,14 +153,14 @@ class QueryLoop:
         warm, reps = self._warm, self.reps
         if row["run_kind"] == "warm":
             self._spent += seconds
-            estimate = _median(warm) if warm else seconds
+            estimate = statistics.median(warm) if warm else seconds
             # A noisy run is set aside only when another run will replace it; else kept, flagged.
             if noisy and self._retries < self.most_retries and reps.more(warm, self._spent, estimate):
                 row["kept"] = False  # stored, never counted
                 self._retries += 1
             else:
                 warm.append(seconds)
-        more = reps.more(warm, self._spent, _median(warm) if warm else seconds)
+        more = reps.more(warm, self._spent, statistics.median(warm) if warm else seconds)
         self.rows.append(row)
         self._current = None
         self.deadline = self.timeout_s  # conversion and clean-up between runs are untimed but bounded

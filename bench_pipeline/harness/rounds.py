@@ -51,7 +51,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from bench_pipeline import fmt, stats
+from bench_pipeline.analysis import stats
+from bench_pipeline.report import fmt
 
 MOST_PROCESSES = 20  # a side's most processes: the rule's error rates are checked up to this many looks
 FLOOR = 2  # an open question's sides get this many processes before any question of its tier gets more
@@ -117,7 +118,7 @@ class Measurement:
     def as_row(self) -> dict:
         """What the verdict reads (a summary row)."""
         return {"engine": self.engine, "threads_asked": self.threads, "query": self.query, "status": self.status,
-                "process_list": self.values, "median_seconds": stats._median(self.values) if self.values else None}
+                "process_list": self.values, "median_seconds": statistics.median(self.values) if self.values else None}
 
 
 # What each kind of question calls the rule's answers (subject / reference: FASTER is the subject faster).

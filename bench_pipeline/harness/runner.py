@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from bench_pipeline.dataset import Dataset
+from bench_pipeline.data.dataset import Dataset
 from bench_pipeline.engines import engine_class
 from bench_pipeline.engines.base import BUDGET_ENV
 from bench_pipeline.harness import interrupt, protocol
@@ -30,8 +30,10 @@ from bench_pipeline.harness.noise import NoiseMeter
 from bench_pipeline.harness.query_loop import DEFAULT_REPEATS, QueryLoop, Repetitions
 from bench_pipeline.harness.sampler import PARENT_ENV, TreeSampler, kill_tree
 from bench_pipeline.harness.scratch import scratch_folder
-from bench_pipeline.harness.validate import AnswerMismatch, ReferenceFailure, validate
-from bench_pipeline.store import MeasurementRow
+from bench_pipeline.harness.validate import AnswerMismatch, write_answer
+from bench_pipeline.results.store import MeasurementRow
+from bench_pipeline.workloads import social
+from bench_pipeline.workloads.reference import ReferenceFailure
 
 DEFAULT_TIMEOUT_S = 600.0
 # Thread pools a library may start behind the engine's back (BLAS, OpenMP, Arrow):
@@ -206,7 +208,7 @@ def _validate_into(rows: list[dict], spec: QuerySpec, answers: Path) -> None:
         if name == "last" and not path.exists() and len(rows) == 1:
             break  # a single run: its answer is the cold one
         try:
-            table = (spec.validator or validate)(spec.query, pq.read_table(path), spec.data)
+            table = (spec.validator or social.validate)(spec.query, pq.read_table(path), spec.data)
         except AnswerMismatch as exc:
             status, message, table = "wrong_answer", f"{name} run: {exc}", None
             break
@@ -221,6 +223,4 @@ def _validate_into(rows: list[dict], spec: QuerySpec, answers: Path) -> None:
         if r["status"] == "ok":
             r["status"], r["message"] = status, message
     if table is not None and spec.answer_out is not None:
-        from bench_pipeline.harness.validate import write_answer
-
         write_answer(table, spec.answer_out)

@@ -2,7 +2,7 @@
 
 A suite is a package `suites/<name>/` with the same parts: `cells.py` (what it
 measures and how), `metrics.py`, `figures.py`, `settings.py` (its own settings,
-if any), `report.py` + `report.html.j2` (its section of the report), and a
+if any), `section.py` + `report.html.j2` (its section of the report), and a
 `SUITE` descriptor in its `__init__.py`. The orchestration (`defs/orchestrate.py`),
 the CLI and the report read the descriptor; the Dagster layer has one module
 per suite (`defs/<name>.py`). Nothing under `suites/` imports Dagster.
@@ -21,28 +21,36 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bench_pipeline.settings import BenchSettingsBase, Settings
+from bench_pipeline.analysis import calibration, stats
+from bench_pipeline.analysis.verdict import noise_of
+from bench_pipeline.config.settings import Settings, SettingsBase, bench_home
+from bench_pipeline.harness import provenance
+from bench_pipeline.harness.instrument import fixed, measure_cells, share_deadline
+from bench_pipeline.harness.rounds import evaluate
+from bench_pipeline.report import fmt
+from bench_pipeline.results.fields import columns
 
 if TYPE_CHECKING:
-    from bench_pipeline import stats
+    from bench_pipeline.analysis import stats
     from bench_pipeline.harness.instrument import CellResult, CellSpec
     from bench_pipeline.harness.rounds import Measurement, Question
-    from bench_pipeline.store import ResultsStore
+    from bench_pipeline.results.store import ResultsStore
 
 # Registry: suite name -> its package bench_pipeline.suites.<name>, in report order.
 NAMES: tuple[str, ...] = ("grid", "workload", "cluster", "limits", "wars")
 
 
 @dataclass(frozen=True)
-class SuiteRun:
+class SuiteConfig:
     """What one run of a suite is measured with: the main settings and the suite's own (None: it has none)."""
 
     main: Settings
-    own: BenchSettingsBase | None = None
+    own: SettingsBase | None = None
 
     @property
     def time_budget_s(self) -> float:
@@ -110,9 +118,9 @@ class Summary:
 
 @dataclass
 class ReportInputs:
-    """What every suite's report section reads: its run's settings, the store, the machine's cores."""
+    """What every suite's report section reads: each suite's settings, the store, the machine's cores."""
 
-    run: Callable[[str], SuiteRun]  # suite name -> the settings it runs with
+    config: Callable[[str], SuiteConfig]  # suite name -> the settings it runs with
     store: ResultsStore
     cores: int
     memo: dict = field(default_factory=dict)  # computed once per report, read by several sections (grid metrics)
@@ -131,17 +139,17 @@ class Suite:
     name: str
     command: str  # the bench-pipeline command that runs it
     help: str
-    settings: type[BenchSettingsBase] | None  # its own settings (None: the main settings only)
+    settings: type[SettingsBase] | None  # its own settings (None: the main settings only)
     options: Callable[[argparse.ArgumentParser], None]  # its command's own options
-    run_from_args: Callable[[argparse.Namespace], SuiteRun]  # raises UsageError (options.py) on a bad choice
-    data: Callable[[SuiteRun], list[DataStep]]
-    cells: Callable[[SuiteRun], list[CellGroup]]  # called once the data is there
-    room: Callable[[SuiteRun], None]  # raises state.StateError when the data still to make would not fit
-    title: Callable[[SuiteRun], str]
-    summary: Callable[[SuiteRun, object], Summary]  # (run, orchestrate.SuiteResult)
+    config_from_args: Callable[[argparse.Namespace], SuiteConfig]  # raises UsageError (options.py) on a bad choice
+    data: Callable[[SuiteConfig], list[DataStep]]
+    cells: Callable[[SuiteConfig], list[CellGroup]]  # called once the data is there
+    room: Callable[[SuiteConfig], None]  # raises state.StateError when the data still to make would not fit
+    title: Callable[[SuiteConfig], str]
+    summary: Callable[[SuiteConfig, object], Summary]  # (run, orchestrate.SuiteResult)
     outputs: tuple[str, ...]  # assets materialized after the cells (analysis, plots, report)
     # The questions its answer needs, over the measurements of its groups (the instrument's `ask`).
-    questions: Callable[[SuiteRun, list[Measurement], stats.Noise], list[Question]]
+    questions: Callable[[SuiteConfig, list[Measurement], stats.Noise], list[Question]]
     budget: str  # how its time budget is spent, for its --help
     parents: tuple[str, ...] = ("measure", "budget", "json")  # options.py parent parsers its command takes
     subcommand: bool = True  # False: reached through another suite's command (run --workload)
@@ -160,8 +168,8 @@ class Suite:
         return (fields.get("time_budget_s") or Settings.model_fields["time_budget_s"]).default
 
     def section(self, inputs: ReportInputs) -> Section | None:
-        """Its part of the report (`section` in its `report.py`); None when it has measured nothing yet."""
-        return importlib.import_module(f"{__name__}.{self.name}.report").section(inputs)
+        """Its part of the report (`section` in its `section.py`); None when it has measured nothing yet."""
+        return importlib.import_module(f"{__name__}.{self.name}.section").section(inputs)
 
     @property
     def defs_module(self) -> str:
@@ -169,13 +177,9 @@ class Suite:
         return f"bench_pipeline.defs.{self.name}"
 
 
-def rounds_notes(run: SuiteRun, outcome) -> tuple[str, ...]:
+def rounds_notes(run: SuiteConfig, outcome) -> tuple[str, ...]:
     """How the rounds ended, for the terminal: how the time was spent, what stayed open and about what would
     decide it, and whether the machine is calibrated (said once)."""
-    import statistics
-
-    from bench_pipeline import calibration, fmt
-
     if outcome is None:
         return ()
     why = {"decided": "every comparison decided", "budget": f"the time budget ({run.time_budget_s:g} s) spent",
@@ -196,37 +200,31 @@ def rounds_notes(run: SuiteRun, outcome) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def measurements_of(run: SuiteRun, groups: list[CellGroup]) -> list[Measurement]:
+def measurements_of(run: SuiteConfig, groups: list[CellGroup]) -> list[Measurement]:
     """Every stored cell of the groups as the instrument's fixed measurements (what the report's picture of the
     verdict is drawn from)."""
-    from bench_pipeline.harness.instrument import fixed
-
     return [fixed(r, g.titled(r["key"])) for g in groups for r in g.context(g.keys)]
 
 
-def answers(suite: Suite, run: SuiteRun) -> list[Question]:
+def answers(suite: Suite, run: SuiteConfig) -> list[Question]:
     """The suite's questions over its stored cells, answered by the rule (the noise: the machine's prior
     updated by every stored process): what its summary says and its picture of the verdict draws."""
-    from bench_pipeline import calibration, stats
-    from bench_pipeline.harness.rounds import evaluate
-
     ms = measurements_of(run, suite.cells(run))
     noise = stats.pooled([m.values for m in ms], calibration.prior(run.main.home)[0])
     return evaluate(suite.questions(run, ms, noise), noise)
 
 
-def verdict_picture(run: SuiteRun, name: str):
+def verdict_picture(run: SuiteConfig, name: str):
     """The picture of a verdict drawn last (`draw_verdict`), for the report; None when there is none."""
     path = run.main.plots_dir / f"verdict_{name}.png"
     return path if path.is_file() else None
 
 
-def draw_verdict(suite: Suite, run: SuiteRun, name: str | None = None, title: str | None = None):
+def draw_verdict(suite: Suite, run: SuiteConfig, name: str | None = None, title: str | None = None):
     """The picture of the suite's verdict (forest.py) from its stored cells, into the plots folder as
     `verdict_<name>.png`; None when nothing is compared yet."""
-    from bench_pipeline import forest
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.suites.grid.figures import caption_for
+    from bench_pipeline.report import forest  # keeps matplotlib off the import path
+    from bench_pipeline.suites.grid.figures import caption_for  # figures imports this module
 
     questions = answers(suite, run)
     name = name or suite.name
@@ -235,13 +233,10 @@ def draw_verdict(suite: Suite, run: SuiteRun, name: str | None = None, title: st
     return forest.draw(questions, run.main.plots_dir / f"verdict_{name}.png", title, caption)
 
 
-def measure_alone(suite: Suite, run: SuiteRun, asset: str, key: str, store: ResultsStore,
+def measure_alone(suite: Suite, run: SuiteConfig, asset: str, key: str, store: ResultsStore,
                   dagster_run_id: str | None = None) -> CellResult:
     """One cell materialized on its own (the UI, the nightly schedule): every query once, then more processes
     while its questions with the stored cells are open, within its share of the suite's budget."""
-    from bench_pipeline import calibration
-    from bench_pipeline.harness.instrument import measure_cells, share_deadline
-
     groups = suite.cells(run)
     group = next(g for g in groups if g.asset == asset)
     cell = (asset, key)
@@ -264,11 +259,6 @@ _SUMMARY_COLUMNS = ("engine", "threads", "query", "status", "cold_seconds", "med
 
 def print_summary(summary: list[dict], title: str) -> None:
     """The cells' summary table on the terminal: every suite's (Summary.show's default) and the `cell` command's."""
-    from bench_pipeline import calibration, fmt, stats
-    from bench_pipeline.fields import columns
-    from bench_pipeline.settings import bench_home
-    from bench_pipeline.verdict import noise_of
-
     noise = noise_of(summary, calibration.prior(bench_home())[0])
     rows = []
     for s in summary:

@@ -1,22 +1,26 @@
 """A workload's reference answers and the check of an engine's answer against them.
 
 The reference answer of a query is DuckDB's result of the workload's SQL over the
-same files, unless the workload gives `expected/<query>.parquet`. An answer is
-conformed to the reference's column kinds (integer and float widths may differ),
-then compared with the catalogue's rules (harness/validate.py): rows in order
-where the SQL has a top-level ORDER BY, as a multiset otherwise.
+same files, unless the workload gives `expected/<query>.parquet`: one mechanism
+for every workload, the built-in benchmark's included (workloads/social/, which
+caches its answers beside the data). An answer is conformed to the reference's
+column kinds (integer and float widths may differ), then compared with the rules
+of harness/validate.py: rows in order where the SQL has a top-level ORDER BY, as
+a multiset otherwise.
 """
 
 from __future__ import annotations
 
-import functools
+import os
+import tempfile
+from collections import OrderedDict
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench_pipeline.harness.validate import AnswerMismatch, compare, conform
-from bench_pipeline.queries import sql_string
-from bench_pipeline.workloads.spec import Table, Workload, WorkloadError, has_top_level_order
+from bench_pipeline.workloads.spec import Table, Workload, WorkloadError, has_top_level_order, sql_string
 
 
 def duckdb_source(t: Table) -> str:
@@ -32,9 +36,13 @@ def duckdb_views(con, workload: Workload) -> None:
         con.execute(f'CREATE OR REPLACE VIEW "{t.name}" AS SELECT * FROM {duckdb_source(t)}')
 
 
+class ReferenceFailure(WorkloadError):
+    """DuckDB cannot compute the reference answer: the workload's (or the harness's) problem, not the engine's."""
+
+
 def compute_reference(workload: Workload, query: str) -> pa.Table:
-    """DuckDB's answer to the query; WorkloadError (with DuckDB's message) when it cannot run it."""
-    import duckdb
+    """DuckDB's answer to the query; ReferenceFailure (with DuckDB's message) when it cannot run it."""
+    import duckdb  # duckdb: only where it is used
 
     con = duckdb.connect()
     try:
@@ -42,24 +50,52 @@ def compute_reference(workload: Workload, query: str) -> pa.Table:
         return con.sql(workload.query(query).sql).to_arrow_table()
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
-        raise WorkloadError(f"{workload.root}: query {query!r}: the reference (DuckDB) cannot run it: {first}") \
+        raise ReferenceFailure(f"{workload.root}: query {query!r}: the reference (DuckDB) cannot run it: {first}") \
             from None
     finally:
         con.close()
 
 
-@functools.lru_cache(maxsize=64)
-def _reference(root: str, query: str, data_fp: str, query_fp: str) -> pa.Table:
-    from bench_pipeline.workloads.spec import load_workload
-
-    workload = load_workload(root)
-    expected = workload.expected(query)
-    return pq.read_table(expected) if expected is not None else compute_reference(workload, query)
+_MEMO: OrderedDict[tuple, pa.Table] = OrderedDict()  # the latest answers of this process
+_MEMO_SIZE = 64
 
 
-def reference_answer(workload: Workload, query: str) -> pa.Table:
-    """The reference, computed once per process for the same files and SQL."""
-    return _reference(str(workload.root), query, workload.fingerprint(), workload.query_fingerprint(query))
+def reference_answer(workload: Workload, query: str, cache: Path | None = None) -> pa.Table:
+    """The reference answer: the workload's expected file, else DuckDB's. Computed once per process for the
+    same files and SQL and, with `cache` (a folder for this data's answers), once for every process: kept there
+    as `<query>-<hash of its SQL and code>.parquet`, so an edited query is never checked against its former self."""
+    key = (str(workload.root), query, workload.fingerprint(), workload.query_fingerprint(query))
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key]
+    stored = cache / f"{query}-{key[3][:8]}.parquet" if cache is not None else None
+    if (expected := workload.expected(query)) is not None:
+        table = pq.read_table(expected)
+    elif stored is not None and stored.is_file():
+        table = pq.read_table(stored)
+    else:
+        table = compute_reference(workload, query)
+        if stored is not None:
+            _keep(table, stored)
+    _MEMO[key] = table
+    if len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return table
+
+
+def _keep(table: pa.Table, path: Path) -> None:
+    """Written under a temporary name and renamed: a reader never sees half a file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.close(fd)
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only data folder: the answer is still right, only not kept
 
 
 def _sort_all(table: pa.Table) -> pa.Table:
@@ -94,6 +130,12 @@ def validate_answer(query: str, answer: pa.Table, workload: Workload) -> pa.Tabl
     last_place = {f.name: 10.0 ** -f.type.scale for f in answer.schema
                   if pa.types.is_decimal(f.type) and f.type.scale > 0}
     answer = _decimals_as_numbers(answer)
+    if (schema := workload.query(query).schema) is not None:  # the workload states the answer's types
+        try:
+            want = conform(want, schema)
+        except AnswerMismatch as exc:
+            raise ReferenceFailure(f"{workload.root}: query {query!r}: the reference answer does not have the "
+                                   f"schema workload.toml gives: {exc}") from None
     conformed = got = conform(answer, want.schema)
     if not has_top_level_order(workload.query(query).sql):
         got, want = _sort_all(got), _sort_all(want)
@@ -101,4 +143,5 @@ def validate_answer(query: str, answer: pa.Table, workload: Workload) -> pa.Tabl
     return conformed
 
 
-__all__ = ["AnswerMismatch", "compute_reference", "duckdb_source", "reference_answer", "validate_answer"]
+__all__ = ["AnswerMismatch", "ReferenceFailure", "compute_reference", "duckdb_source", "reference_answer",
+           "validate_answer"]

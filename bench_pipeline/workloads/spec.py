@@ -8,6 +8,8 @@
     [queries.busy_hours]
     sql = "queries/busy_hours.sql"      # a .sql file relative to workload.toml, or the SQL text itself
     description = "optional"
+    title = "optional"                  # a short name for figures
+    schema = { hour = "int64", trips = "int64" }   # optional: the answer's columns and types, checked
     [queries.busy_hours.overrides]      # optional: the SQL one engine runs instead (its dialect, a path or text)
     pyspark = "queries/busy_hours.spark.sql"
 
@@ -23,6 +25,8 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pyarrow as pa
 
 MANIFEST = "workload.toml"
 DATAFRAMES = "dataframes.py"
@@ -52,6 +56,8 @@ class WorkloadQuery:
     sql: str
     description: str = ""
     overrides: dict[str, str] = field(default_factory=dict)  # engine -> its own SQL text
+    title: str = ""
+    schema: pa.Schema | None = None  # the answer's columns and types, when the workload gives them
 
     def sql_for(self, engine: str) -> str:
         return self.overrides.get(engine, self.sql)
@@ -92,9 +98,12 @@ class Workload:
         return h.hexdigest()[:16]
 
     def query_fingerprint(self, query: str, engine: str | None = None) -> str:
-        """The query's SQL (the engine's override, if any) and the DataFrame code: what makes its cells stale."""
+        """The query's SQL (the engine's override, if any), its schema and the DataFrame code: what makes its
+        cells stale."""
         q = self.query(query)
         h = hashlib.sha256((q.sql_for(engine) if engine else q.sql).encode())
+        if q.schema is not None:  # it decides which answers are valid
+            h.update(str(q.schema).encode())
         if self.dataframes is not None:
             h.update(self.dataframes.read_bytes())
         if (expected := self.expected(query)) is not None:
@@ -106,12 +115,11 @@ def _fail(manifest: Path, problem: str) -> WorkloadError:
     return WorkloadError(f"{manifest}: {problem}")
 
 
-def _table(manifest: Path, name: str, source: object) -> Table:
+def _table(manifest: Path, name: str, source: object, base: Path) -> Table:
     if not _IDENT.match(name):
         raise _fail(manifest, f"table name {name!r}: use letters, digits and '_', not starting with a digit")
     if not isinstance(source, str) or not source:
         raise _fail(manifest, f"table {name!r}: give a file, a folder or a glob as a string")
-    base = manifest.parent
     path = Path(source) if Path(source).is_absolute() else base / source
     if any(ch in source for ch in "*?["):
         files = tuple(sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file()))
@@ -163,18 +171,51 @@ def _query(manifest: Path, name: str, entry: object) -> WorkloadQuery:
         entry = {"sql": entry}
     if not isinstance(entry, dict) or "sql" not in entry:
         raise _fail(manifest, f"query {name!r}: needs `sql` (a .sql file or the SQL text)")
-    unknown = set(entry) - {"sql", "description", "overrides"}
+    unknown = set(entry) - {"sql", "description", "overrides", "title", "schema"}
     if unknown:
         raise _fail(manifest, f"query {name!r}: unknown keys {', '.join(sorted(unknown))}")
     overrides = entry.get("overrides", {})
     if not isinstance(overrides, dict):
         raise _fail(manifest, f"query {name!r}: `overrides` maps engine names to SQL")
     return WorkloadQuery(name, _sql(manifest, f"query {name!r}", entry["sql"]), str(entry.get("description", "")),
-                         {e: _sql(manifest, f"query {name!r} override for {e}", v) for e, v in overrides.items()})
+                         {e: _sql(manifest, f"query {name!r} override for {e}", v) for e, v in overrides.items()},
+                         str(entry.get("title", "")), _schema(manifest, name, entry.get("schema")))
 
 
-def load_workload(folder: str | Path) -> Workload:
-    """The workload in `folder` (or named by its workload.toml), checked; WorkloadError says what is wrong."""
+def _schema(manifest: Path, query: str, columns: object) -> pa.Schema | None:
+    """`schema = { column = "type", ... }` (Arrow's type names: int64, double, string, timestamp[us], ...)."""
+    if columns is None:
+        return None
+    if not isinstance(columns, dict) or not columns:
+        raise _fail(manifest, f"query {query!r}: `schema` maps each answer column to its type")
+    fields = []
+    for column, name in columns.items():
+        try:
+            fields.append((column, pa.type_for_alias(name)))
+        except (ValueError, TypeError):
+            raise _fail(manifest, f"query {query!r}: column {column!r}: unknown type {name!r} (use int64, double, "
+                                  "string, bool, date32, timestamp[us], ...)") from None
+    return pa.schema(fields)
+
+
+def load_workload(folder: str | Path, tables_from: Path | None = None) -> Workload:
+    """The workload in `folder` (or named by its workload.toml), checked; WorkloadError says what is wrong.
+    tables_from: the folder its relative table paths are read from (default: the manifest's own)."""
+    manifest, doc = _manifest(folder)
+    tables = doc["tables"]
+    base = Path(tables_from) if tables_from is not None else manifest.parent
+    return Workload(manifest.parent.resolve(), doc["name"], str(doc.get("description", "")),
+                    {t: _table(manifest, t, s, base) for t, s in tables.items()},
+                    {q: _query(manifest, q, e) for q, e in doc["queries"].items()})
+
+
+def read_queries(folder: str | Path) -> dict[str, WorkloadQuery]:
+    """The queries of the workload in `folder`, checked, without its tables (which may name files elsewhere)."""
+    manifest, doc = _manifest(folder)
+    return {q: _query(manifest, q, e) for q, e in doc["queries"].items()}
+
+
+def _manifest(folder: str | Path) -> tuple[Path, dict]:
     folder = Path(folder)
     manifest = folder if folder.name == MANIFEST else folder / MANIFEST
     if not manifest.is_file():
@@ -196,14 +237,17 @@ def load_workload(folder: str | Path) -> Workload:
         raise _fail(manifest, "no [tables]: name at least one table and its file")
     if not isinstance(queries, dict) or not queries:
         raise _fail(manifest, "no [queries]: name at least one query and its SQL")
-    return Workload(manifest.parent.resolve(), name, str(doc.get("description", "")),
-                    {t: _table(manifest, t, s) for t, s in tables.items()},
-                    {q: _query(manifest, q, e) for q, e in queries.items()})
+    return manifest, doc
+
+
+def sql_string(value) -> str:
+    """A value (a file path) as a SQL string literal, quotes doubled."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def has_top_level_order(sql: str) -> bool:
     """Whether the query's answer has a defined row order: a top-level ORDER BY (DuckDB's dialect)."""
-    import sqlglot
+    import sqlglot  # sqlglot: only where it is used
 
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")

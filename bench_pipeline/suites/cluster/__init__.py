@@ -8,15 +8,24 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from bench_pipeline import options as opt
+from bench_pipeline.analysis import stats
+from bench_pipeline.config import options as opt
+from bench_pipeline.config import state
+from bench_pipeline.data.dataset import open_dataset
 from bench_pipeline.engines.daft_engine import DaftRayEngine
-from bench_pipeline.queries import QUERY_NAMES
-from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteRun, Summary
+from bench_pipeline.harness import provenance
+from bench_pipeline.harness.rounds import RECOMMENDATION, Question
+from bench_pipeline.results.store import ResultsStore
+from bench_pipeline.results.versions import measured_with
+from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteConfig, Summary, answers, wars
 from bench_pipeline.suites.cluster.cells import ENGINE, LAYOUTS, PARTITIONED_DIR
 from bench_pipeline.suites.cluster.image_cells import IMAGES
 from bench_pipeline.suites.cluster.ray_cluster import unreachable_reason
 from bench_pipeline.suites.cluster.settings import DISTRIBUTED_ENGINES, IMAGES_ONLY, RAY_CLASSES, ClusterSettings
 from bench_pipeline.suites.grid import cells as grid
+from bench_pipeline.suites.wars.cells import suite_code_hash, wars_signature
+from bench_pipeline.suites.wars.settings import WarsSettings
+from bench_pipeline.workloads.social.catalogue import QUERY_NAMES
 
 ASSET = "spark_cluster_cells"
 RAY_ASSET = "ray_cluster_cells"
@@ -40,7 +49,7 @@ def _options(p) -> None:
                    help="leave out the image pipeline's cells (default: measured on every engine's cluster)")
 
 
-def _run(args) -> SuiteRun:
+def _run(args) -> SuiteConfig:
     if args.master and args.data_uri is None and not args.master.startswith("spark://127.0.0.1"):
         raise opt.UsageError("argument --data-uri: a remote cluster needs the data folder's URI (hdfs://, gs://)")
     for cls in RAY_CLASSES:
@@ -53,30 +62,24 @@ def _run(args) -> SuiteRun:
         raise opt.UsageError(f"argument --ray-address: {reason}")
     if not own.images and own.distributed_engines == (IMAGES_ONLY,):
         raise opt.UsageError(f"argument --no-images: {IMAGES_ONLY} has only the image pipeline to measure")
-    return SuiteRun(opt.main_settings_from(args, time_budget_s=None), own)
+    return SuiteConfig(opt.main_settings_from(args, time_budget_s=None), own)
 
 
 def _partitioned_fingerprint(s):
     return grid.fingerprint_of(s.data_dir) if (s.data_dir / PARTITIONED_DIR).is_dir() else None
 
 
-def wars_run(run: SuiteRun) -> SuiteRun:
+def wars_run(run: SuiteConfig) -> SuiteConfig:
     """The Engine Wars settings with the same main settings: where the image cells find their images."""
-    from bench_pipeline.suites.wars.settings import WarsSettings
-
-    return SuiteRun(run.main, WarsSettings.from_env(run.main.home))
+    return SuiteConfig(run.main, WarsSettings.from_env(run.main.home))
 
 
-def images_fingerprint(run: SuiteRun) -> str | None:
+def images_fingerprint(run: SuiteConfig) -> str | None:
     """The fingerprint of the images the image cells read (None: not made yet)."""
-    from bench_pipeline.suites import wars
-
     return wars.data_fingerprint(wars_run(run))
 
 
-def _data(run: SuiteRun) -> list[DataStep]:
-    from bench_pipeline.suites import wars
-
+def _data(run: SuiteConfig) -> list[DataStep]:
     s = run.main
     steps = [grid.dataset_step(s)]
     if "partitioned" in run.own.layouts and run.own.keys() + run.own.ray_keys():
@@ -87,19 +90,15 @@ def _data(run: SuiteRun) -> list[DataStep]:
     return steps
 
 
-def cell_measured_with(run: SuiteRun, key: str, data, engine: str = ENGINE) -> dict:
-    from bench_pipeline.versions import measured_with
-
+def cell_measured_with(run: SuiteConfig, key: str, data, engine: str = ENGINE) -> dict:
     executors = int(key.split("|")[0])
     return measured_with(engine, executors * run.own.cores_per_worker, data, run.main.repeats,
                          run.main.repetition_settings)
 
 
-def image_cell_measured_with(run: SuiteRun, key: str, data) -> dict:
+def image_cell_measured_with(run: SuiteConfig, key: str, data) -> dict:
     """key: 'engine|executors' (Dagster orders the dimensions by name)."""
-    from bench_pipeline.suites.cluster.image_cells import image_engine_path
-    from bench_pipeline.suites.wars.cells import suite_code_hash, wars_signature
-    from bench_pipeline.versions import measured_with
+    from bench_pipeline.suites.cluster.image_cells import image_engine_path  # image_cells imports this module
 
     engine, executors = key.split("|")
     path = image_engine_path(engine)
@@ -107,15 +106,12 @@ def image_cell_measured_with(run: SuiteRun, key: str, data) -> dict:
                          signature=wars_signature(path), harness_version=suite_code_hash())
 
 
-def _cells(run: SuiteRun) -> list[CellGroup]:
+def _cells(run: SuiteConfig) -> list[CellGroup]:
     """The cluster cells asked for, then the local cells they are compared with: Spark local[n] and the
     single-node engines at the machine's cores on the same data."""
-    from bench_pipeline.dataset import open_dataset
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.store import ResultsStore
-    from bench_pipeline.suites.cluster.cells import cluster_spec
-    from bench_pipeline.suites.cluster.image_cells import image_spec
-    from bench_pipeline.suites.cluster.ray_cluster import ray_spec
+    from bench_pipeline.suites.cluster.cells import cluster_spec  # cells imports this module
+    from bench_pipeline.suites.cluster.image_cells import image_spec  # image_cells imports this module
+    from bench_pipeline.suites.cluster.ray_cluster import ray_spec  # ray_cluster imports this module
 
     s, own, store = run.main, run.own, ResultsStore(run.main.store_path)
     data = functools.cache(lambda: open_dataset(s.data_dir))
@@ -139,8 +135,6 @@ def _cells(run: SuiteRun) -> list[CellGroup]:
     groups = [tabular(ENGINE, lambda n, layout: cluster_spec(data(), n, layout, own.config(), **measure)),
               tabular(DaftRayEngine.name, lambda n, layout: ray_spec(data(), n, layout, own.ray_address, **measure))]
     if own.image_keys():
-        from bench_pipeline.suites import wars
-
         images = functools.cache(lambda: wars.open_data(wars_run(run)))
 
         def image(key: str):
@@ -172,12 +166,10 @@ def _latest(store, keys: list[str], where: str, params: list, fingerprint: str, 
     return [{**r, "key": k} for r in rows if (k := "|".join(str(r[c]) for c in key_columns)) in wanted]
 
 
-def _questions(run: SuiteRun, measurements, noise):
+def _questions(run: SuiteConfig, measurements, noise):
     """Each executor count against the next (per engine, layout and query) and, per query, the fastest cluster
     against the fastest single-node engine at the machine's cores: the cluster suite's answer."""
-    from bench_pipeline import stats
-    from bench_pipeline.harness.rounds import RECOMMENDATION, Question
-    from bench_pipeline.suites.cluster.metrics import what
+    from bench_pipeline.suites.cluster.metrics import what  # metrics imports this module
 
     steps: dict[tuple, list] = {}
     cluster, local = {}, {}
@@ -209,18 +201,14 @@ def _questions(run: SuiteRun, measurements, noise):
     return out
 
 
-def _room(run: SuiteRun) -> None:
-    from bench_pipeline import state
-
+def _room(run: SuiteConfig) -> None:
     copies = 2 if "partitioned" in run.own.layouts else 1  # the partitioned copy is the posts once more
     state.check_datasets(run.main.home, {run.main.data_dir: run.main.rows * copies})
     if run.own.image_keys():
-        from bench_pipeline.suites import wars
-
         wars.SUITE.room(wars_run(run))
 
 
-def _title(run: SuiteRun) -> str:
+def _title(run: SuiteConfig) -> str:
     own = run.own
     images = f", the image pipeline ({wars_run(run).own.images} images)" if own.image_keys() else ""
     tabular = (f" x {','.join(own.layouts)}, {run.main.rows:,} rows" if own.keys() + own.ray_keys() else "")
@@ -228,11 +216,8 @@ def _title(run: SuiteRun) -> str:
             f"{tabular}{images}")
 
 
-def _summary(run: SuiteRun, result) -> Summary:
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.store import ResultsStore
-    from bench_pipeline.suites import answers
-    from bench_pipeline.suites.cluster.metrics import findings, read_cluster_metrics
+def _summary(run: SuiteConfig, result) -> Summary:
+    from bench_pipeline.suites.cluster.metrics import findings, read_cluster_metrics  # metrics imports this module
 
     cluster = read_cluster_metrics(ResultsStore(run.main.store_path)) if result.report else None
     rows = [{**r, "engine": f"{r['engine']} {r['executors']}x {r['data_layout']}", "threads_asked": r["executors"]}
@@ -249,7 +234,7 @@ SUITE = Suite(
     name="cluster", command="cluster",
     help="Spark on a standalone cluster, Daft and Ray Data on a Ray cluster: worker scaling, layouts, the image "
          "pipeline, analysis",
-    settings=ClusterSettings, options=_options, run_from_args=_run, data=_data, cells=_cells, room=_room,
+    settings=ClusterSettings, options=_options, config_from_args=_run, data=_data, cells=_cells, room=_room,
     title=_title, summary=_summary,
     outputs=("cluster_analysis", "metrics", "speedup_plots", "benchmark_report"), questions=_questions,
     budget="round 1 measures every query of every stale cluster cell once, each cell's processes on one cluster "

@@ -30,12 +30,12 @@ from pathlib import Path
 
 import psutil
 
-from bench_pipeline.datagen import PARTITIONED_DIR, partition_by_category
-from bench_pipeline.dataset import Dataset
+from bench_pipeline.data.datagen import PARTITIONED_DIR, partition_by_category
+from bench_pipeline.data.dataset import Dataset
 from bench_pipeline.engines.spark_engine import SparkEngine
 from bench_pipeline.harness.instrument import CellSpec, Session
 from bench_pipeline.harness.sampler import die_with_parent, end_in_order, trees
-from bench_pipeline.queries import QUERY_NAMES
+from bench_pipeline.workloads.social.catalogue import QUERY_NAMES
 
 START_TIMEOUT_S = 120.0
 ENGINE = SparkEngine.name  # the engine a Spark standalone cluster runs
@@ -54,8 +54,8 @@ def end_driver_jvm() -> None:
     """Stop this process's Spark session and the JVM py4j started for it: SparkSession.stop() leaves that JVM
     running in the process, which would then sit beside every later measurement. The next session starts a
     new one."""
-    from pyspark import SparkContext
-    from pyspark.sql import SparkSession
+    from pyspark import SparkContext  # pyspark: only where it is used
+    from pyspark.sql import SparkSession  # pyspark: only where it is used
 
     session = SparkSession.getActiveSession()
     if session is not None:
@@ -98,7 +98,7 @@ def jvm_output_to_log():
 @contextlib.contextmanager
 def step_spark():
     """A local Spark session for unmeasured work outside Dagster (the Dagster layer uses PySparkResource)."""
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # pyspark: only where it is used
 
     builder = SparkSession.builder
     for k, v in STEP_SPARK_CONFIG.items():
@@ -112,7 +112,7 @@ def step_spark():
 
 
 def spark_home() -> Path:
-    import pyspark
+    import pyspark  # pyspark: only where it is used
 
     return Path(pyspark.__file__).resolve().parent
 

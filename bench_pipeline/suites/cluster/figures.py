@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench_pipeline import stats
+from bench_pipeline.analysis import stats
 from bench_pipeline.suites.cluster.metrics import CLUSTER_QUERIES, what
 
 LOG_SPAN = 8  # a time axis turns logarithmic when its times span more than this factor
@@ -13,9 +13,9 @@ LOG_SPAN = 8  # a time axis turns logarithmic when its times span more than this
 
 def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Path]:
     """Time vs executors per query (with the ideal), and cluster vs local vs single-node bars."""
-    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter  # matplotlib: only where it is used
 
-    from bench_pipeline.suites.grid.figures import plt
+    from bench_pipeline.suites.grid.figures import plt  # keeps matplotlib off the import path
 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = m["metrics_cluster"]
@@ -82,7 +82,7 @@ def draw_cluster(m: dict[str, list[dict]], out_dir: Path, cores: int) -> list[Pa
 
 def _memory_figure(rows: Sequence[dict], out_dir: Path, cores: int) -> Path:
     """Peak memory over every process of driver and cluster vs workers: a panel per query, a line per engine."""
-    from bench_pipeline.suites.grid.figures import plt
+    from bench_pipeline.suites.grid.figures import plt  # keeps matplotlib off the import path
 
     queries = [q for q in CLUSTER_QUERIES if any(r["query"] == q for r in rows)]
     cols = min(max(len(queries), 1), 3)
@@ -116,7 +116,7 @@ def _memory_figure(rows: Sequence[dict], out_dir: Path, cores: int) -> Path:
 
 
 def _compare_figure(compare: Sequence[dict], out_dir: Path, cores: int) -> Path:
-    from bench_pipeline.suites.grid.figures import plt
+    from bench_pipeline.suites.grid.figures import plt  # keeps matplotlib off the import path
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     series = [("cluster_seconds", "best on a cluster (any engine)"), ("spark_local_seconds", f"Spark local[{cores}]"),

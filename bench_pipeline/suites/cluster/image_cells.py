@@ -43,6 +43,7 @@ def image_spec(data: WarsData, engine: str, workers: int, config: ClusterConfig 
                timeout_s: float = 600.0, ray_address: str | None = None, query_budget_s: float = 30.0) -> CellSpec:
     """The image pipeline on `engine` with `workers` one-core workers: its session serves the images and starts a
     cluster (stopped whatever happens) unless the settings name one."""
+    # ray_cluster imports this module
     from bench_pipeline.suites.cluster.ray_cluster import WORKER_MEMORY_BYTES, require_reachable
 
     path, config = image_engine_path(engine), config or ClusterConfig()
@@ -60,7 +61,7 @@ def image_spec(data: WarsData, engine: str, workers: int, config: ClusterConfig 
 @contextlib.contextmanager
 def image_session(data: WarsData, engine: str, workers: int, config: ClusterConfig, ray_address: str | None):
     """The images over HTTP and the engine's cluster for the processes of one image cell."""
-    from bench_pipeline.suites.cluster.ray_cluster import RayCluster
+    from bench_pipeline.suites.cluster.ray_cluster import RayCluster  # ray_cluster imports this module
 
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(ImageServer(data.images))

@@ -13,10 +13,11 @@ follows the numbers of whatever machine ran them.
 
 from __future__ import annotations
 
-from bench_pipeline.queries import QUERY_NAMES
-from bench_pipeline.store import ResultsStore
+from bench_pipeline.analysis import stats
+from bench_pipeline.results.store import ResultsStore, latest_sql
 from bench_pipeline.suites.cluster.cells import ENGINE
 from bench_pipeline.suites.cluster.image_cells import IMAGES
+from bench_pipeline.workloads.social.catalogue import QUERY_NAMES
 
 CLUSTER_QUERIES = (*QUERY_NAMES, IMAGES)
 
@@ -29,11 +30,9 @@ def what(query: str, lower: bool = False) -> str:
 _SQL = [
     """CREATE OR REPLACE TABLE metrics_cluster AS
 WITH latest AS (
-  SELECT * EXCLUDE (rn) FROM (
-    SELECT s.*, row_number() OVER (PARTITION BY engine, executors, data_layout, query ORDER BY measured_at DESC) AS rn
-    FROM query_summary s WHERE suite = 'cluster' AND (dataset_fingerprint = $fp OR
-                                                      (query = $images AND dataset_fingerprint = $images_fp)))
-  WHERE rn = 1),
+  """ + latest_sql("engine, executors, data_layout, query",
+                   "suite = 'cluster' AND (dataset_fingerprint = $fp OR "
+                   "(query = $images AND dataset_fingerprint = $images_fp))") + """),
 cell AS (
   SELECT *, CASE WHEN status = 'ok' THEN median_seconds END AS valid_seconds,
          min(executors) OVER (PARTITION BY engine, data_layout, query) AS base_executors
@@ -48,11 +47,10 @@ FROM cell c LEFT JOIN cell b
  AND b.executors = c.base_executors""",
     """CREATE OR REPLACE TABLE metrics_cluster_compare AS
 WITH single AS (
-  SELECT * EXCLUDE (rn) FROM (
-    SELECT s.*, row_number() OVER (PARTITION BY engine, threads_asked, query ORDER BY measured_at DESC) AS rn
-    FROM query_summary s WHERE (suite = 'grid' AND dataset_fingerprint = $fp) OR
-                               (suite = 'wars' AND query = $images AND dataset_fingerprint = $images_fp))
-  WHERE rn = 1 AND status = 'ok' AND median_seconds IS NOT NULL),
+  """ + latest_sql("engine, threads_asked, query",
+                   "(suite = 'grid' AND dataset_fingerprint = $fp) OR "
+                   "(suite = 'wars' AND query = $images AND dataset_fingerprint = $images_fp)") + """
+    AND status = 'ok' AND median_seconds IS NOT NULL),
 cluster AS (SELECT * FROM metrics_cluster WHERE status = 'ok' AND median_seconds IS NOT NULL)
 SELECT q.query,
   (SELECT min(median_seconds) FROM cluster c WHERE c.query = q.query) AS cluster_seconds,
@@ -158,8 +156,6 @@ def engines_compared(rows: list[dict]) -> list[str]:
     """Per query and layout, the distributed engines side by side at each worker count they share (time, and
     memory over every process of driver and cluster), decided by the verdict's rule; then which one to try
     first: the one faster by the rule in the most of those comparisons."""
-    from bench_pipeline import stats
-
     cells = {(r["engine"], r["data_layout"], r["executors"], r["query"]): r for r in rows
              if r["status"] == "ok" and r.get("warm_list")}
     engines = sorted({k[0] for k in cells})

@@ -17,6 +17,7 @@ import contextlib
 import functools
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,8 +26,11 @@ from pathlib import Path
 
 import psutil
 
+from bench_pipeline.engines.daft_engine import POSTS_ENV, RAY_ADDRESS_ENV, DaftRayEngine
 from bench_pipeline.engines.optional import missing_reason
+from bench_pipeline.harness.instrument import CellSpec, Session
 from bench_pipeline.harness.sampler import die_with_parent, end_in_order, trees
+from bench_pipeline.workloads.social.catalogue import QUERY_NAMES
 
 START_TIMEOUT_S = 120.0
 WORKER_MEMORY_BYTES = 1536 * 2**20  # each worker node's memory for tasks (Ray's --memory)
@@ -42,8 +46,6 @@ def ray_executable() -> str:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -53,8 +55,6 @@ def unreachable_reason(address: str, timeout_s: float = 3.0) -> str | None:
     """Why nothing answers at a Ray address (`host:port` or `ray://host:port`), or None when something listens.
 
     A wrong address would otherwise cost each cell its whole start-up timeout before it failed."""
-    import socket
-
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
         return f"{address!r} is not host:port"
@@ -178,10 +178,7 @@ def ray_spec(data, workers: int, layout: str = "flat", address: str | None = Non
     Its session starts a cluster for the cell's processes (and stops it, whatever happens) unless `address`
     names an existing one. Memory is the driver's process tree plus every process of a cluster the session
     started (launchers, raylets, GCS, object stores, Ray workers)."""
-    from bench_pipeline.engines.daft_engine import POSTS_ENV, RAY_ADDRESS_ENV, DaftRayEngine
-    from bench_pipeline.harness.instrument import CellSpec
-    from bench_pipeline.queries import QUERY_NAMES
-    from bench_pipeline.suites.cluster.cells import posts_layout
+    from bench_pipeline.suites.cluster.cells import posts_layout  # cells imports this module
 
     context = {"executors": workers, "executor_cores": 1, "executor_memory": f"{WORKER_MEMORY_BYTES // 2**20}m",
                "data_layout": layout}
@@ -202,9 +199,6 @@ def ray_spec(data, workers: int, layout: str = "flat", address: str | None = Non
 @contextlib.contextmanager
 def ray_session(workers: int):
     """A Ray cluster of `workers` worker nodes for the processes of a cell."""
-    from bench_pipeline.engines.daft_engine import RAY_ADDRESS_ENV
-    from bench_pipeline.harness.instrument import Session
-
     with RayCluster(workers) as cluster:
         yield Session(env={RAY_ADDRESS_ENV: cluster.address}, extra_pids=cluster.pids,
                       columns={"master_url": f"ray://{cluster.address}",

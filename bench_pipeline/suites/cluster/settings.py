@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from bench_pipeline.config.settings import PositiveInt, PositiveSeconds, SettingsBase
 from bench_pipeline.engines.daft_engine import DaftRayEngine
-from bench_pipeline.settings import BenchSettingsBase, PositiveInt, PositiveSeconds
 from bench_pipeline.suites.cluster.cells import ENGINE, LAYOUTS, ClusterConfig
 from bench_pipeline.suites.wars.engines.ray_data_wars import RayDataWars
 
@@ -24,7 +24,7 @@ def default_distributed() -> tuple[str, ...]:
                  if not any(c.name == e and c.unavailable_reason() for c in RAY_CLASSES))
 
 
-class ClusterSettings(BenchSettingsBase):
+class ClusterSettings(SettingsBase):
     """Where the cluster cells run: unset `master`, a standalone cluster started per cell on this machine."""
 
     model_config = SettingsConfigDict(env_prefix="BENCH_CLUSTER_")

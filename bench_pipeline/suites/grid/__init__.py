@@ -5,9 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench_pipeline import options as opt
-from bench_pipeline import state
-from bench_pipeline.suites import Suite, SuiteRun, Summary
+from bench_pipeline.analysis import calibration
+from bench_pipeline.analysis.verdict import TABLE_COLUMNS, build_verdict, questions, verdict_rows
+from bench_pipeline.config import options as opt
+from bench_pipeline.config import state
+from bench_pipeline.engines import missing_optional, optional_note
+from bench_pipeline.harness import provenance
+from bench_pipeline.report import fmt
+from bench_pipeline.results.store import ResultsStore
+from bench_pipeline.suites import Suite, SuiteConfig, Summary, print_summary
 from bench_pipeline.suites.grid import cells
 
 
@@ -24,9 +30,7 @@ def _options(p) -> None:
                    help="seconds of warm runs per process, after which no more are added (default: 30)")
 
 
-def _run(args) -> SuiteRun:
-    from bench_pipeline.engines import missing_optional, optional_note
-
+def _run(args) -> SuiteConfig:
     if missing := missing_optional(args.engines or ()):  # names --engines and the install command
         raise opt.UsageError("argument --engines: " + "; ".join(missing.values()))
     s = opt.main_settings_from(args)
@@ -36,37 +40,27 @@ def _run(args) -> SuiteRun:
         raise opt.UsageError(str(exc)) from None
     if not args.engines and (note := optional_note()):
         print(note, file=sys.stderr)
-    return SuiteRun(s)
+    return SuiteConfig(s)
 
 
-def _title(run: SuiteRun) -> str:
+def _title(run: SuiteConfig) -> str:
     s = run.main
     return f"engines {','.join(s.engines)} x threads {','.join(map(str, s.threads))}, {s.rows:,} rows"
 
 
 def grid_verdict(s, latest: list[dict], cores: int, rows: int | None):
     """The verdict on the asked engines and threads, with the machine's noise prior and calibrated resolution."""
-    from bench_pipeline import calibration
-    from bench_pipeline.verdict import build_verdict, verdict_rows
-
     prior, _ = calibration.prior(s.home)
     return build_verdict(verdict_rows(latest, s.engines, s.threads), cores, rows, prior=prior,
                          most_processes=s.max_processes, resolves=calibration.resolves(s.home))
 
 
-def _questions(run: SuiteRun, measurements, noise):
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.verdict import questions
-
+def _questions(run: SuiteConfig, measurements, noise):
     return questions(measurements, cells.ASSET, provenance.logical_cores(), noise)
 
 
-def _summary(run: SuiteRun, result) -> Summary:
-    from bench_pipeline import fmt
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.store import ResultsStore
-    from bench_pipeline.suites.grid.metrics import read_metrics
-    from bench_pipeline.verdict import TABLE_COLUMNS
+def _summary(run: SuiteConfig, result) -> Summary:
+    from bench_pipeline.suites.grid.metrics import read_metrics  # metrics imports this module
 
     s = run.main
     latest = read_metrics(ResultsStore(s.store_path))["metrics_latest"] if result.report else []
@@ -77,8 +71,6 @@ def _summary(run: SuiteRun, result) -> Summary:
                   *(f"- caveat: {line}" for line in verdict.caveats))
 
     def show():
-        from bench_pipeline.suites import print_summary
-
         print_summary(latest, "latest measurement per cell and query")
         if verdict:
             fmt.print_rich(verdict.table(), TABLE_COLUMNS, "every comparison of the verdict")
@@ -87,14 +79,14 @@ def _summary(run: SuiteRun, result) -> Summary:
                    extra={"verdict": verdict.as_json() if verdict else None})
 
 
-def _room(run: SuiteRun) -> None:
+def _room(run: SuiteConfig) -> None:
     state.check_datasets(run.main.home, {run.main.data_dir: run.main.rows})
 
 
 SUITE = Suite(
     name="grid", command="run",
     help="the whole benchmark through Dagster, measuring only stale or missing cells; ends with the verdict",
-    settings=None, options=_options, run_from_args=_run, data=lambda run: [cells.dataset_step(run.main)],
+    settings=None, options=_options, config_from_args=_run, data=lambda run: [cells.dataset_step(run.main)],
     cells=lambda run: [cells.group(run.main)], room=_room, title=_title, summary=_summary,
     outputs=("metrics", "speedup_plots", "benchmark_report"), questions=_questions,
     budget="round 1 measures every query of every stale cell once; then each process goes to the open comparison "

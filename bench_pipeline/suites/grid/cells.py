@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import functools
 
-from bench_pipeline.dataset import DatasetError, open_dataset
+from bench_pipeline.config.settings import Settings
+from bench_pipeline.data.dataset import DatasetError, open_dataset
 from bench_pipeline.engines import default_engines
 from bench_pipeline.harness.instrument import CellSpec
-from bench_pipeline.queries import QUERY_NAMES
-from bench_pipeline.settings import Settings
-from bench_pipeline.store import ResultsStore
+from bench_pipeline.results.store import ResultsStore
+from bench_pipeline.results.versions import measured_with
 from bench_pipeline.suites import CellGroup, DataStep
-from bench_pipeline.versions import measured_with
+from bench_pipeline.workloads.social.catalogue import QUERY_NAMES
 
 ASSET = "benchmark_cells"
 DATASET = "dataset"

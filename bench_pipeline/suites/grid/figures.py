@@ -39,8 +39,8 @@ from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from matplotlib.textpath import TextPath  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator  # noqa: E402
 
-from bench_pipeline.fmt import GiB, MiB
-from bench_pipeline.queries import QUERIES, QUERY_NAMES  # noqa: E402
+from bench_pipeline.report.fmt import GiB, MiB
+from bench_pipeline.workloads.social.catalogue import QUERIES, QUERY_NAMES  # noqa: E402
 
 FAIL_COLOR = "red"
 SUSPECT_COLOR = "red"
@@ -206,14 +206,15 @@ def _place_status_labels(labels: list[tuple[int, str]], x_lo: float, x_hi: float
 # ---------------------------------------------------------------- speedup
 
 
-def speedup_figure(speedup: list[dict], latest: list[dict], query: str, engines: Sequence[str],
-                   threads: Sequence[int], cores: int, caption: str = ""):
+def speedup_points(speedup: list[dict], latest: list[dict], query: str, engines: Sequence[str],
+                   threads: Sequence[int]) -> tuple[dict[str, list[dict]], list[tuple[str, int, str]]]:
+    """What the speedup figure draws, from the metrics rows: per engine its points (t, s, low, high, suspect,
+    noisy; an interval only when both ends are known and positive), and the cells with no valid speedup as
+    (engine, threads, status), a missing 1-thread base named as such."""
     threads = sorted(set(threads))
     labels = _cell_labels(latest, engines, threads, query)
     rows = {(r["engine"], r["threads"]): r for r in speedup if r["query"] == query}
     base_label = _cell_labels(latest, engines, [1], query)
-
-    # What is drawn: points (with interval, flags) and the cells with no valid speedup.
     points: dict[str, list[dict]] = {}
     failed: list[tuple[str, int, str]] = []
     for engine in engines:
@@ -236,6 +237,13 @@ def speedup_figure(speedup: list[dict], latest: list[dict], query: str, engines:
                 suspect = low > t
             points[engine].append({"t": t, "s": s, "low": low, "high": high, "suspect": suspect is True,
                                    "noisy": _flag(r, "noisy")})
+    return points, failed
+
+
+def speedup_figure(speedup: list[dict], latest: list[dict], query: str, engines: Sequence[str],
+                   threads: Sequence[int], cores: int, caption: str = ""):
+    threads = sorted(set(threads))
+    points, failed = speedup_points(speedup, latest, query, engines, threads)
 
     # y range: the data and its intervals, and 1 (no speedup); the ideal may leave the top.
     ys = [1.0] + [v for pts in points.values() for p in pts for v in (p["s"], p["low"], p["high"]) if v]
@@ -347,16 +355,15 @@ def speedup_figure(speedup: list[dict], latest: list[dict], query: str, engines:
 # ---------------------------------------------------------------- bars
 
 
-def bars_figure(latest: list[dict], query: str, engines: Sequence[str], threads: Sequence[int],
-                metric: str, cores: int, caption: str = ""):
-    """Grouped bars: one group per engine, one bar per thread count.
-
-    metric 'median_seconds': log axis, error bars, noisy cells outlined; 'peak_rss_bytes': linear MiB.
-    """
+def bar_points(latest: list[dict], query: str, engines: Sequence[str], threads: Sequence[int],
+               metric: str) -> tuple[list[dict], list[tuple[str, int, float, str]]]:
+    """What the bars figure draws: the bars (engine, t, x, value in seconds or MiB, j: the thread count's
+    colour, noisy, err: (low, high, "ci" | "minmax") or None) and the cells with no valid value as
+    (engine, threads, x, status): a failure is never a bar, nor a zero."""
     threads = sorted(set(threads))
     is_time = metric != "peak_rss_bytes"
     scale = 1.0 if is_time else 1 / MiB
-    width = 0.8 / max(len(threads), 1)
+    width = _bar_width(threads)
     rows = {(r["engine"], r["threads_asked"]): r for r in latest if r["query"] == query}
 
     bars, failed = [], []  # bars: dicts with x, value, err (low, high, kind), noisy, t
@@ -381,6 +388,23 @@ def bars_figure(latest: list[dict], query: str, engines: Sequence[str], threads:
                 if lo is not None and hi is not None and lo > 0:
                     bar["err"] = (lo, hi, kind)
             bars.append(bar)
+    return bars, failed
+
+
+def _bar_width(threads: Sequence[int]) -> float:
+    return 0.8 / max(len(set(threads)), 1)
+
+
+def bars_figure(latest: list[dict], query: str, engines: Sequence[str], threads: Sequence[int],
+                metric: str, cores: int, caption: str = ""):
+    """Grouped bars: one group per engine, one bar per thread count.
+
+    metric 'median_seconds': log axis, error bars, noisy cells outlined; 'peak_rss_bytes': linear MiB.
+    """
+    threads = sorted(set(threads))
+    is_time = metric != "peak_rss_bytes"
+    width = _bar_width(threads)
+    bars, failed = bar_points(latest, query, engines, threads, metric)
 
     notes = []
     if failed:

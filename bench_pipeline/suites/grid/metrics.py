@@ -20,16 +20,15 @@ tables so a plot or a report reads them without recomputing.
 
 from __future__ import annotations
 
-from bench_pipeline import stats
-from bench_pipeline.queries import LOAD_QUERY, QUERY_NAMES, SUMMED_QUERIES
-from bench_pipeline.store import ResultsStore
+from bench_pipeline.analysis import calibration, stats
+from bench_pipeline.analysis.verdict import noise_of
+from bench_pipeline.harness import provenance
+from bench_pipeline.results.store import ResultsStore, latest_sql
+from bench_pipeline.workloads.social.catalogue import LOAD_QUERY, QUERY_NAMES, SUMMED_QUERIES
 
 _METRICS_SQL = [
     """CREATE OR REPLACE TABLE metrics_latest AS
-SELECT * EXCLUDE (rn) FROM (
-  SELECT s.*, row_number() OVER (PARTITION BY engine, threads_asked, query ORDER BY measured_at DESC) AS rn
-  FROM query_summary s WHERE dataset_fingerprint = $fp AND suite = 'grid')
-WHERE rn = 1""",
+""" + latest_sql("engine, threads_asked, query", "dataset_fingerprint = $fp AND suite = 'grid'"),
     """CREATE OR REPLACE TABLE metrics_speedup AS
 WITH cell AS (
   SELECT engine, query, threads_asked AS threads, oversubscribed, status, peak_rss_bytes, noisy, warm_list,
@@ -62,10 +61,6 @@ def build_metrics(store: ResultsStore, dataset_fingerprint: str) -> dict[str, li
 def read_metrics(store: ResultsStore, cores: int | None = None) -> dict[str, list[dict]]:
     """The metrics tables as last built, in a stable order (`cores`: the machine's, for the suspect flag).
     Intervals come from the processes, with the noise prior of the state folder holding the store."""
-    from bench_pipeline import calibration
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.verdict import noise_of
-
     cores = cores or provenance.logical_cores()
     order = {
         "metrics_latest": "engine, threads_asked, list_position($q, query)",

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import functools
 
-from bench_pipeline import options as opt
-from bench_pipeline.queries import MODE_QUERIES, SWEEP_QUERIES
-from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteRun, Summary
+from bench_pipeline.analysis import stats
+from bench_pipeline.analysis.verdict import questions
+from bench_pipeline.config import options as opt
+from bench_pipeline.config import state
+from bench_pipeline.data.dataset import open_dataset
+from bench_pipeline.engines import missing_optional
+from bench_pipeline.harness import provenance
+from bench_pipeline.harness.rounds import OTHER, RECOMMENDATION, SCALING, Question
+from bench_pipeline.results.store import ResultsStore
+from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteConfig, Summary, answers
 from bench_pipeline.suites.grid import cells as grid
 from bench_pipeline.suites.limits.cells import modes_cell, sweep_cell
 from bench_pipeline.suites.limits.metrics import MODES, MODES_ENGINE, SWEEP_ENGINES, sweep_engines
 from bench_pipeline.suites.limits.settings import LimitsSettings
+from bench_pipeline.workloads.social.catalogue import MODE_QUERIES, SWEEP_QUERIES
 
 SWEEP_ASSET = "sweep_cells"
 MODES_ASSET = "polars_modes"
@@ -30,9 +38,7 @@ def _options(p) -> None:
             action.help = "the sweep's memory budget in MiB (default: 1152)"
 
 
-def _run(args) -> SuiteRun:
-    from bench_pipeline.engines import missing_optional
-
+def _run(args) -> SuiteConfig:
     if missing := missing_optional(args.engines or ()):
         raise opt.UsageError("argument --engines: " + "; ".join(missing.values()))
     if args.engines and not sweep_engines(args.engines):
@@ -41,23 +47,19 @@ def _run(args) -> SuiteRun:
     own = LimitsSettings.from_env(sweep_rows=args.sizes, sweep_budget_mib=args.budget_mib,
                                   sweep_repeats=args.sweep_repeats, modes_rows=args.modes_rows,
                                   time_budget_s=args.time_budget_s)
-    return SuiteRun(opt.main_settings_from(args, budget_mib=None, time_budget_s=None), own)
+    return SuiteConfig(opt.main_settings_from(args, budget_mib=None, time_budget_s=None), own)
 
 
-def _data(run: SuiteRun) -> list[DataStep]:
+def _data(run: SuiteConfig) -> list[DataStep]:
     s = run.main
     return [DataStep("sweep_dataset", f"dataset: {n:,} rows for the sweep",
                      lambda n=n: grid.fingerprint_of(s.data_dir_for(n)), partition=str(n))
             for n in run.own.all_rows]
 
 
-def _cells(run: SuiteRun) -> list[CellGroup]:
+def _cells(run: SuiteConfig) -> list[CellGroup]:
     """The engine x {1, cores} threads cells (the capability table's "parallel" evidence), the Polars modes,
     the engine x size cells under the budget."""
-    from bench_pipeline.dataset import open_dataset
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.store import ResultsStore
-
     s, own, store = run.main, run.own, ResultsStore(run.main.store_path)
     data = functools.cache(lambda n: open_dataset(s.data_dir_for(n)))
     groups = [grid.group(s, sorted({1, provenance.logical_cores()}))]
@@ -92,15 +94,10 @@ def _cells(run: SuiteRun) -> list[CellGroup]:
     return groups
 
 
-def _questions(run: SuiteRun, measurements, noise):
+def _questions(run: SuiteConfig, measurements, noise):
     """Lazy against eager and streaming against lazy per query (the execution models' answer), the grid cells'
     scaling from 1 thread to the cores (the capability table's parallel evidence), and at each size of the sweep
     the fastest engine that fits against the others."""
-    from bench_pipeline import stats
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.harness.rounds import OTHER, RECOMMENDATION, SCALING, Question
-    from bench_pipeline.verdict import questions
-
     by = {(m.key, m.query): m for m in measurements if m.group == MODES_ASSET}
     out = [Question(by[(a, q)], by[(b, q)], "mode", RECOMMENDATION, f"query {q}", f"{a} vs {b}")
            for q in MODE_QUERIES for a, b in (("lazy", "eager"), ("streaming", "lazy"))
@@ -118,41 +115,36 @@ def _questions(run: SuiteRun, measurements, noise):
     return out
 
 
-def _room(run: SuiteRun) -> None:
-    from bench_pipeline import state
-
+def _room(run: SuiteConfig) -> None:
     state.check_datasets(run.main.home, {run.main.data_dir_for(n): n for n in run.own.all_rows}, "argument --sizes")
 
 
-def _title(run: SuiteRun) -> str:
+def _title(run: SuiteConfig) -> str:
     own = run.own
     return (f"limits: sizes {','.join(f'{n:,}' for n in own.sweep_rows)} under {own.sweep_budget_mib:,} MiB, "
             f"Polars modes on {own.modes_rows:,} rows")
 
 
-def _summary(run: SuiteRun, result) -> Summary:
-    from bench_pipeline.harness import provenance
-    from bench_pipeline.store import ResultsStore
-    from bench_pipeline.suites import answers
-    from bench_pipeline.suites.limits.report import analyse
+def _summary(run: SuiteConfig, result) -> Summary:
+    from bench_pipeline.suites.limits.section import analyse  # section imports this module
 
     a = analyse(run.main, run.own, ResultsStore(run.main.store_path), provenance.logical_cores(), draw=False) \
         if result.report else None
     rows = [{**r, "engine": f"{r['engine']} @{r['dataset_rows']:,}", "threads_asked": r["threads_asked"]}
             for r in (a.metrics["metrics_sweep"] if a else [])]
     notes = tuple(f"- {line}" for line in [*a.modes, *a.disagreements, *a.decision]) if a else ()
-    questions = [q for q in answers(SUITE, run) if q.kind != "scaling"] if a else []
-    if questions:
-        notes += ("", "Answers by the rule:", *(f"- {q.sentence()}" for q in questions))
+    answered = [q for q in answers(SUITE, run) if q.kind != "scaling"] if a else []
+    if answered:
+        notes += ("", "Answers by the rule:", *(f"- {q.sentence()}" for q in answered))
     return Summary(rows, f"sweep under {run.own.sweep_budget_mib:,} MiB", notes,
-                   extra={"answers": [q.as_json() for q in questions]})
+                   extra={"answers": [q.as_json() for q in answered]})
 
 
 SUITE = Suite(
     name="limits", command="limits",
     help="Polars eager/lazy/streaming, a size sweep under a memory budget, the measured capability table and the "
          "decision boundary",
-    settings=LimitsSettings, options=_options, run_from_args=_run, data=_data, cells=_cells, room=_room,
+    settings=LimitsSettings, options=_options, config_from_args=_run, data=_data, cells=_cells, room=_room,
     title=_title, summary=_summary, outputs=("limits_analysis", "metrics", "speedup_plots", "benchmark_report"),
     questions=_questions,
     budget="round 1 measures every query of every stale cell once (an oom or a timeout in the sweep is its answer "

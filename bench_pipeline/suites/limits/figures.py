@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench_pipeline.fmt import MiB
-from bench_pipeline.queries import MODE_QUERIES, SWEEP_QUERIES
+from bench_pipeline.report.fmt import MiB
 from bench_pipeline.suites.grid.figures import plt
 from bench_pipeline.suites.limits.metrics import MODES
+from bench_pipeline.workloads.social.catalogue import MODE_QUERIES, SWEEP_QUERIES
 
 
 def modes_figure(modes: list[dict], out_dir: Path) -> Path:

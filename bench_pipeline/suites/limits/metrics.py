@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_pipeline import fmt
 from bench_pipeline.engines import CORE_ENGINES, engine_class, with_role
-from bench_pipeline.queries import LOAD_QUERY, MODE_QUERIES, QUERY_NAMES, SWEEP_QUERIES
-from bench_pipeline.store import ResultsStore
+from bench_pipeline.report import fmt
+from bench_pipeline.results.store import ResultsStore, latest_sql
+from bench_pipeline.workloads.social.catalogue import LOAD_QUERY, MODE_QUERIES, QUERY_NAMES, SWEEP_QUERIES
 
 # Everything below is read from the engines' traits (engines/base.py) and the catalogue's query sets.
 # The modes measured side by side: the core engine that declares modes (Polars eager / lazy / streaming).
@@ -38,17 +38,11 @@ DISTRIBUTED = with_role("distributed", CORE_ENGINES)[0]
 
 _SQL = [
     """CREATE OR REPLACE TABLE metrics_modes AS
-SELECT * EXCLUDE (rn) FROM (
-  SELECT s.*, row_number() OVER (PARTITION BY engine, query ORDER BY measured_at DESC) AS rn
-  FROM query_summary s WHERE suite = 'modes' AND dataset_fingerprint = $modes_fp
-    AND list_contains($mode_queries, query))
-WHERE rn = 1""",
+""" + latest_sql("engine, query", "suite = 'modes' AND dataset_fingerprint = $modes_fp "
+                                "AND list_contains($mode_queries, query)"),
     """CREATE OR REPLACE TABLE metrics_sweep AS
-SELECT * EXCLUDE (rn) FROM (
-  SELECT s.*, row_number() OVER (PARTITION BY engine, dataset_rows, query ORDER BY measured_at DESC) AS rn
-  FROM query_summary s
-  WHERE suite = 'sweep' AND budget_bytes = $budget AND list_contains($sweep_fps, dataset_fingerprint))
-WHERE rn = 1""",
+""" + latest_sql("engine, dataset_rows, query", "suite = 'sweep' AND budget_bytes = $budget "
+                                              "AND list_contains($sweep_fps, dataset_fingerprint)"),
 ]
 
 

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from pydantic import AliasChoices, Field
 
-from bench_pipeline.fmt import MiB
-from bench_pipeline.settings import BenchSettingsBase, PositiveInt, PositiveSeconds
+from bench_pipeline.config.settings import PositiveInt, PositiveSeconds, SettingsBase
+from bench_pipeline.report.fmt import MiB
 
 
-class LimitsSettings(BenchSettingsBase):
+class LimitsSettings(SettingsBase):
     """Posts sizes swept under one memory budget, warm runs per sweep query (1: a 7.5M-row Spark run takes
     minutes here), and the size the Polars modes are compared on. 7.5M rows are 1.25 GiB in Arrow, more than
     the budget; the budget leaves Spark's JVM (about 1 GB with the smallest heap Spark accepts) room to work."""

@@ -4,10 +4,17 @@ hand-off, image pipeline) on data the project generates, each task a cell per en
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
-from bench_pipeline import options as opt
-from bench_pipeline.fields import columns
-from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteRun, Summary
+from bench_pipeline.analysis import stats
+from bench_pipeline.config import options as opt
+from bench_pipeline.config import state
+from bench_pipeline.harness.rounds import RECOMMENDATION, Question
+from bench_pipeline.report import fmt
+from bench_pipeline.results import versions
+from bench_pipeline.results.fields import columns
+from bench_pipeline.results.store import ResultsStore
+from bench_pipeline.suites import CellGroup, DataStep, Suite, SuiteConfig, Summary, answers
 from bench_pipeline.suites.wars.settings import WarsSettings
 
 DATASET = "wars_dataset"
@@ -26,25 +33,25 @@ def _options(p) -> None:
     p.add_argument("--seed", type=opt.non_negative_int, default=None, help="data generator seed (default: 42)")
 
 
-def _run(args) -> SuiteRun:
+def _run(args) -> SuiteConfig:
     own = WarsSettings.from_env(events_rows=args.rows, sales_rows=args.csv_rows, images=args.images,
                                 threads=args.threads, time_budget_s=args.time_budget_s)
-    return SuiteRun(opt.main_settings_from(args, rows=None, threads=None, time_budget_s=None), own)
+    return SuiteConfig(opt.main_settings_from(args, rows=None, threads=None, time_budget_s=None), own)
 
 
-def open_data(run: SuiteRun):
+def open_data(run: SuiteConfig):
     """The suite's data as the settings ask for it; WarsDataError when it is not there."""
-    from bench_pipeline.suites.wars.data import open_wars
+    from bench_pipeline.suites.wars.data import open_wars  # data imports this module
 
     own, seed = run.own, run.main.seed
     return open_wars(own.data_dir(run.main.home, seed), own.events_rows, own.sales_rows, own.images, seed)
 
 
-def latest(run: SuiteRun, store) -> tuple[list[dict], object | None]:
+def latest(run: SuiteConfig, store) -> tuple[list[dict], object | None]:
     """The latest measurement per task and engine on the data the settings ask for, and that data
     (nothing when it is not there)."""
-    from bench_pipeline.suites.wars.data import WarsDataError
-    from bench_pipeline.suites.wars.metrics import read_wars_metrics
+    from bench_pipeline.suites.wars.data import WarsDataError  # data imports this module
+    from bench_pipeline.suites.wars.metrics import read_wars_metrics  # metrics imports this module
 
     try:
         data = open_data(run)
@@ -53,8 +60,8 @@ def latest(run: SuiteRun, store) -> tuple[list[dict], object | None]:
     return [r for r in read_wars_metrics(store) if r["dataset_fingerprint"] == data.fingerprint()], data
 
 
-def data_fingerprint(run: SuiteRun) -> str | None:
-    from bench_pipeline.suites.wars.data import WarsDataError
+def data_fingerprint(run: SuiteConfig) -> str | None:
+    from bench_pipeline.suites.wars.data import WarsDataError  # data imports this module
 
     try:
         return open_data(run).fingerprint()
@@ -62,19 +69,18 @@ def data_fingerprint(run: SuiteRun) -> str | None:
         return None
 
 
-def measured_with(run: SuiteRun, task: str, engine: str, data) -> dict:
+def measured_with(run: SuiteConfig, task: str, engine: str, data) -> dict:
+    # cells imports this module
     from bench_pipeline.suites.wars.cells import suite_code_hash, wars_engine_path, wars_signature
-    from bench_pipeline.versions import measured_with
 
     path = wars_engine_path(task, engine)
-    return measured_with(path, run.own.thread_count, data, run.main.repeats, run.main.repetition_settings,
-                         signature=wars_signature(path), harness_version=suite_code_hash())
+    return versions.measured_with(path, run.own.thread_count, data, run.main.repeats, run.main.repetition_settings,
+                                  signature=wars_signature(path), harness_version=suite_code_hash())
 
 
-def _cells(run: SuiteRun) -> list[CellGroup]:
-    from bench_pipeline.store import ResultsStore
-    from bench_pipeline.suites.wars.cells import task_spec
-    from bench_pipeline.suites.wars.tasks import TASKS
+def _cells(run: SuiteConfig) -> list[CellGroup]:
+    from bench_pipeline.suites.wars.cells import task_spec  # cells imports this module
+    from bench_pipeline.suites.wars.tasks import TASKS  # tasks imports this module
 
     s, store = run.main, ResultsStore(run.main.store_path)
     data = functools.cache(lambda: open_data(run))
@@ -95,11 +101,9 @@ def _cells(run: SuiteRun) -> list[CellGroup]:
             for name, w in TASKS.items()]
 
 
-def _questions(run: SuiteRun, measurements, noise):
+def _questions(run: SuiteConfig, measurements, noise):
     """Per task, the fastest engine against every other: which engine to use for it."""
-    from bench_pipeline import stats
-    from bench_pipeline.harness.rounds import RECOMMENDATION, Question
-    from bench_pipeline.suites.wars.tasks import TASKS
+    from bench_pipeline.suites.wars.tasks import TASKS  # tasks imports this module
 
     out = []
     for name, task in TASKS.items():
@@ -112,9 +116,7 @@ def _questions(run: SuiteRun, measurements, noise):
     return out
 
 
-def _room(run: SuiteRun) -> None:
-    from bench_pipeline import state
-
+def _room(run: SuiteConfig) -> None:
     own = run.own
     if not own.data_dir(run.main.home, run.main.seed).exists():
         need = own.events_rows * 40 + own.sales_rows * 50 + own.images * 60_000  # parquet, CSV, JPEG
@@ -122,7 +124,7 @@ def _room(run: SuiteRun) -> None:
                                               f"{own.sales_rows:,} CSV rows, {own.images} images")
 
 
-def _title(run: SuiteRun) -> str:
+def _title(run: SuiteConfig) -> str:
     own = run.own
     return (f"Engine Wars, {own.events_rows:,} events, {own.sales_rows:,} CSV rows, {own.images} images, "
             f"{own.thread_count} threads")
@@ -133,12 +135,8 @@ _KEEP = ("query", "engine", "status", "threads_asked", "threads_verified", "cold
          "answer_rows", "zero_copy", "message")
 
 
-def _summary(run: SuiteRun, result) -> Summary:
-    from pathlib import Path
-
-    from bench_pipeline.store import ResultsStore
-    from bench_pipeline.suites import answers
-    from bench_pipeline.suites.wars.cells import missing_engines
+def _summary(run: SuiteConfig, result) -> Summary:
+    from bench_pipeline.suites.wars.cells import missing_engines  # cells imports this module
 
     missing = missing_engines()
     rows = latest(run, ResultsStore(run.main.store_path))[0] if result.report else []
@@ -158,8 +156,6 @@ _COLUMNS = columns(("query", "task"), "engine", "threads_asked", "status_text", 
 
 
 def _print(rows: list[dict]) -> None:
-    from bench_pipeline import fmt
-
     fmt.print_rich([{**r, "status_text": r["status"] if r["status"] == "ok" else
                      f"{r['status']}: {(r.get('message') or '')[:60]}"} for r in rows],
                    _COLUMNS, "Engine Wars: latest measurement per task and engine", width=200)
@@ -169,7 +165,7 @@ SUITE = Suite(
     name="wars", command="wars",
     help="the Engine Wars tasks (ETL chain, CSV group-by, Arrow hand-off, images) through Dagster, measuring "
          "only stale or missing cells",
-    settings=WarsSettings, options=_options, run_from_args=_run,
+    settings=WarsSettings, options=_options, config_from_args=_run,
     data=lambda run: [DataStep(DATASET, "Engine Wars data: events, sales.csv, images", lambda: data_fingerprint(run))],
     cells=_cells, room=_room, title=_title, summary=_summary, outputs=("wars_summary", "benchmark_report"),
     questions=_questions,

@@ -17,11 +17,11 @@ from pathlib import Path
 from bench_pipeline.engines import engine_class
 from bench_pipeline.harness.instrument import CellSpec, Session
 from bench_pipeline.harness.runner import DEFAULT_REPEATS, DEFAULT_TIMEOUT_S
+from bench_pipeline.results.versions import engine_signature, harness_code_hash
 from bench_pipeline.suites.wars.data import WarsData
 from bench_pipeline.suites.wars.engines import IMAGES_URL_ENV
 from bench_pipeline.suites.wars.server import ImageServer
 from bench_pipeline.suites.wars.tasks import TASKS, get_task, validate_task
-from bench_pipeline.versions import engine_signature, harness_code_hash
 
 SUITE = "wars"
 _PKG = Path(__file__).resolve().parent

@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from bench_pipeline.suites.wars.imagegen import write_images
+
 EVENTS_FILE = "events.parquet"
 SALES_FILE = "sales.csv"
 IMAGES_DIR = "images"
@@ -113,8 +115,6 @@ def _hash_files(paths) -> str:
 
 def generate_wars(root: str | os.PathLike, events_rows: int, sales_rows: int, images: int, seed: int = 42) -> WarsData:
     """Write the suite's data into `root` (replacing it whole, so no half-written folder is ever left)."""
-    from bench_pipeline.suites.wars.imagegen import write_images
-
     root = Path(root)
     tmp = root.with_name(root.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)

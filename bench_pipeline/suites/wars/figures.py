@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bench_pipeline.fmt import MiB
+from bench_pipeline.report.fmt import MiB
 from bench_pipeline.suites.wars.tasks import TASKS  # noqa: E402
 
 

@@ -30,7 +30,7 @@ def _image(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
 
 def write_images(folder: Path, count: int, seed: int) -> Path:
     """Write `count` JPEGs and manifest.csv (image, width, height, mean of the decoded file) into `folder`."""
-    from PIL import Image
+    from PIL import Image  # PIL: optional (an extra)
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, 224])

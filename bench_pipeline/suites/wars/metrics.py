@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 
-from bench_pipeline.store import ResultsStore
+from bench_pipeline.results.store import ResultsStore, latest_sql
 from bench_pipeline.suites.wars.tasks import TASK_NAMES, TASKS
 
 _SQL = ["""CREATE OR REPLACE TABLE wars_latest AS
-SELECT * EXCLUDE (rn) FROM (
-  SELECT s.*, row_number() OVER (PARTITION BY query, engine ORDER BY measured_at DESC) AS rn
-  FROM query_summary s WHERE suite = 'wars' AND dataset_fingerprint = $fp)
-WHERE rn = 1"""]
+""" + latest_sql("query, engine", "suite = 'wars' AND dataset_fingerprint = $fp")]
 
 
 def build_wars_metrics(store: ResultsStore, fingerprint: str) -> list[dict]:

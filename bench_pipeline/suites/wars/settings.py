@@ -8,11 +8,11 @@ from typing import Annotated
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from bench_pipeline.config.settings import PositiveInt, PositiveSeconds, SettingsBase
 from bench_pipeline.harness import provenance
-from bench_pipeline.settings import BenchSettingsBase, PositiveInt, PositiveSeconds
 
 
-class WarsSettings(BenchSettingsBase):
+class WarsSettings(SettingsBase):
     model_config = SettingsConfigDict(env_prefix="BENCH_WARS_")
     section = "wars"
 

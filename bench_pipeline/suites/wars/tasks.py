@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bench_pipeline.harness.validate import AnswerMismatch, compare, conform
-from bench_pipeline.queries import sql_string
 from bench_pipeline.suites.wars.data import WarsData
+from bench_pipeline.workloads.spec import sql_string
 
 ETL_SINCE = dt.datetime(2025, 1, 1)
 ETL_MIN_SPEND = 100
@@ -122,7 +122,7 @@ def _reference(name: str, root: str, fingerprint: str) -> pa.Table:
     data = WarsData(Path(root))
     w = get_task(name)
     if name == "images":
-        import pyarrow.csv as pacsv
+        import pyarrow.csv as pacsv  # pyarrow: only where it is used
 
         manifest = pacsv.read_csv(data.manifest)
         n = manifest.num_rows
@@ -131,7 +131,7 @@ def _reference(name: str, root: str, fingerprint: str) -> pa.Table:
                          "height": pa.array([IMAGE_SIZE] * n, pa.int64()),
                          "channels": pa.array([3] * n, pa.int64()),
                          "mean": manifest["mean"].cast(pa.float64())})
-    import duckdb
+    import duckdb  # duckdb: only where it is used
 
     con = duckdb.connect()
     try:

@@ -13,7 +13,9 @@ import hashlib
 from pathlib import Path
 
 from bench_pipeline.harness.instrument import CellSpec
-from bench_pipeline.store import ResultsStore
+from bench_pipeline.results.store import ResultsStore
+from bench_pipeline.results.versions import harness_code_hash
+from bench_pipeline.results.versions import measured_with as signature
 from bench_pipeline.workloads.reference import validate_answer
 from bench_pipeline.workloads.spec import Workload
 
@@ -33,8 +35,6 @@ def split_key(k: str) -> tuple[str, str, int]:
 
 def code_version() -> str:
     """The harness's code and the workload layer's: either changed makes every workload cell stale."""
-    from bench_pipeline.versions import harness_code_hash
-
     h = hashlib.sha256(harness_code_hash().encode())
     for p in sorted((_PACKAGE / "workloads").glob("*.py")):
         h.update(p.read_bytes())
@@ -43,8 +43,6 @@ def code_version() -> str:
 
 def measured_with(w: Workload, engine: str, threads: int, repeats: int, settings: dict | None = None) -> dict:
     """`settings`: how the processes are measured (Settings.repetition_settings)."""
-    from bench_pipeline.versions import measured_with as signature
-
     return signature(engine, threads, w, repeats, harness_version=code_version(),
                      settings={"queries": {q: w.query_fingerprint(q, engine) for q in w.queries}, **(settings or {})})
 

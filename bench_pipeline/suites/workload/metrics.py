@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 
-from bench_pipeline import stats
-from bench_pipeline.store import ResultsStore
+from bench_pipeline.analysis import stats
+from bench_pipeline.analysis.verdict import compared_threads
+from bench_pipeline.results.store import ResultsStore, latest_sql
 
 _SQL = ["""CREATE OR REPLACE TABLE workload_latest AS
-SELECT * EXCLUDE (rn) FROM (
-  SELECT s.*, row_number() OVER (PARTITION BY workload, engine, threads_asked, query ORDER BY measured_at DESC) AS rn
-  FROM query_summary s WHERE suite = 'workload' AND workload = $workload AND dataset_fingerprint = $fp)
-WHERE rn = 1"""]
+""" + latest_sql("workload, engine, threads_asked, query",
+                 "suite = 'workload' AND workload = $workload AND dataset_fingerprint = $fp")]
 
 
 def build_workload_metrics(store: ResultsStore, workload: str, fingerprint: str, queries: list[str]) -> list[dict]:
@@ -36,8 +35,6 @@ def geometric_ratios(rows: list[dict], queries: list[str], cores: int, noise: st
     """The geometric mean over the queries of each engine's time ratio against the engine with the smallest
     geometric mean, at the verdict's thread count, with its 95 % interval (stats.geometric_mean): only engines
     with every query valid. The summary TPC-H's readers ask for: how much faster overall, and how sure."""
-    from bench_pipeline.verdict import compared_threads
-
     threads = compared_threads(rows, cores)
     cells = {e: q for (e, t), q in by_cell(rows).items() if t == threads}
     complete = {e: q for e, q in cells.items() if geometric_mean(q, queries)["geomean"] is not None}

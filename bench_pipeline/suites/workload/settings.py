@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
 
-from bench_pipeline.settings import BenchSettingsBase, PositiveInt, PositiveSeconds
+from bench_pipeline.config.settings import PositiveInt, PositiveSeconds, SettingsBase
 
 
-class WorkloadSettings(BenchSettingsBase):
+class WorkloadSettings(SettingsBase):
     model_config = SettingsConfigDict(env_prefix="BENCH_WORKLOAD_")
     section = "workload"
 

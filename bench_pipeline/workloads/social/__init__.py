@@ -1,4 +1,6 @@
-"""The built-in benchmark, a workload shipped in the package: `queries/<Q>.sql` and `dataframes.py`.
+"""The built-in benchmark, a workload shipped in the package and read as any workload is: `workload.toml` (its
+queries' titles, descriptions and answer schemas), `queries/<Q>.sql` and `dataframes.py`; `catalogue.py` holds the
+query sets the suites measure and the parameters the DataFrame code shares.
 
 Every suite runs its queries L, A, B, C and F through the workload mechanism (workloads/execute.py): a dataset
 folder (posts and users) is this workload bound to those files (`bound`). `run --workload social` (or
@@ -10,23 +12,38 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench_pipeline.dataset import Dataset
-from bench_pipeline.queries import ALL_QUERY_NAMES, get_query
-from bench_pipeline.workloads.spec import DATAFRAMES, MANIFEST, Table, Workload, WorkloadQuery, write_if_changed
+import pyarrow as pa
+
+from bench_pipeline.data.dataset import Dataset
+from bench_pipeline.harness.validate import compare, conform
+from bench_pipeline.workloads.reference import reference_answer
+from bench_pipeline.workloads.social.catalogue import get_query
+from bench_pipeline.workloads.spec import DATAFRAMES, MANIFEST, Workload, load_workload, write_if_changed
 
 NAME = "social"
-QUERIES = ALL_QUERY_NAMES
+REFERENCE_DIR = ".reference"  # beside the data: DIR/.reference/<data fingerprint>/<query>-<hash>.parquet
 HERE = Path(__file__).resolve().parent
-IMPLEMENTATIONS = HERE / DATAFRAMES
+# The shipped manifest's tables, relative to the dataset folder it is bound to.
+TABLES = {"posts": 'posts = "posts.parquet"', "users": 'users = "users.parquet"'}
 
 
 def bound(root: Path) -> Workload:
     """This workload on the dataset in `root` (posts.parquet and users.parquet, checked when it was opened)."""
     data = Dataset(root)
-    tables = {name: Table(name, str(path), (path,), "parquet", path, str(path))
-              for name, path in (("posts", data.posts), ("users", data.users))}
-    queries = {q.name: WorkloadQuery(q.name, q.sql.strip().rstrip(";"), q.description) for q in map(get_query, QUERIES)}
-    return Workload(HERE, NAME, "The built-in benchmark", tables, queries)
+    return load_workload(HERE, tables_from=data.root)
+
+
+def reference(query: str, data: Dataset) -> pa.Table:
+    """The reference answer of a built-in query on `data`, in the contract's types, kept beside the data."""
+    answer = reference_answer(bound(data.root), query, cache=data.root / REFERENCE_DIR / data.fingerprint())
+    return conform(answer, get_query(query).schema)
+
+
+def validate(query: str, answer: pa.Table, data: Dataset) -> pa.Table:
+    """`answer` in the contract's types; AnswerMismatch unless it is the reference answer (rows in order)."""
+    conformed = conform(answer, get_query(query).schema)
+    compare(conformed, reference(query, data))
+    return conformed
 
 
 def folder(home: Path, rows: int) -> Path:
@@ -38,30 +55,16 @@ def _toml_string(text: str) -> str:
 
 
 def write(home: Path, data: Dataset) -> Path:
-    """The workload folder for this dataset (written when it differs: unchanged files keep the cells fresh)."""
+    """The shipped workload as a folder of its own for this dataset: the same manifest, SQL and DataFrame code,
+    its tables naming the dataset's files (written when it differs: unchanged files keep the cells fresh)."""
     rows = data.posts_rows()
     root = folder(home, rows)
     (root / "queries").mkdir(parents=True, exist_ok=True)
-    lines = [f'name = "{NAME}_{rows}"',
-             f'description = "The built-in benchmark: {rows:,} generated posts and their users"', "", "[tables]",
-             f"posts = {_toml_string(str(data.posts))}", f"users = {_toml_string(str(data.users))}"]
-    for q in QUERIES:
-        query = get_query(q)
-        write_if_changed(root / "queries" / f"{q}.sql", " ".join(query.sql.split()) + "\n")
-        lines += ["", f"[queries.{q}]", f'sql = "queries/{q}.sql"', f"description = {_toml_string(query.description)}"]
-    write_if_changed(root / MANIFEST, "\n".join(lines) + "\n")
-    write_if_changed(root / DATAFRAMES, IMPLEMENTATIONS.read_text())
+    manifest = (HERE / MANIFEST).read_text().replace(f'name = "{NAME}"', f'name = "{NAME}_{rows}"', 1)
+    for name, line in TABLES.items():
+        manifest = manifest.replace(line, f"{name} = {_toml_string(str(getattr(data, name)))}", 1)
+    for sql in sorted((HERE / "queries").glob("*.sql")):
+        write_if_changed(root / "queries" / sql.name, sql.read_text())
+    write_if_changed(root / MANIFEST, manifest)
+    write_if_changed(root / DATAFRAMES, (HERE / DATAFRAMES).read_text())
     return root
-
-
-def resolve(workload: Path, settings) -> Path:
-    """`--workload social` names the built-in workload on the main settings' dataset (generated when missing);
-    any other value is a folder."""
-    if str(workload) != NAME or workload.exists():
-        return workload
-    from bench_pipeline import state
-    from bench_pipeline.datagen import ensure_dataset
-
-    state.check_datasets(settings.home, {settings.data_dir: settings.rows})
-    state.prepare(settings.home, settings.store_path)
-    return write(settings.home, ensure_dataset(settings.data_dir, settings.rows, settings.seed))

@@ -13,7 +13,7 @@ is no lazy query to show, so an engine's plan of them is the plan of their SQL.
 
 import pyarrow as pa
 
-from bench_pipeline.queries import (
+from bench_pipeline.workloads.social.catalogue import (
     B_TOP_N,
     C_DEVICE,
     C_MAX_ERROR_RATE,
@@ -22,8 +22,8 @@ from bench_pipeline.queries import (
     F_COLUMNS,
     F_DEVICE,
     F_MIN_LIKES,
-    sql_string,
 )
+from bench_pipeline.workloads.spec import sql_string
 
 COMPUTED = ("L",)
 
@@ -243,7 +243,7 @@ def daft_A(tables):
 def daft_B(tables):
     daft = tables.engine.daft
     col = daft.col
-    from daft.functions import row_number
+    from daft.functions import row_number  # daft: optional (an extra)
 
     by_likes = daft.Window().partition_by("user_id").order_by("likes", "timestamp", desc=[True, False])
     running = (daft.Window().partition_by("user_id").order_by("timestamp")

@@ -17,7 +17,7 @@ from pathlib import Path
 from bench_pipeline.workloads.spec import DATAFRAMES, MANIFEST, write_if_changed
 
 TABLES = ("region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem")
-QUERIES = Path(__file__).resolve().parent / "queries"
+QUERY_DIR = Path(__file__).resolve().parent / "queries"
 IMPLEMENTATIONS = Path(__file__).resolve().parent / DATAFRAMES  # Polars and pandas, copied beside workload.toml
 
 
@@ -49,8 +49,8 @@ def _generate(data: Path, scale_factor: float) -> None:
 
 
 def _has_string_views(path: Path) -> bool:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # pyarrow: only where it is used
+    import pyarrow.parquet as pq  # pyarrow: only where it is used
 
     return any(pa.types.is_string_view(f.type) for f in pq.read_schema(path))
 
@@ -61,8 +61,8 @@ def _plain_strings(path: Path) -> None:
     tpchgen-cli 4 declares its strings as Arrow `string_view`, which Daft 0.7 cannot read at all; the Parquet
     data is the same UTF-8 byte arrays either way, so every engine reads the rewritten files.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # pyarrow: only where it is used
+    import pyarrow.parquet as pq  # pyarrow: only where it is used
 
     source = pq.ParquetFile(path)
     schema = pa.schema([f.with_type(pa.string()) if pa.types.is_string_view(f.type) else f
@@ -79,7 +79,7 @@ def _plain_strings(path: Path) -> None:
 
 def ensure(home: Path, scale_factor: float) -> Path:
     """The TPC-H workload folder at this scale factor, its data generated once (under the measurement lock)."""
-    from bench_pipeline.harness.machine_lock import measurement_lock
+    from bench_pipeline.harness.machine_lock import measurement_lock  # keeps psutil off the import path
 
     root = folder(home, scale_factor)
     data = root / "data"
@@ -92,7 +92,7 @@ def ensure(home: Path, scale_factor: float) -> Path:
     lines = [f'name = "{name}"', f'description = "TPC-H at scale factor {scale_factor:g} (tpchgen-cli)"', "",
              "[tables]"]
     lines += [f'{t} = "data/{t}.parquet"' for t in TABLES]
-    for q in sorted(QUERIES.glob("q*.sql")):
+    for q in sorted(QUERY_DIR.glob("q*.sql")):
         lines += ["", f"[queries.{q.stem}]", f'sql = "{q}"']
     write_if_changed(root / MANIFEST, "\n".join(lines) + "\n")
     write_if_changed(root / DATAFRAMES, IMPLEMENTATIONS.read_text())

@@ -21,7 +21,7 @@ def _d(year, month, day):
 
 
 def _ts(year, month, day):
-    import pandas as pd
+    import pandas as pd  # pandas: only where it is used
 
     return pd.Timestamp(year, month, day)
 
@@ -29,20 +29,20 @@ def _ts(year, month, day):
 # -- Polars ----------------------------------------------------------------------------------------------------
 
 def _pl_revenue():
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     return pl.col("l_extendedprice") * (1 - pl.col("l_discount"))
 
 
 def _pl_total(expr):
     """SUM as SQL has it: null over no rows (Polars' sum of nothing is 0; tiny scale factors select nothing)."""
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     return pl.when(pl.len() > 0).then(expr.sum())
 
 
 def polars_q01(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     disc_price = _pl_revenue()
     return (t["lineitem"].filter(pl.col("l_shipdate") <= _d(1998, 9, 2))
@@ -59,7 +59,7 @@ def polars_q01(t):
 
 
 def polars_q02(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     europe = (t["region"].filter(pl.col("r_name") == EUROPE)
               .join(t["nation"], left_on="r_regionkey", right_on="n_regionkey")
@@ -74,7 +74,7 @@ def polars_q02(t):
 
 
 def polars_q03(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     customers = t["customer"].filter(pl.col("c_mktsegment") == "BUILDING")
     orders = t["orders"].filter(pl.col("o_orderdate") < _d(1995, 3, 15))
@@ -89,7 +89,7 @@ def polars_q03(t):
 
 
 def polars_q04(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     late = t["lineitem"].filter(pl.col("l_commitdate") < pl.col("l_receiptdate"))
     return (t["orders"].filter(pl.col("o_orderdate").is_between(_d(1993, 7, 1), _d(1993, 10, 1), closed="left"))
@@ -99,7 +99,7 @@ def polars_q04(t):
 
 
 def polars_q05(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     suppliers = (t["region"].filter(pl.col("r_name") == ASIA)
                  .join(t["nation"], left_on="r_regionkey", right_on="n_regionkey")
@@ -113,7 +113,7 @@ def polars_q05(t):
 
 
 def polars_q06(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     return (t["lineitem"]
             .filter(pl.col("l_shipdate").is_between(_d(1994, 1, 1), _d(1995, 1, 1), closed="left")
@@ -123,7 +123,7 @@ def polars_q06(t):
 
 
 def polars_q07(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     pair = ["FRANCE", "GERMANY"]
     nations = t["nation"].filter(pl.col("n_name").is_in(pair))
@@ -142,7 +142,7 @@ def polars_q07(t):
 
 
 def polars_q08(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     america = (t["region"].filter(pl.col("r_name") == AMERICA)
                .join(t["nation"], left_on="r_regionkey", right_on="n_regionkey").select("n_nationkey"))
@@ -163,7 +163,7 @@ def polars_q08(t):
 
 
 def polars_q09(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     return (t["part"].filter(pl.col("p_name").str.contains("green", literal=True))
             .join(t["lineitem"], left_on="p_partkey", right_on="l_partkey")
@@ -177,7 +177,7 @@ def polars_q09(t):
 
 
 def polars_q10(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     orders = t["orders"].filter(pl.col("o_orderdate").is_between(_d(1993, 10, 1), _d(1994, 1, 1), closed="left"))
     return (t["customer"].join(orders, left_on="c_custkey", right_on="o_custkey")
@@ -191,7 +191,7 @@ def polars_q10(t):
 
 
 def polars_q11(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     german = (t["partsupp"].join(t["supplier"], left_on="ps_suppkey", right_on="s_suppkey")
               .join(t["nation"].filter(pl.col("n_name") == "GERMANY"), left_on="s_nationkey", right_on="n_nationkey")
@@ -205,7 +205,7 @@ def polars_q11(t):
 
 
 def polars_q12(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     high = pl.col("o_orderpriority").is_in(["1-URGENT", "2-HIGH"])
     lines = t["lineitem"].filter(pl.col("l_shipmode").is_in(["MAIL", "SHIP"])
@@ -219,7 +219,7 @@ def polars_q12(t):
 
 
 def polars_q13(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     orders = t["orders"].filter(~pl.col("o_comment").str.contains("special.*requests"))
     return (t["customer"].join(orders, left_on="c_custkey", right_on="o_custkey", how="left")
@@ -229,7 +229,7 @@ def polars_q13(t):
 
 
 def polars_q14(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     revenue = _pl_revenue()
     return (t["lineitem"].filter(pl.col("l_shipdate").is_between(_d(1995, 9, 1), _d(1995, 10, 1), closed="left"))
@@ -239,7 +239,7 @@ def polars_q14(t):
 
 
 def polars_q15(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     revenue = (t["lineitem"].filter(pl.col("l_shipdate").is_between(_d(1996, 1, 1), _d(1996, 4, 1), closed="left"))
                .group_by(pl.col("l_suppkey").alias("supplier_no"))
@@ -251,7 +251,7 @@ def polars_q15(t):
 
 
 def polars_q16(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     complainers = t["supplier"].filter(pl.col("s_comment").str.contains("Customer.*Complaints"))
     parts = t["part"].filter((pl.col("p_brand") != "Brand#45")
@@ -264,7 +264,7 @@ def polars_q16(t):
 
 
 def polars_q17(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     lines = (t["part"].filter((pl.col("p_brand") == "Brand#23") & (pl.col("p_container") == "MED BOX"))
              .join(t["lineitem"], left_on="p_partkey", right_on="l_partkey"))
@@ -273,7 +273,7 @@ def polars_q17(t):
 
 
 def polars_q18(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     big = (t["lineitem"].group_by("l_orderkey").agg(pl.col("l_quantity").sum().alias("sum_qty"))
            .filter(pl.col("sum_qty") > 300))
@@ -286,7 +286,7 @@ def polars_q18(t):
 
 
 def polars_q19(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     def group(brand, containers, low, high, size):
         return ((pl.col("p_brand") == brand) & pl.col("p_container").is_in(containers)
@@ -302,7 +302,7 @@ def polars_q19(t):
 
 
 def polars_q20(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     shipped = (t["lineitem"].filter(pl.col("l_shipdate").is_between(_d(1994, 1, 1), _d(1995, 1, 1), closed="left"))
                .group_by("l_partkey", "l_suppkey").agg((0.5 * pl.col("l_quantity").sum()).alias("half_shipped")))
@@ -318,7 +318,7 @@ def polars_q20(t):
 
 
 def polars_q21(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     lineitem = t["lineitem"]
     late = lineitem.filter(pl.col("l_receiptdate") > pl.col("l_commitdate"))
@@ -338,7 +338,7 @@ def polars_q21(t):
 
 
 def polars_q22(t):
-    import polars as pl
+    import polars as pl  # polars: only where it is used
 
     customers = (t["customer"].with_columns(pl.col("c_phone").str.slice(0, 2).alias("cntrycode"))
                  .filter(pl.col("cntrycode").is_in(Q22_CODES)))
@@ -427,7 +427,7 @@ def pandas_q06(t):
     li = t["lineitem"]
     li = li[_between(li["l_shipdate"], _ts(1994, 1, 1), _ts(1995, 1, 1), "left")
             & _between(li["l_discount"], 0.05, 0.07) & (li["l_quantity"] < 24)]
-    import pandas as pd
+    import pandas as pd  # pandas: only where it is used
 
     return pd.DataFrame({"revenue": [(li["l_extendedprice"] * li["l_discount"]).sum(min_count=1)]})
 
@@ -534,7 +534,7 @@ def pandas_q13(t):
 
 
 def pandas_q14(t):
-    import pandas as pd
+    import pandas as pd  # pandas: only where it is used
 
     lineitem = t["lineitem"]
     lines = lineitem[_between(lineitem["l_shipdate"], _ts(1995, 9, 1), _ts(1995, 10, 1), "left")]
@@ -568,7 +568,7 @@ def pandas_q16(t):
 
 
 def pandas_q17(t):
-    import pandas as pd
+    import pandas as pd  # pandas: only where it is used
 
     part = t["part"]
     lines = (part[(part["p_brand"] == "Brand#23") & (part["p_container"] == "MED BOX")]
@@ -589,7 +589,7 @@ def pandas_q18(t):
 
 
 def pandas_q19(t):
-    import pandas as pd
+    import pandas as pd  # pandas: only where it is used
 
     lineitem = t["lineitem"]
     lines = lineitem[lineitem["l_shipmode"].isin(["AIR", "AIR REG"])

@@ -17,6 +17,7 @@ class DaftWars(TaskEngine, DaftEngine):
 
     def task_images(self, data) -> Any:
         daft = self.daft
+        # daft: imported when the engine starts, after its threads are set
         from daft.functions import decode_image, download, resize
 
         col = daft.col

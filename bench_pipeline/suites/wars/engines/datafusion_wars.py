@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bench_pipeline.engines.datafusion_engine import DataFusionEngine
-from bench_pipeline.queries import sql_string
 from bench_pipeline.suites.wars.engines import TaskEngine, wars_data
 from bench_pipeline.suites.wars.tasks import ETL_SQL, HANDOFF_SQL
+from bench_pipeline.workloads.spec import sql_string
 
 
 class DataFusionWars(TaskEngine, DataFusionEngine):

@@ -29,7 +29,7 @@ def buffer_addresses(table: pa.Table) -> dict[str, set[int]]:
 
 def shared_columns(arrow: pa.Table, frame) -> dict[str, bool]:
     """Column -> True when Polars holds every buffer of that Arrow column (no copy was made)."""
-    import polars as pl
+    import polars as pl  # polars: imported when the engine starts, after its threads are set
 
     theirs = buffer_addresses(frame.to_arrow(compat_level=pl.CompatLevel.newest()))
     return {name: bool(addrs) and addrs <= theirs.get(name, set())
@@ -46,7 +46,7 @@ class HandoffEngine(DataFusionWars):
 
     def start(self) -> None:
         super().start()
-        import polars
+        import polars  # polars: imported when the engine starts, after its threads are set
 
         self.pl = polars
 

@@ -17,7 +17,7 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def download_and_resize(url: str):
-    from PIL import Image
+    from PIL import Image  # PIL: imported when the engine starts, after its threads are set
 
     with _OPENER.open(url, timeout=30) as response:
         payload = response.read()
@@ -49,7 +49,7 @@ class PandasWars(TaskEngine, PandasEngine):
 
     def to_arrow(self, result: Any) -> pa.Table:
         if "thumbnail" in result.columns:
-            import numpy as np
+            import numpy as np  # numpy: imported when the engine starts, after its threads are set
 
             return image_answer(result["image"].tolist(), [np.asarray(img) for img in result["thumbnail"]])
         return super().to_arrow(result.reset_index(drop=True))

@@ -27,11 +27,11 @@ BATCH_SIZE = 16  # images per Ray task: enough to amortise a task, small enough 
 def resize_batch(batch: dict, base_url: str, size: int) -> dict:
     """One batch of manifest rows -> their resized pixels. Self-contained (no project import): Ray pickles it by
     value, so a worker of an existing cluster needs only Pillow and numpy."""
-    import io
-    import urllib.request
+    import io  # runs in a Ray worker: its imports travel with it
+    import urllib.request  # runs in a Ray worker
 
-    import numpy as np
-    from PIL import Image
+    import numpy as np  # numpy: imported when the engine starts, after its threads are set
+    from PIL import Image  # PIL: imported when the engine starts, after its threads are set
 
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # straight to the image server
     widths, heights, channels, pixels = [], [], [], []
@@ -64,8 +64,8 @@ class RayDataWars(TaskEngine, Engine):
         os.environ.update(RAY_USAGE_STATS_ENABLED="0")
 
     def start(self) -> None:
-        import ray
-        import ray.cloudpickle
+        import ray  # ray: imported when the engine starts, after its threads are set
+        import ray.cloudpickle  # ray: imported when the engine starts, after its threads are set
 
         address = os.environ.get(RAY_ADDRESS_ENV)
         if not address:
@@ -90,7 +90,7 @@ class RayDataWars(TaskEngine, Engine):
         return pa.concat_tables(self.ray.get(thumbs.to_arrow_refs()))
 
     def to_arrow(self, result: Any) -> pa.Table:
-        import numpy as np
+        import numpy as np  # numpy: imported when the engine starts, after its threads are set
 
         rows = result.to_pylist()
         arrays = [np.frombuffer(r["pixels"], np.uint8).reshape(r["height"], r["width"], r["channels"]) for r in rows]

@@ -16,7 +16,9 @@ from bench_pipeline.suites.wars.tasks import ETL_MIN_SPEND, ETL_SINCE, image_ans
 
 
 def _resize_udf():
-    from pyspark.sql.functions import udf
+    from pyspark.sql.functions import udf  # pyspark: imported when the engine starts, after its threads are set
+
+    # pyspark: imported when the engine starts, after its threads are set
     from pyspark.sql.types import BinaryType, IntegerType, StructField, StructType
 
     schema = StructType([StructField("width", IntegerType()), StructField("height", IntegerType()),
@@ -24,6 +26,7 @@ def _resize_udf():
 
     @udf(returnType=schema)
     def resize(url):
+        # off the worker's import path (SQL planning)
         from bench_pipeline.suites.wars.engines.pandas_wars import download_and_resize
 
         img = download_and_resize(url)
@@ -55,7 +58,7 @@ class SparkWars(TaskEngine, SparkEngine):
 
     def to_arrow(self, result: Any) -> pa.Table:
         if isinstance(result, pa.Table) and "pixels" in result.column_names:
-            import numpy as np
+            import numpy as np  # numpy: imported when the engine starts, after its threads are set
 
             rows = result.to_pylist()
             arrays = [np.frombuffer(r["pixels"], np.uint8).reshape(r["height"], r["width"], r["channels"])

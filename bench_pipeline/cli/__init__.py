@@ -1,0 +1,1 @@
+"""Argument parsing, the commands and their progress display."""

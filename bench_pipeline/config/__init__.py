@@ -1,0 +1,1 @@
+"""Settings, command-line options and the state folder."""
