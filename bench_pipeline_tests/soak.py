@@ -12,7 +12,7 @@ or inject a fault in it (an engine that hangs, a worker that dies after "ready")
 Before the first night the state folder is written by `--earlier` (default: none; give a checkout of an earlier
 release to check the upgrade in place). Each night, from the store, the instance and the process table:
 
-- hangs: a run still QUEUED or STARTED when the night's deadline passed;
+- hangs: a run STARTED with no new event for STALL_S, or runs QUEUED while none runs, by the night's end;
 - lost: a cell the night should have measured that is neither measured nor named as failed;
 - twice: a cell measured by two cell runs in one night, or measured while it was fresh;
 - left behind: an engine worker, JVM or scratch folder of an ended run;
@@ -45,7 +45,8 @@ import psutil
 PACKAGE = Path(__file__).resolve().parents[1] / "bench_pipeline"
 FAULTS = ("kill_step", "kill_daemon", "full_disk", "corrupt_store", "hang", "die_after_ready", "busy")
 CHANGES = ("engine_code", "setting", "dataset_size")
-NIGHT_DEADLINE_S = 300  # a night whose runs are not done by then has hung
+NIGHT_DEADLINE_S = 900  # the longest a night waits for its runs (a hanging engine costs TIMEOUT_S a query)
+STALL_S = 180  # a started run with no new event for this long has hung
 TIMEOUT_S = 20  # a query's timeout in the soak (the hanging engine's fault ends there)
 
 
@@ -59,7 +60,7 @@ class Night:
     failed: dict[str, str] = field(default_factory=dict)  # cell -> its run's failure, in one line
     lost: list[str] = field(default_factory=list)
     twice: list[str] = field(default_factory=list)
-    hung: list[str] = field(default_factory=list)  # run ids still in progress at the deadline
+    hung: list[str] = field(default_factory=list)  # runs stalled (no event for STALL_S) or stuck in the queue
     left_processes: list[str] = field(default_factory=list)
     left_folders: list[str] = field(default_factory=list)
     stale_after: list[str] = field(default_factory=list)  # cells still stale when the night ended
@@ -137,12 +138,18 @@ class Soak:
             env=self.env(), cwd=self.code, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def daemon_rss(self) -> int:
+        """The daemon and its code servers (not the runs they launch), each read apart: one that ends meanwhile
+        is not counted, and does not zero the rest."""
         try:
-            p = psutil.Process(self.daemon.pid)
-            return sum(q.memory_info().rss for q in [p, *p.children(recursive=True)]
-                       if "execute_run" not in " ".join(q.cmdline()))
+            tree = [psutil.Process(self.daemon.pid), *psutil.Process(self.daemon.pid).children(recursive=True)]
         except psutil.Error:
             return 0
+        total = 0
+        for q in tree:
+            with contextlib.suppress(psutil.Error):
+                if "spawn_main" not in " ".join(q.cmdline()) and "harness.worker" not in " ".join(q.cmdline()):
+                    total += q.memory_info().rss
+        return total
 
     def ours(self) -> list[psutil.Process]:
         """Every process of the soak's state folder but this one."""
@@ -319,6 +326,23 @@ class Soak:
             undo.append(lambda: [b.kill() for b in burners])
         return undo
 
+    def stalled(self) -> list[str]:
+        """Runs that hang: started with no new event for STALL_S, or queued for STALL_S while none is started."""
+        import dagster as dg
+
+        now, out = time.time(), []
+        records = self.in_progress()
+        started = [r for r in records if r.dagster_run.status in (dg.DagsterRunStatus.STARTED,
+                                                                  dg.DagsterRunStatus.STARTING)]
+        for r in started:
+            logs = self.instance().all_logs(r.dagster_run.run_id)
+            if logs and now - logs[-1].timestamp > STALL_S:
+                out.append(f"{r.dagster_run.run_id} (no event for {now - logs[-1].timestamp:.0f} s)")
+        if not started:
+            out += [f"{r.dagster_run.run_id} (queued {now - r.create_timestamp.timestamp():.0f} s, none running)"
+                    for r in records if now - r.create_timestamp.timestamp() > STALL_S]
+        return out
+
     def cells_running(self) -> bool:
         import dagster as dg
 
@@ -362,7 +386,10 @@ class Soak:
             time.sleep(1)
         night.lines += self.during(fault, deadline)
         quiet_since = None
-        while time.time() < deadline:  # done when nothing has been in progress for 20 s
+        while time.time() < deadline:  # done once quiet for 20 s, or a run hangs
+            if hung := self.stalled():
+                night.hung = hung
+                break
             if self.in_progress():
                 quiet_since = None
             elif quiet_since is None:
@@ -370,7 +397,8 @@ class Soak:
             elif time.time() - quiet_since > 20:
                 break
             time.sleep(1)
-        night.hung = [r.dagster_run.run_id for r in self.in_progress()]
+        if time.time() >= deadline and not night.hung:
+            night.hung = [f"{r.dagster_run.run_id} (in progress at the night's end)" for r in self.in_progress()]
         for u in undo:
             u()
         runs = self.cell_runs_since(start)
@@ -383,6 +411,8 @@ class Soak:
         night.twice = sorted(k for k, r in runs.items() if len(r) > 1 or k not in night.expected)
         if fault in ("full_disk", "corrupt_store"):
             night.lines += sorted(set(night.failed.values()))[:3] + self._store_lines(t0) + self._said(log_from)
+        while self.in_progress() and time.time() < deadline:  # leftovers are counted once nothing runs
+            time.sleep(2)
         time.sleep(2)
         night.left_processes = [f"{p.pid} {' '.join(p.cmdline())[:120]}" for p in self.ours()
                                 if p.pid != self.daemon.pid and self.daemon.pid not in [a.pid for a in p.parents()]]
