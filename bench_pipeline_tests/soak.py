@@ -212,8 +212,9 @@ class Soak:
             dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
             dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]))
 
-    def cell_runs_since(self, since: dt.datetime) -> dict[str, set[str]]:
-        """cell key -> the cell runs stored since `since`."""
+    def cell_runs_since(self, since: dt.datetime, whole: bool = False) -> dict[str, set[str]]:
+        """cell key -> the cell runs stored since `since` (whole: only those whose every row is ok, a real
+        measurement: a failed cell's rows and its retry are not a cell measured twice)."""
         import duckdb
 
         store = self.home / "results.duckdb"
@@ -222,7 +223,9 @@ class Soak:
         try:
             with duckdb.connect(str(store), read_only=True) as con:
                 rows = con.execute("SELECT engine || '|' || threads_asked, cell_run_id FROM measurements "
-                                   "WHERE suite = 'grid' AND measured_at >= ?", [since]).fetchall()
+                                   "WHERE suite = 'grid' AND measured_at >= ? GROUP BY ALL "
+                                   "HAVING NOT ? OR bool_and(status IN ('ok', 'unsupported'))",
+                                   [since, whole]).fetchall()
         except duckdb.Error:
             return {}
         out: dict[str, set[str]] = {}
@@ -408,7 +411,8 @@ class Soak:
                 night.measured.append(key)
             elif key not in night.failed:
                 night.lost.append(key)
-        night.twice = sorted(k for k, r in runs.items() if len(r) > 1 or k not in night.expected)
+        whole = self.cell_runs_since(start, whole=True)
+        night.twice = sorted(k for k, r in whole.items() if len(r) > 1 or k not in night.expected)
         if fault in ("full_disk", "corrupt_store"):
             night.lines += sorted(set(night.failed.values()))[:3] + self._store_lines(t0) + self._said(log_from)
         while self.in_progress() and time.time() < deadline:  # leftovers are counted once nothing runs
