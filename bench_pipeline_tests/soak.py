@@ -199,11 +199,21 @@ class Soak:
             in_store = set()
         return {k: why for g in self.groups() for k, why in stale(self.instance(), g, run, in_store).items() if why}
 
-    def cell_runs_in_store(self) -> set[str]:
+    def read_store(self, sql: str, params: list | None = None) -> list[tuple] | None:
+        """Rows of the store, read-only (the daemon's runs write it meanwhile); None when it cannot be read."""
         import duckdb
 
-        with duckdb.connect(str(self.home / "results.duckdb"), read_only=True) as con:
-            return {r[0] for r in con.execute("SELECT DISTINCT cell_run_id FROM measurements").fetchall()}
+        try:
+            with duckdb.connect(str(self.home / "results.duckdb"), read_only=True) as con:
+                return con.execute(sql, params or []).fetchall()
+        except duckdb.Error:
+            return None
+
+    def cell_runs_in_store(self) -> set[str]:
+        rows = self.read_store("SELECT DISTINCT cell_run_id FROM measurements")
+        if rows is None:
+            raise RuntimeError("the store cannot be read")
+        return {r[0] for r in rows}
 
     def in_progress(self) -> list:
         import dagster as dg
@@ -215,32 +225,17 @@ class Soak:
     def cell_runs_since(self, since: dt.datetime, whole: bool = False) -> dict[str, set[str]]:
         """cell key -> the cell runs stored since `since` (whole: only those whose every row is ok, a real
         measurement: a failed cell's rows and its retry are not a cell measured twice)."""
-        import duckdb
-
-        store = self.home / "results.duckdb"
-        if not store.exists():
-            return {}
-        try:
-            with duckdb.connect(str(store), read_only=True) as con:
-                rows = con.execute("SELECT engine || '|' || threads_asked, cell_run_id FROM measurements "
-                                   "WHERE suite = 'grid' AND measured_at >= ? GROUP BY ALL "
-                                   "HAVING NOT ? OR bool_and(status IN ('ok', 'unsupported'))",
-                                   [since, whole]).fetchall()
-        except duckdb.Error:
-            return {}
+        rows = self.read_store("SELECT engine || '|' || threads_asked, cell_run_id FROM measurements "
+                               "WHERE suite = 'grid' AND measured_at >= ? GROUP BY ALL "
+                               "HAVING NOT ? OR bool_and(status IN ('ok', 'unsupported'))", [since, whole])
         out: dict[str, set[str]] = {}
-        for key, run in rows:
+        for key, run in rows or []:
             out.setdefault(key, set()).add(run)
         return out
 
     def store_rows(self) -> int:
-        import duckdb
-
-        try:
-            with duckdb.connect(str(self.home / "results.duckdb"), read_only=True) as con:
-                return con.execute("SELECT count(*) FROM measurements").fetchone()[0]
-        except duckdb.Error:
-            return -1
+        rows = self.read_store("SELECT count(*) FROM measurements")
+        return rows[0][0] if rows else -1
 
     def failures_since(self, since: float) -> dict[str, str]:
         """partition -> why its latest run that failed since `since` failed (the step's failure, else the run's)."""

@@ -11,15 +11,13 @@ a multiset otherwise.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import OrderedDict
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench_pipeline.harness.validate import AnswerMismatch, compare, conform
+from bench_pipeline.harness.validate import AnswerMismatch, compare, conform, write_answer
 from bench_pipeline.workloads.spec import Table, Workload, WorkloadError, has_top_level_order, sql_string
 
 
@@ -84,16 +82,9 @@ def reference_answer(workload: Workload, query: str, cache: Path | None = None) 
 
 
 def _keep(table: pa.Table, path: Path) -> None:
-    """Written under a temporary name and renamed: a reader never sees half a file."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        write_answer(table, path)  # under a temporary name, then renamed: a reader never sees half a file
     except OSError:
         pass  # a read-only data folder: the answer is still right, only not kept
 
