@@ -159,8 +159,10 @@ def _measure_query(spec: QuerySpec, base: dict, on_run) -> list[MeasurementRow]:
         events: queue.Queue = queue.Queue()
         threading.Thread(target=_read_events, args=(proc.stdout, events), daemon=True).start()
         try:
-            with interrupt.tracking(proc.pid), \
-                    TreeSampler(proc.pid, budget_bytes=spec.budget_bytes, extra_pids=spec.extra_pids) as sampler:
+            # The sampler holds the process before an interrupt can kill (and reap) it: an interrupt that lands
+            # as the worker starts is then the interrupt, not a vanished process.
+            with TreeSampler(proc.pid, budget_bytes=spec.budget_bytes, extra_pids=spec.extra_pids) as sampler, \
+                    interrupt.tracking(proc.pid):
                 loop = QueryLoop(base, spec.repetitions, spec.timeout_s, sampler, NoiseMeter(sampler.members),
                                  spec.budget_bytes)
                 while not loop.finished:

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from bench_pipeline.harness import interrupt
 from bench_pipeline.harness.instrument import CellSpec, run_cell
 from bench_pipeline.harness.runner import QuerySpec, run_query
 from bench_pipeline.results.store import ResultsStore
@@ -112,6 +113,18 @@ def test_spark_memory_counts_the_jvm(small_data):
         assert r["threads_verified"] == 2 and r["startup_seconds"] > 1
         assert r["processes"] >= 2  # the Python driver and its JVM
         assert r["peak_rss_bytes"] > 400 * MiB  # far beyond a Python process alone
+
+
+@pytest.mark.slow
+def test_an_interrupt_as_the_worker_starts_is_the_interrupt(small_data):
+    # The signal lands between the worker's start and its registration: it is killed and reaped at once, and
+    # the query ends as interrupted (no row), not with the vanished process's error.
+    interrupt.request("SIGTERM")
+    try:
+        with pytest.raises(interrupt.Interrupted):
+            run_query(QuerySpec("duckdb", "A", small_data, threads=1, repeats=1))
+    finally:
+        interrupt.reset()
 
 
 @pytest.mark.slow

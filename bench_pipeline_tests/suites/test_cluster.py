@@ -54,9 +54,11 @@ def test_partitioned_copy_is_hive_style_and_complete(small_data):
 @pytest.mark.spark
 @pytest.mark.cluster
 def test_cluster_cell_answers_counts_every_jvm_and_leaves_none(small_data):
+    # JVMs that were there before (another test's Spark session in this process) are not the cell's.
+    before = {p.pid for p in psutil.process_iter() if p.name() == "java"}
     seen: list[int] = []
     result = run_cell(cluster_spec(small_data, 2, "partitioned", SMALL, repeats=1, queries=["A", "C"]),
-                      on_run=lambda r: seen.extend(p.pid for p in psutil.process_iter() if "java" in p.name()))
+                      on_run=lambda r: seen.extend(p.pid for p in psutil.process_iter() if p.name() == "java"))
     assert result.statuses() == {"A": "ok", "C": "ok"}, [r.get("message") for r in result.rows]
     for r in result.rows:
         assert r["master_url"].startswith("spark://127.0.0.1:") and r["executors"] == 2
@@ -64,7 +66,7 @@ def test_cluster_cell_answers_counts_every_jvm_and_leaves_none(small_data):
         # driver (Python + JVM), master, 2 workers, 2 executors
         assert r["processes"] >= 7, r["processes"]
         assert r["cluster_start_seconds"] > 0 and r["startup_seconds"] > 0
-    assert seen and _gone(set(seen)), "a JVM of the cluster outlived its cell"
+    assert set(seen) - before and _gone(set(seen) - before), "a JVM of the cluster outlived its cell"
 
 
 @pytest.mark.spark
