@@ -47,6 +47,7 @@ FAULTS = ("kill_step", "kill_daemon", "full_disk", "corrupt_store", "hang", "die
 CHANGES = ("engine_code", "setting", "dataset_size")
 NIGHT_DEADLINE_S = 900  # the longest a night waits for its runs (a hanging engine costs TIMEOUT_S a query)
 STALL_S = 180  # a started run with no new event for this long has hung
+FULL_LEFT_MIB = 8  # what the full-disk fault leaves free on the state folder's disk
 TIMEOUT_S = 20  # a query's timeout in the soak (the hanging engine's fault ends there)
 
 
@@ -191,13 +192,17 @@ class Soak:
         from bench_pipeline.config.settings import Settings
         from bench_pipeline.defs.staleness import stale
         from bench_pipeline.suites import SuiteConfig
+        from bench_pipeline.suites.grid.cells import grid_keys
 
-        run = SuiteConfig(Settings.from_env(self.home))
+        settings = Settings.from_env(self.home)
+        run = SuiteConfig(settings)
         try:
             in_store = self.cell_runs_in_store()
-        except Exception:  # noqa: BLE001 - an unreadable store: every cell is to be measured again
-            in_store = set()
-        return {k: why for g in self.groups() for k, why in stale(self.instance(), g, run, in_store).items() if why}
+            return {k: why for g in self.groups() for k, why in stale(self.instance(), g, run, in_store).items()
+                    if why}
+        except Exception:  # noqa: BLE001 - an unreadable store (moved aside, every cell measured again) or a
+            # full disk (the instance cannot be read): every cell is the night's
+            return {k: "the state cannot be read" for k in grid_keys(settings.engines, settings.threads)}
 
     def read_store(self, sql: str, params: list | None = None) -> list[tuple] | None:
         """Rows of the store, read-only (the daemon's runs write it meanwhile); None when it cannot be read."""
@@ -216,6 +221,12 @@ class Soak:
         return {r[0] for r in rows}
 
     def in_progress(self) -> list:
+        try:
+            return self._in_progress()
+        except Exception:  # noqa: BLE001 - sqlite's disk I/O error on a full disk: nothing can be launched
+            return []
+
+    def _in_progress(self) -> list:
         import dagster as dg
 
         return self.instance().get_run_records(dg.RunsFilter(statuses=[
@@ -262,7 +273,14 @@ class Soak:
         return "failed"
 
     def ticked(self, since: float) -> bool:
-        """Has the daemon evaluated the nightly schedule's tick at or after `since`?"""
+        """Has the daemon evaluated the nightly schedule's tick at or after `since`? (Not while the instance
+        cannot be read: a full disk.)"""
+        try:
+            return self._ticked(since)
+        except Exception:  # noqa: BLE001 - sqlite's disk I/O error on a full disk
+            return False
+
+    def _ticked(self, since: float) -> bool:
         for state in self.instance().all_instigator_state():
             if state.instigator_name == "nightly_stale_cells":
                 ticks = self.instance().get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
@@ -314,10 +332,13 @@ class Soak:
                                      "    talk.wait_go()\n    os._exit(9)\n    i = 0\n")
             undo.append(lambda: path.write_text(text))
         elif fault == "full_disk" and self.mounted:
+            # Filled to FULL_LEFT_MIB: a disk a user calls full, where the instance's SQLite still reads (at zero
+            # bytes it cannot: the daemon then logs sqlite's "disk I/O error" and evaluates no schedule at all).
             filler = self.home / "filler"
             with contextlib.suppress(OSError), open(filler, "wb") as f:
-                while True:
+                while shutil.disk_usage(self.home).free > FULL_LEFT_MIB << 20:
                     f.write(b"\0" * (1 << 20))
+                    f.flush()
             undo.append(lambda: filler.unlink(missing_ok=True))
         elif fault == "busy":
             burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
@@ -381,6 +402,9 @@ class Soak:
         tick = (int(time.time()) // 60 + 1) * 60  # the next minute: the schedules' tick
         deadline = tick + NIGHT_DEADLINE_S
         while time.time() < deadline and not self.ticked(tick - 1):
+            if fault == "full_disk" and time.time() > tick and any(
+                    "no cell launched tonight" in line for line in self._said(log_from)):
+                break  # the tick itself may not be recorded on the full disk: the schedule said why
             time.sleep(1)
         night.lines += self.during(fault, deadline)
         quiet_since = None
@@ -401,6 +425,9 @@ class Soak:
             u()
         runs = self.cell_runs_since(start)
         night.failed = {k: v for k, v in self.failures_since(t0).items() if k in night.expected or "|" in k}
+        if fault == "full_disk":  # the schedule launched nothing and said why on the daemon's log
+            said = [line for line in self._said(log_from) if "no cell launched tonight" in line]
+            night.failed |= {k: said[0] for k in night.expected if said and k not in runs and k not in night.failed}
         for key in night.expected:
             if key in runs:
                 night.measured.append(key)

@@ -382,3 +382,36 @@ def test_rounds_give_open_comparisons_more_processes_and_a_rerun_measures_nothin
             "slower", "equivalent", "undecided", "faster")
     again = _json(cli(home, *grid))
     assert again["cells_run"] == [] and again["rounds"] is None
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_one_line_naming_it_and_the_store_keeps_every_whole_cell(small_mount):
+    from bench_pipeline.results.store import StoreError
+    from bench_pipeline_tests.results.test_store import _row
+
+    store = ResultsStore(small_mount / "results.duckdb")
+    cells = 0
+    with pytest.raises(StoreError) as err:
+        for cells in range(1, 1000):  # rows that do not compress, until the 2 MiB disk is full
+            store.append([_row(cell_run_id=f"c{cells}", run_index=i, message=os.urandom(500).hex())
+                          for i in range(50)])
+    line = str(err.value)
+    assert "\n" not in line and str(store.path) in line and f"mounted at {small_mount}" in line, line
+    assert cells > 1  # some cells landed before the disk filled
+    counts = store.query("SELECT cell_run_id, count(*) AS n FROM measurements GROUP BY ALL")
+    assert {r["cell_run_id"] for r in counts} == {f"c{i}" for i in range(1, cells)}  # none half-written
+    assert {r["n"] for r in counts} == {50}
+
+
+@pytest.mark.slow
+def test_the_nightly_schedule_on_a_full_disk_launches_nothing_and_says_why_in_one_line(small_mount, capsys):
+    from bench_pipeline.config.settings import Settings
+    from bench_pipeline.defs.automation import stale_run_requests
+
+    home = small_mount / "home"
+    home.mkdir()
+    with dg.instance_for_test() as instance:
+        out = stale_run_requests(instance, Settings(home=home), "2026-12-07T01:00")
+    assert isinstance(out, dg.SkipReason)
+    said = capsys.readouterr().err.strip().splitlines()
+    assert said == [out.skip_message] and f"mounted at {small_mount}" in said[0] and str(home) in said[0]

@@ -16,7 +16,7 @@ from pathlib import Path
 from bench_pipeline.harness import scratch
 from bench_pipeline.report import fmt
 from bench_pipeline.report.fmt import MiB
-from bench_pipeline.results.store import ResultsStore, StoreError, probe_writable
+from bench_pipeline.results.store import ResultsStore, StoreError, disk_of, probe_writable
 
 # Room kept free beyond the data: the store, plots, Dagster's records, engines' spill files.
 MIN_FREE_BYTES = 256 * MiB
@@ -67,8 +67,8 @@ def check_home(home: Path) -> None:
         raise StateError(f"BENCH_HOME {home} is not writable ({exc.strerror or exc})") from None
     free = free_bytes(home)
     if free < MIN_FREE_BYTES:
-        raise StateError(f"BENCH_HOME {home} has {fmt.size(free)} free; the store and the state need at least "
-                         f"{fmt.size(MIN_FREE_BYTES)}")
+        raise StateError(f"BENCH_HOME {home}: its disk ({disk_of(home)}) is full, {fmt.size(free)} free; the "
+                         f"store and the state need at least {fmt.size(MIN_FREE_BYTES)}")
 
 
 def open_store(store_path: Path) -> ResultsStore:

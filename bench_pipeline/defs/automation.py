@@ -9,12 +9,14 @@ conditions once cells land, and engine versions are observed at the same hour.
 
 import datetime as dt
 import os
+import sys
 import time
 from pathlib import Path
 
 import dagster as dg
 
 from bench_pipeline.config.settings import Settings, SettingsError
+from bench_pipeline.config.state import StateError, check_home
 from bench_pipeline.defs.runs import DECIDED_AT, reap_dead_runs
 from bench_pipeline.defs.staleness import stale
 from bench_pipeline.results.store import ResultsStore
@@ -58,10 +60,12 @@ def tick_key(scheduled: dt.datetime) -> str:
 
 
 def stale_run_requests(instance: dg.DagsterInstance, settings: Settings, tick: str, groups=None,
-                       run=None) -> list[dg.RunRequest]:
+                       run=None) -> list[dg.RunRequest] | dg.SkipReason:
     """One run request per stale cell of `groups` (default: the grid of the saved settings), but none for a cell
     a run is already queued or running for: a night that outlasts its interval (an engine hanging until its
-    timeout) would otherwise queue the cell again at every tick."""
+    timeout) would otherwise queue the cell again at every tick. On a full disk: a SkipReason saying so."""
+    if full := full_disk(settings):
+        return dg.SkipReason(full)
     reap_dead_runs(instance)  # a cell whose run died is stale, and its pool slot is free again
     ResultsStore(settings.store_path).recover()  # a store that cannot be opened is moved aside
     decided = f"{time.time():.6f}"
@@ -74,6 +78,19 @@ def stale_run_requests(instance: dg.DagsterInstance, settings: Settings, tick: s
         for key, reason in stale(instance, g, run).items()
         if reason is not None and (g.asset, key) not in pending
     ]
+
+
+def full_disk(settings: Settings) -> str | None:
+    """One line when the state folder's disk has no room for a night (said on the daemon's log, since the
+    instance on that disk may not take it), else None: the night launches nothing, its cells stay stale and the
+    first night with room measures them."""
+    try:
+        check_home(settings.home)
+    except StateError as exc:
+        line = f"bench-pipeline: no cell launched tonight: {exc}; the cells stay stale until there is room"
+        print(line, file=sys.stderr, flush=True)
+        return line
+    return None
 
 
 CELL_ASSET = "bench/cell_asset"  # the cell asset a nightly run measures

@@ -208,6 +208,22 @@ def probe_writable(folder: Path) -> None:
         pass
 
 
+def disk_of(path: Path) -> str:
+    """The filesystem holding `path`, as `df` shows it: its device and where it is mounted."""
+    import psutil  # keeps psutil off the import path of the settings
+
+    where = Path(path).resolve()
+    where = next(p for p in [where, *where.parents] if p.exists())
+    mount = next(p for p in [where, *where.parents] if p.is_mount() or p == p.parent)
+    device = next((d.device for d in psutil.disk_partitions(all=True) if Path(d.mountpoint) == mount), "?")
+    return f"{device} mounted at {mount}"
+
+
+def _is_full_disk(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "no space left" in text or "disk is full" in text or "disk full" in text
+
+
 def is_duckdb_file(path: Path) -> bool:
     try:
         with open(path, "rb") as f:
@@ -333,6 +349,8 @@ class ResultsStore:
 
     def append(self, rows: Iterable[Mapping]) -> int:
         """Insert rows (each checked by `measurement_row`) in one transaction; return how many."""
+        import duckdb  # duckdb: only where it is used
+
         rows = [measurement_row(r) for r in rows]
         if not rows:
             return 0
@@ -347,6 +365,12 @@ class ResultsStore:
                 rows,
             )
             con.execute("COMMIT")
+        except duckdb.Error as exc:
+            if not _is_full_disk(exc):
+                raise
+            # The transaction is rolled back: the store keeps every earlier row and none of these.
+            raise StoreError(f"results store {self.path}: its disk ({disk_of(self.path)}) is full; the cell's "
+                             f"{len(rows)} rows were not written, and it is measured again") from None
         finally:
             con.close()
         return len(rows)
