@@ -16,7 +16,7 @@ from pathlib import Path
 from bench_pipeline.harness import scratch
 from bench_pipeline.report import fmt
 from bench_pipeline.report.fmt import MiB
-from bench_pipeline.results.store import ResultsStore, StoreError, disk_of, probe_writable
+from bench_pipeline.results.store import ResultsStore, StoreError, disk_of, existing_ancestor, probe_writable
 
 # Room kept free beyond the data: the store, plots, Dagster's records, engines' spill files.
 MIN_FREE_BYTES = 256 * MiB
@@ -29,13 +29,8 @@ class StateError(ValueError):
     """The state folder or the room on its disk cannot hold the run: one line, exit 2."""
 
 
-def _existing(path: Path) -> Path:
-    path = path.resolve()
-    return next(p for p in [path, *path.parents] if p.exists())
-
-
 def free_bytes(path: Path) -> int:
-    return shutil.disk_usage(_existing(path)).free
+    return shutil.disk_usage(existing_ancestor(path)).free
 
 
 def dataset_bytes(rows: int) -> int:
@@ -48,7 +43,7 @@ def check_room(where: Path, need: int, what: str) -> None:
     free = free_bytes(where)
     if need + MIN_FREE_BYTES > free:
         raise StateError(f"{what} need about {fmt.size(need)} on disk (and {fmt.size(MIN_FREE_BYTES)} to spare); "
-                         f"{_existing(where)} has {fmt.size(free)} free")
+                         f"{existing_ancestor(where)} has {fmt.size(free)} free")
 
 
 def check_datasets(where: Path, rows_by_folder: dict[Path, int], what: str = "argument --rows") -> None:

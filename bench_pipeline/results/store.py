@@ -208,12 +208,17 @@ def probe_writable(folder: Path) -> None:
         pass
 
 
+def existing_ancestor(path: Path) -> Path:
+    """`path`, or its nearest folder that exists (where a file not made yet would go)."""
+    path = Path(path).resolve()
+    return next(p for p in [path, *path.parents] if p.exists())
+
+
 def disk_of(path: Path) -> str:
     """The filesystem holding `path`, as `df` shows it: its device and where it is mounted."""
     import psutil  # keeps psutil off the import path of the settings
 
-    where = Path(path).resolve()
-    where = next(p for p in [where, *where.parents] if p.exists())
+    where = existing_ancestor(path)
     mount = next(p for p in [where, *where.parents] if p.is_mount() or p == p.parent)
     device = next((d.device for d in psutil.disk_partitions(all=True) if Path(d.mountpoint) == mount), "?")
     return f"{device} mounted at {mount}"
