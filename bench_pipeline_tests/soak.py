@@ -12,15 +12,19 @@ or inject a fault in it (an engine that hangs, a worker that dies after "ready")
 Before the first night the state folder is written by `--earlier` (default: none; give a checkout of an earlier
 release to check the upgrade in place). Each night, from the store, the instance and the process table:
 
-- hangs: a run STARTED with no new event for STALL_S, or runs QUEUED while none runs, by the night's end;
+- hangs: a run STARTED with no new event for STALL_S, or runs QUEUED while none has started for STALL_S, or
+  a run in progress at the night's end;
 - lost: a cell the night should have measured that is neither measured nor named as failed;
 - twice: a cell measured by two cell runs in one night, or measured while it was fresh;
 - left behind: an engine worker, JVM or scratch folder of an ended run;
-- growth: the store, the Dagster instance's storage and logs, and the daemon's memory.
+- growth: the store, the Dagster instance's storage and logs, the daemon's memory and its code servers'.
 
-Faults (seeded: one night in three): kill -9 of the run's process mid-cell, kill -9 of the daemon (restarted),
-a full disk (BENCH_HOME on a tmpfs made for the soak, filled), a corrupt store, an engine that hangs past its
-timeout, a worker that dies after "ready", and the machine busy with other work.
+Faults (seeded, on about one night in three; --fault-rate): kill -9 of the run's process mid-cell, kill -9 of the
+daemon (restarted), a full disk (BENCH_HOME on a tmpfs made for the soak, filled), a corrupt store, an engine that
+hangs past its timeout, a worker that dies after "ready", and the machine busy with other work.
+
+A night is one tick of each schedule: the soak stops them once they ticked and starts them again for the next night
+(the every-minute cron would otherwise tick again within a long night and retry at once a cell that failed).
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ CHANGES = ("engine_code", "setting", "dataset_size")
 NIGHT_DEADLINE_S = 900  # the longest a night waits for its runs (a hanging engine costs TIMEOUT_S a query)
 STALL_S = 180  # a started run with no new event for this long has hung
 FULL_LEFT_MIB = 8  # what the full-disk fault leaves free on the state folder's disk
-TIMEOUT_S = 20  # a query's timeout in the soak (the hanging engine's fault ends there)
+TIMEOUT_S = 10  # a query's timeout in the soak (the hanging engine's fault ends there)
+QUERY_BUDGETS_S = (1.0, 1.5)  # the soak's query budget, and the one a night's "setting" change switches to
 
 
 @dataclass
@@ -69,7 +74,8 @@ class Night:
     store_bytes: int = 0
     instance_bytes: int = 0
     log_bytes: int = 0
-    daemon_rss: int = 0
+    daemon_rss: int = 0  # the daemon's own process
+    code_server_rss: int = 0  # the code servers it started
     rows: int = 0
     seconds: float = 0.0
 
@@ -92,9 +98,10 @@ class Soak:
         self.tmp = root / "tmp"
         self.daemon: subprocess.Popen | None = None
         self._instance = None
+        self._idle_since: float | None = None  # since when no run is started (a queue that does not drain)
         self.mounted = False
         self.settings = {"rows": rows, "engines": ["duckdb", "polars"], "threads": [1], "repeats": 1,
-                         "query_budget_s": 2.0, "timeout_s": float(TIMEOUT_S)}
+                         "query_budget_s": QUERY_BUDGETS_S[0], "timeout_s": float(TIMEOUT_S)}
 
     # ------------------------------------------------------------------ the machine
     def env(self) -> dict:
@@ -138,19 +145,21 @@ class Soak:
             [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "bench_pipeline.defs.definitions"],
             env=self.env(), cwd=self.code, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
-    def daemon_rss(self) -> int:
-        """The daemon and its code servers (not the runs they launch), each read apart: one that ends meanwhile
-        is not counted, and does not zero the rest."""
+    def daemon_rss(self) -> tuple[int, int]:
+        """The daemon's own memory, and its code servers' (not the runs they launch), each process read apart:
+        one that ends meanwhile is not counted, and does not zero the rest. Apart, because the daemon starts its
+        code servers again now and then, which moves their sum by hundreds of MiB without any leak."""
         try:
-            tree = [psutil.Process(self.daemon.pid), *psutil.Process(self.daemon.pid).children(recursive=True)]
+            daemon = psutil.Process(self.daemon.pid)
+            own, tree = daemon.memory_info().rss, daemon.children(recursive=True)
         except psutil.Error:
-            return 0
-        total = 0
+            return 0, 0
+        servers = 0
         for q in tree:
             with contextlib.suppress(psutil.Error):
                 if "spawn_main" not in " ".join(q.cmdline()) and "harness.worker" not in " ".join(q.cmdline()):
-                    total += q.memory_info().rss
-        return total
+                    servers += q.memory_info().rss
+        return own, servers
 
     def ours(self) -> list[psutil.Process]:
         """Every process of the soak's state folder but this one."""
@@ -273,19 +282,40 @@ class Soak:
         return "failed"
 
     def ticked(self, since: float) -> bool:
-        """Has the daemon evaluated the nightly schedule's tick at or after `since`? (Not while the instance
-        cannot be read: a full disk.)"""
+        """Has the daemon evaluated every schedule's tick at or after `since`? (Not while the instance cannot be
+        read: a full disk.)"""
         try:
             return self._ticked(since)
         except Exception:  # noqa: BLE001 - sqlite's disk I/O error on a full disk
             return False
 
+    def _schedules(self) -> list:
+        from dagster._core.scheduler.instigation import InstigatorType
+
+        return list(self.instance().all_instigator_state(instigator_type=InstigatorType.SCHEDULE))
+
     def _ticked(self, since: float) -> bool:
-        for state in self.instance().all_instigator_state():
-            if state.instigator_name == "nightly_stale_cells":
-                ticks = self.instance().get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
-                return bool(ticks) and ticks[0].timestamp >= since and ticks[0].status.value != "STARTED"
-        return False
+        states = self._schedules()
+        for state in states:
+            ticks = self.instance().get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+            if not (ticks and ticks[0].timestamp >= since and ticks[0].status.value != "STARTED"):
+                return False
+        return any(s.instigator_name == "nightly_stale_cells" for s in states)
+
+    def schedules(self, running: bool) -> None:
+        """Start or stop every schedule, as the UI's toggle does. A night is one tick of each: stopped once it
+        ticked, started again for the next night. Without it, the every-minute cron ticks again while a night
+        is still going and retries a cell that failed that night at once, minute after minute (a real night's
+        next tick is the next night)."""
+        from dagster._core.scheduler.instigation import InstigatorStatus, ScheduleInstigatorData
+
+        with contextlib.suppress(Exception):  # a full disk: the schedules skip the night on their own
+            for state in self._schedules():
+                if running and state.status == InstigatorStatus.STOPPED:  # its ticks from now, none caught up
+                    self.instance().update_instigator_state(state.with_status(InstigatorStatus.RUNNING).with_data(
+                        ScheduleInstigatorData(state.instigator_data.cron_schedule, time.time())))
+                elif not running and state.status != InstigatorStatus.STOPPED:
+                    self.instance().update_instigator_state(state.with_status(InstigatorStatus.STOPPED))
 
     # ------------------------------------------------------------------ a night
     def change(self, what: str | None) -> None:
@@ -295,7 +325,8 @@ class Soak:
                                                                                "polars_engine.py"])
             module.write_text(module.read_text() + f"# changed on a soak night {time.time():.0f}\n")
         elif what == "setting":
-            settings["query_budget_s"] = round(settings["query_budget_s"] + 0.5, 1)
+            # toggled between two budgets: one that only grew would lengthen every later night of the soak
+            settings["query_budget_s"] = QUERY_BUDGETS_S[settings["query_budget_s"] == QUERY_BUDGETS_S[0]]
         elif what == "dataset_size":  # a user asking for another size materializes its data, then the night
             settings["rows"] = self.rng.choice([r for r in (self.rows, self.rows * 2, self.rows * 3)
                                                 if r != settings["rows"]])
@@ -346,21 +377,19 @@ class Soak:
         return undo
 
     def stalled(self) -> list[str]:
-        """Runs that hang: started with no new event for STALL_S, or queued for STALL_S while none is started."""
+        """Runs that hang (see `stalled_runs`), read from the instance; remembers since when no run is started."""
         import dagster as dg
 
-        now, out = time.time(), []
+        now = time.time()
         records = self.in_progress()
-        started = [r for r in records if r.dagster_run.status in (dg.DagsterRunStatus.STARTED,
-                                                                  dg.DagsterRunStatus.STARTING)]
-        for r in started:
-            logs = self.instance().all_logs(r.dagster_run.run_id)
-            if logs and now - logs[-1].timestamp > STALL_S:
-                out.append(f"{r.dagster_run.run_id} (no event for {now - logs[-1].timestamp:.0f} s)")
-        if not started:
-            out += [f"{r.dagster_run.run_id} (queued {now - r.create_timestamp.timestamp():.0f} s, none running)"
-                    for r in records if now - r.create_timestamp.timestamp() > STALL_S]
-        return out
+        started = [(r.dagster_run.run_id, r.dagster_run.job_name,
+                    (logs[-1].timestamp if (logs := self.instance().all_logs(r.dagster_run.run_id)) else now))
+                   for r in records if r.dagster_run.status in (dg.DagsterRunStatus.STARTED,
+                                                                 dg.DagsterRunStatus.STARTING)]
+        queued = [(r.dagster_run.run_id, r.dagster_run.job_name) for r in records
+                  if r.dagster_run.status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED)]
+        self._idle_since = None if started else (self._idle_since or now)
+        return stalled_runs(now, started, queued, self._idle_since)
 
     def cells_running(self) -> bool:
         import dagster as dg
@@ -399,6 +428,7 @@ class Soak:
         undo = self.before(fault)
         night.expected = sorted(self.stale_now())
         start = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self.schedules(running=True)
         tick = (int(time.time()) // 60 + 1) * 60  # the next minute: the schedules' tick
         deadline = tick + NIGHT_DEADLINE_S
         while time.time() < deadline and not self.ticked(tick - 1):
@@ -406,8 +436,9 @@ class Soak:
                     "no cell launched tonight" in line for line in self._said(log_from)):
                 break  # the tick itself may not be recorded on the full disk: the schedule said why
             time.sleep(1)
+        self.schedules(running=False)
         night.lines += self.during(fault, deadline)
-        quiet_since = None
+        quiet_since, self._idle_since = None, None
         while time.time() < deadline:  # done once quiet for 20 s, or a run hangs
             if hung := self.stalled():
                 night.hung = hung
@@ -448,7 +479,7 @@ class Soak:
         night.store_bytes = _size(self.home / "results.duckdb")
         night.instance_bytes = _size(self.home / "dagster" / "storage") + _size(self.home / "dagster" / "history")
         night.log_bytes = _size(self.root / "daemon.log") + _size(self.home / "dagster" / "logs")
-        night.daemon_rss = self.daemon_rss()
+        night.daemon_rss, night.code_server_rss = self.daemon_rss()
         night.rows = self.store_rows()
         night.seconds = round(time.time() - t0, 1)
         return night
@@ -466,15 +497,46 @@ class Soak:
         return [f"kept aside: {', '.join(aside)}"] if aside else []
 
 
-def plan(nights: int, rng: random.Random, faults: tuple[str, ...]) -> list[tuple[str | None, str | None]]:
-    """Each night's change and fault: a fault about one night in three (never two nights running, so that every
-    fault night is followed by one that must finish on its own), most nights change nothing."""
+def stalled_runs(now: float, started: list[tuple[str, str, float]], queued: list[tuple[str, str]],
+                 idle_since: float | None) -> list[str]:
+    """The runs that hang: a started run (id, job, its last event's time) with no new event for STALL_S, or
+    queued runs (id, job) while no run has been started for STALL_S (`idle_since`: since when none is). A run
+    queued long behind a slow one is not hung: with one run at a time, the observers and plots queue behind a
+    cell that hangs until its timeout, and drain once it ends."""
+    out = [f"{run_id} {job} (no event for {now - last:.0f} s)" for run_id, job, last in started
+           if now - last > STALL_S]
+    if not started and idle_since is not None and now - idle_since > STALL_S:
+        out += [f"{run_id} {job} (queued while no run started for {now - idle_since:.0f} s)"
+                for run_id, job in queued]
+    return out
+
+
+def plan(nights: int, rng: random.Random, faults: tuple[str, ...],
+         rate: float = 0.4) -> list[tuple[str | None, str | None]]:
+    """Each night's change and fault: a fault with probability `rate` after a night without one (never two
+    nights running, so that every fault night is followed by one that must finish on its own: a fraction
+    rate / (1 + rate) of the nights, 0.4 about one in three), most other nights change nothing."""
     out, last_fault = [], False
     for n in range(nights):
-        fault = rng.choice(faults) if n > 0 and not last_fault and rng.random() < 0.4 else None
+        fault = rng.choice(faults) if n > 0 and not last_fault and rng.random() < rate else None
         change = None if fault else rng.choices([None, *CHANGES], weights=[6, 1, 1, 1])[0]
         out.append((change, fault))
         last_fault = fault is not None
+    return out
+
+
+def mib(n: int | None) -> float | None:
+    return round(n / 2**20, 1) if n else None
+
+
+def measured_rows(nights: list[Night]) -> list[int]:
+    """Rows measured by the end of each night, all nights so far (a store moved aside starts again at zero)."""
+    out, total, last = [], 0, 0
+    for n in nights:
+        if n.rows >= 0:
+            total += n.rows - last if n.rows >= last else n.rows
+            last = n.rows
+        out.append(total)
     return out
 
 
@@ -494,9 +556,16 @@ def summary(nights: list[Night], seed: int) -> dict:
             f"{sum(a.finished_on_its_own for a in after.values())} of {len(after)}",
         "store_bytes_per_row": [round(n.store_bytes / n.rows) if n.rows > 0 else None for n in nights[::10]],
         "instance_bytes": [n.instance_bytes for n in nights[::10]],
+        # the instance keeps every night's runs (the store may start again after a corrupt one): per row measured
+        "instance_bytes_per_row_measured": [round(n.instance_bytes / m) if m else None
+                                            for n, m in list(zip(nights, measured_rows(nights), strict=True))[::10]],
         "rows": [n.rows for n in nights[::10]],
-        "daemon_rss_mib": {"night 5": round(fifth / 2**20, 1) if fifth else None,
-                           "last": round(nights[-1].daemon_rss / 2**20, 1) if nights else None},
+        "daemon_rss_mib": {"night 5": mib(fifth), "last": mib(nights[-1].daemon_rss if nights else None),
+                           "last / night 5": round(nights[-1].daemon_rss / fifth, 3) if fifth else None},
+        "code_servers_rss_mib": {"night 5": mib(nights[4].code_server_rss if len(nights) > 4 else None),
+                                 "last": mib(nights[-1].code_server_rss if nights else None),
+                                 "range": [mib(min((n.code_server_rss for n in nights), default=None)),
+                                           mib(max((n.code_server_rss for n in nights), default=None))]},
         "full_disk_lines": sorted({line for n in nights if n.fault == "full_disk" for line in n.lines}),
         "corrupt_store_lines": sorted({line for n in nights if n.fault == "corrupt_store" for line in n.lines}),
     }
@@ -511,29 +580,35 @@ def main(argv: list[str] | None = None) -> int:
                     "state folder first, and the first night upgrades its store and instance in place")
     ap.add_argument("--disk-mib", type=int, default=512, help="the state folder's own filesystem")
     ap.add_argument("--faults", default=",".join(FAULTS), help=f"the faults drawn from (default: {','.join(FAULTS)})")
+    ap.add_argument("--fault-rate", type=float, default=0.4, help="the chance of a fault on a night after one "
+                    "without (default 0.4: about one night in three; 0.6: about three in eight)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the soak's folder")
     args = ap.parse_args(argv)
     if args.nights < 1 or args.rows < 1:
         ap.error("--nights and --rows must be positive")
+    if not 0 <= args.fault_rate <= 1:
+        ap.error("--fault-rate must be between 0 and 1")
     chosen = tuple(f.strip() for f in args.faults.split(",") if f.strip())
     if unknown := [f for f in chosen if f not in FAULTS]:
         ap.error(f"--faults: unknown {', '.join(unknown)}; choose from {', '.join(FAULTS)}")
     seed = args.seed if args.seed is not None else random.randrange(10**6)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a soak stopped with kill tears down as with ^C
     root = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     soak = Soak(root, seed, args.rows, say=lambda line: print(line, file=sys.stderr, flush=True))
     nights: list[Night] = []
     try:
         soak.setup(args.earlier, args.disk_mib)
         faults = chosen if soak.mounted else tuple(f for f in chosen if f != "full_disk")
-        for n, (change, fault) in enumerate(plan(args.nights, soak.rng, faults), start=1):
+        for n, (change, fault) in enumerate(plan(args.nights, soak.rng, faults, args.fault_rate), start=1):
             night = soak.night(n, change, fault)
             nights.append(night)
             print(f"night {n}: change {change or '-'}, fault {fault or '-'}: {len(night.expected)} stale, "
                   f"{len(night.measured)} measured, {len(night.failed)} failed, {len(night.lost)} lost, "
                   f"{len(night.twice)} twice, {len(night.hung)} hung, {len(night.left_processes)} processes and "
                   f"{len(night.left_folders)} folders left, {len(night.stale_after)} stale after; "
-                  f"{night.rows} rows, daemon {night.daemon_rss / 2**20:.0f} MiB, {night.seconds:.0f} s",
+                  f"{night.rows} rows, daemon {night.daemon_rss / 2**20:.0f} MiB (code servers "
+                  f"{night.code_server_rss / 2**20:.0f} MiB), {night.seconds:.0f} s",
                   file=sys.stderr, flush=True)
             for line in night.lines:
                 print(f"  {line}", file=sys.stderr, flush=True)
