@@ -114,10 +114,11 @@ def _json(proc: subprocess.CompletedProcess) -> dict:
 @pytest.mark.slow
 def test_kill_9_at_several_points_loses_and_duplicates_nothing(tmp_path):
     """kill -9 of `run` during its cells (and once after them): each next run finishes without help."""
-    home = tmp_path / "home"
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    tmp.mkdir()
     kill_points = [1, 3, 6, 10]  # the nth worker (query) of that run has started
     for nth in kill_points:
-        proc = start(home, *RUN)
+        proc = start(home, *RUN, TMPDIR=str(tmp))
         _wait_for_worker(proc, nth)
         time.sleep(0.3)
         proc.send_signal(signal.SIGKILL)
@@ -125,7 +126,7 @@ def test_kill_9_at_several_points_loses_and_duplicates_nothing(tmp_path):
         time.sleep(1)
         assert not _orphans(home), "a worker outlived its killed runner"
     # Killed once more after every cell has landed, while plots and report are built.
-    proc = start(home, *RUN)
+    proc = start(home, *RUN, TMPDIR=str(tmp))
     deadline = time.monotonic() + 240
     while len(_pairs_in_store(home)) < len(GRID) or _workers(proc.pid):
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()[-3000:]
@@ -134,8 +135,9 @@ def test_kill_9_at_several_points_loses_and_duplicates_nothing(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
-    final = _json(cli(home, *RUN, "--json"))  # finishes without help (the dead runs are reaped)
+    final = _json(cli(home, *RUN, "--json", TMPDIR=str(tmp)))  # finishes without help (the dead runs are reaped)
     assert not final["cells_failed"] and final["report"]
+    assert not list(tmp.glob("bench-query-*")), "a killed runner's scratch folder outlived the next run"
     again = _json(cli(home, *RUN, "--json"))
     assert again["cells_run"] == [] and sorted(again["cells_fresh"]) == sorted(GRID)
 
@@ -333,12 +335,15 @@ def test_scratch_folders_of_dead_workers_are_removed(tmp_path):
     dead_dir, alive_dir = Path(dead.stdout.readline().strip()), Path(alive.stdout.readline().strip())
     dead.kill()
     dead.wait()
-    old = time.time() - 3600
-    for d in (dead_dir, alive_dir):
-        os.utime(d, (old, old))
-    try:
+    unlocked = tmp_path / f"{scratch.PREFIX}maker-died-before-its-lock"
+    unlocked.mkdir()
+    try:  # a dead owner's folder goes at once (the soak counts leftovers seconds after a kill -9)
         assert scratch.remove_dead(tmp_path) == [dead_dir]
-        assert not dead_dir.exists() and alive_dir.exists()
+        assert not dead_dir.exists() and alive_dir.exists() and unlocked.exists()
+        old = time.time() - 3600
+        os.utime(unlocked, (old, old))
+        assert scratch.remove_dead(tmp_path) == [unlocked]
+        assert alive_dir.exists()
     finally:
         alive.kill()
         alive.wait()

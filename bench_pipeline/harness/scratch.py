@@ -2,8 +2,10 @@
 
 Each folder holds `.owner`, flocked by the process that made it for as long as
 it uses the folder. A process killed with SIGKILL cannot remove its folder, but
-the kernel drops its flock: `remove_dead()`, called when a command starts,
-removes every `bench-query-*` folder whose owner is gone.
+the kernel drops its flock: `remove_dead()`, called when a command starts and by
+the daemon's reaper sensor, removes every `bench-query-*` folder whose owner is
+gone, the moment it is gone. `.owner` appears only already locked (locked under
+another name, then renamed), so an unlocked `.owner` always means a dead owner.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from pathlib import Path
 
 PREFIX = "bench-query-"
 _OWNER = ".owner"
-_YOUNG_S = 60  # a folder this new may be between mkdtemp and its owner's flock: left alone
+_UNNAMED_S = 60  # a folder with no .owner yet is being made; one this old lost its maker before the lock
 
 
 @contextlib.contextmanager
 def scratch_folder():
     root = Path(tempfile.mkdtemp(prefix=PREFIX))
-    fd = os.open(root / _OWNER, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(root / ".owner-locking", os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(root / ".owner-locking", root / _OWNER)
     try:
         yield root
     finally:
@@ -38,11 +41,16 @@ def remove_dead(tmp: str | os.PathLike | None = None) -> list[Path]:
     removed = []
     for root in Path(tmp or tempfile.gettempdir()).glob(f"{PREFIX}*"):
         try:
-            if time.time() - root.stat().st_mtime < _YOUNG_S:
-                continue
             fd = os.open(root / _OWNER, os.O_RDWR)
         except FileNotFoundError:
-            continue  # being created or removed right now, or not ours
+            try:  # being made or removed right now, unless its maker died before the lock
+                if time.time() - root.stat().st_mtime < _UNNAMED_S:
+                    continue
+            except OSError:
+                continue
+            shutil.rmtree(root, ignore_errors=True)
+            removed.append(root)
+            continue
         except OSError:
             continue
         try:
