@@ -9,7 +9,7 @@ import dagster as dg
 from bench_pipeline import suites
 from bench_pipeline.analysis import history
 from bench_pipeline.defs.runs import DECIDED_AT, RECORDED
-from bench_pipeline.defs.staleness import changed
+from bench_pipeline.defs.staleness import changed, recorded_with
 from bench_pipeline.harness.machine_lock import measurement_lock
 from bench_pipeline.harness.rounds import PENDING
 from bench_pipeline.report import fmt
@@ -113,7 +113,7 @@ def measured_since(instance, asset_key, partition: str, since: float, store,
     if not records or records[0].timestamp <= since:
         return None
     metadata = dict(records[0].asset_materialization.metadata)
-    md = {k: getattr(v, "value", v) for k, v in metadata.items()}
+    md = recorded_with(records[0])
     if not (changed(md, measured) is None and md.get("all_ok") and md.get("cell_run_id") in store.cell_run_ids()):
         return None
     reused = {"measured_by_run": records[0].run_id}

@@ -27,7 +27,7 @@ from bench_pipeline.defs.definitions import defs
 from bench_pipeline.defs.partitions import add_partitions
 from bench_pipeline.defs.resources import BenchSettings, resources
 from bench_pipeline.defs.runs import DECIDED_AT, POOL, RECORDED, owner_tags, reap_dead_runs
-from bench_pipeline.defs.staleness import current_data_version, stale
+from bench_pipeline.defs.staleness import CODE_VERSION_TAG, current_data_version, stale
 from bench_pipeline.harness import interrupt, rounds
 from bench_pipeline.harness.instrument import measure_cells
 from bench_pipeline.harness.machine_lock import measurement_lock, this_command
@@ -54,10 +54,6 @@ telemetry:
 """
 # Dagster's console logger stays silent: the CLI draws progress and prints each failed cell in one line.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-
-# The code version a materialization was made with: a system tag Dagster writes on every materialization.
-CODE_VERSION_TAG = "dagster/code_version"
 
 
 class Observer:

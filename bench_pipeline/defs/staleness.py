@@ -1,9 +1,11 @@
 """Which cells need measuring again, read from the Dagster instance and the results store.
 
 Every cell asset records, as metadata, what it was measured with (a suite's
-`CellGroup.measured_with(key)`: engine signature, dataset version, harness code,
-threads, warm runs, the cell's own settings) and whether every query came back
-ok. A cell is stale when it was never materialized, when its latest run failed
+`CellGroup.measured_with(key)`: engine signature, dataset version, threads, warm
+runs, the cell's own settings) and whether every query came back ok. The code
+it was measured by is Dagster's own record: the `dagster/code_version` tag of
+the materialization (each cell asset's code version is its suite's harness
+hash), read before our metadata's copy. A cell is stale when it was never materialized, when its latest run failed
 or any answer was not ok, when any of those inputs now differ, or when it had
 fewer warm runs than now asked. The results store is the truth about what was
 measured: a cell whose rows are not in the store (a store lost, or moved aside
@@ -19,6 +21,16 @@ from bench_pipeline.results.store import ResultsStore
 from bench_pipeline.suites import CellGroup, SuiteConfig
 
 _FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+CODE_VERSION_TAG = "dagster/code_version"
+
+
+def recorded_with(record) -> dict:
+    """What a cell's materialization says it was measured with: its metadata, with the harness version Dagster
+    recorded as the asset's code version (a runless record has none: its metadata's copy stands)."""
+    m = record.asset_materialization
+    md = {k: getattr(v, "value", v) for k, v in m.metadata.items()}
+    code = (m.tags or {}).get(CODE_VERSION_TAG)
+    return {**md, "harness_version": code} if code else md
 
 
 def current_data_version(instance: dg.DagsterInstance, asset: str, partition: str | None = None) -> str | None:
@@ -67,7 +79,7 @@ def stale_cells(instance: dg.DagsterInstance, group: CellGroup, in_store: set[st
             out[key] = "missing"  # a run may have failed before any materialization: still just missing
             continue
         rec = records[0]
-        md = {k: getattr(v, "value", v) for k, v in rec.asset_materialization.metadata.items()}
+        md = recorded_with(rec)
         if _latest_run_failed(instance, asset_key, key, after=rec.timestamp):
             out[key] = "failed"
         elif md.get("cell_run_id") not in in_store:

@@ -17,10 +17,12 @@ def _group(keys) -> CellGroup:
                      spec=lambda key: None, latest_rows=lambda keys: [])
 
 
-def _record(instance, key: str, cell_run_id: str, all_ok: bool = True, **measured) -> None:
+def _record(instance, key: str, cell_run_id: str, all_ok: bool = True, code_version: str | None = None,
+            **measured) -> None:
     instance.report_runless_asset_event(dg.AssetMaterialization(
         asset_key="benchmark_cells", partition=key,
-        metadata={**NOW, **measured, "cell_run_id": cell_run_id, "all_ok": all_ok}))
+        metadata={**NOW, **measured, "cell_run_id": cell_run_id, "all_ok": all_ok},
+        tags={"dagster/code_version": code_version} if code_version else None))
 
 
 @pytest.fixture
@@ -62,3 +64,10 @@ def test_more_warm_runs_recorded_than_asked_is_fresh_and_another_setting_is_not(
     assert changed({**NOW, "repeats": 5}, NOW) is None
     assert changed({**NOW, "dataset_version": "beef"}, NOW) == "dataset changed"
     assert changed(NOW, {**NOW, "budget_mib": 1024}) == "measured with other settings: budget_mib None -> 1024"
+
+
+def test_the_code_version_dagster_recorded_decides_over_the_metadata_copy(instance):
+    _record(instance, "edited", "c1", code_version="h0")  # metadata says h1, Dagster recorded h0
+    _record(instance, "same", "c2", code_version="h1", harness_version="h0")
+    assert stale_cells(instance, _group(["edited", "same"]), {"c1", "c2"}) == {
+        "edited": "harness code changed", "same": None}
