@@ -26,14 +26,16 @@ _UNNAMED_S = 60  # a folder with no .owner yet is being made; one this old lost 
 @contextlib.contextmanager
 def scratch_folder():
     root = Path(tempfile.mkdtemp(prefix=PREFIX))
-    fd = os.open(root / ".owner-locking", os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    os.rename(root / ".owner-locking", root / _OWNER)
-    try:
+    fd = None
+    try:  # a failed open, lock or rename (no descriptors, a full disk) leaves neither the folder nor the fd
+        fd = os.open(root / ".owner-locking", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(root / ".owner-locking", root / _OWNER)
         yield root
     finally:
         shutil.rmtree(root, ignore_errors=True)
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
 
 
 def remove_dead(tmp: str | os.PathLike | None = None) -> list[Path]:

@@ -57,8 +57,8 @@ def test_every_engine_answers_the_example_or_says_it_cannot(engine):
 @pytest.mark.slow
 def test_a_query_an_engine_rejects_is_unsupported_with_its_message(tmp_path):
     shutil.copy(EXAMPLE / "data" / "orders.parquet", tmp_path)
-    # histogram() returns a MAP, a type Polars has no column for (arg_max, used
-    # here before, became Polars SQL in 2.2).
+    # histogram() is DuckDB's and not a Polars SQL function (arg_max, used here
+    # before, became Polars SQL in 2.2).
     (tmp_path / "workload.toml").write_text(
         'name = "hist"\n[tables]\norders = "orders.parquet"\n[queries.spread]\n'
         'sql = "SELECT customer_id, histogram(order_id) AS ids FROM orders GROUP BY customer_id"\n')
