@@ -5,9 +5,9 @@ Every cell asset records, as metadata, what it was measured with (a suite's
 runs, the cell's own settings) and whether every query came back ok. The code
 it was measured by is Dagster's own record: the `dagster/code_version` tag of
 the materialization (each cell asset's code version is its suite's harness
-hash), read before our metadata's copy. A cell is stale when it was never materialized, when its latest run failed
-or any answer was not ok, when any of those inputs now differ, or when it had
-fewer warm runs than now asked. The results store is the truth about what was
+hash), read before our metadata's copy. A cell is stale when it was never
+materialized, when its latest run failed or any answer was not ok, when any of
+those inputs now differ, or when it had fewer warm runs than now asked. The results store is the truth about what was
 measured: a cell whose rows are not in the store (a store lost, or moved aside
 because it could not be opened) is stale, whatever Dagster's records say. The
 CLI, the nightly schedule and every suite ask this one function.

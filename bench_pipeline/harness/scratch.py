@@ -42,25 +42,26 @@ def remove_dead(tmp: str | os.PathLike | None = None) -> list[Path]:
     """Remove the scratch folders of processes that died without cleaning up; return them."""
     removed = []
     for root in Path(tmp or tempfile.gettempdir()).glob(f"{PREFIX}*"):
-        try:
-            fd = os.open(root / _OWNER, os.O_RDWR)
-        except FileNotFoundError:
-            try:  # being made or removed right now, unless its maker died before the lock
-                if time.time() - root.stat().st_mtime < _UNNAMED_S:
-                    continue
-            except OSError:
-                continue
+        if _owner_gone(root):
             shutil.rmtree(root, ignore_errors=True)
             removed.append(root)
-            continue
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            continue  # its owner is alive
-        finally:
-            os.close(fd)
-        shutil.rmtree(root, ignore_errors=True)
-        removed.append(root)
     return removed
+
+
+def _owner_gone(root: Path) -> bool:
+    try:
+        fd = os.open(root / _OWNER, os.O_RDWR)
+    except FileNotFoundError:
+        try:  # being made or removed right now, unless its maker died before the lock
+            return time.time() - root.stat().st_mtime >= _UNNAMED_S
+        except OSError:
+            return False
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # its owner is alive
+    finally:
+        os.close(fd)
+    return True
